@@ -1,0 +1,54 @@
+"""minitorch: a from-scratch NumPy (and CuPy) deep-learning framework for teaching.
+
+Every differentiable op is a hand-written forward/backward kernel pair (``minitorch.kernels``);
+the API follows PyTorch so that a torch training script ports by changing its imports."""
+import numpy as _np
+
+from .backend import (
+    get_array_module, get_backend, get_default_dtype, manual_seed, set_backend, set_default_dtype,
+    cupy_available,
+)
+from .autograd import (
+    Function, Tensor, arange, cat, concat, empty, empty_like, enable_grad, eye, full, full_like,
+    is_grad_enabled, linspace, no_grad, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+    randperm, set_grad_enabled, split, stack, tensor, where, zeros, zeros_like,
+)
+
+__version__ = "0.1.0"
+
+float32 = float = _np.dtype(_np.float32)
+float64 = double = _np.dtype(_np.float64)
+float16 = half = _np.dtype(_np.float16)
+int64 = long = _np.dtype(_np.int64)
+int32 = int = _np.dtype(_np.int32)
+uint8 = _np.dtype(_np.uint8)
+bool = _np.dtype(_np.bool_)  # noqa: A001 - torch.bool
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def matmul(a, b):
+    return a @ b
+
+
+def bmm(a, b):
+    return a.bmm(b)
+
+
+def _method(name):
+    def fn(t, *args, **kwargs):
+        return getattr(t, name)(*args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"``minitorch.{name}(t, ...)`` is ``t.{name}(...)``."
+    return fn
+
+
+for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "clamp", "sum", "mean", "amax", "amin",
+              "max", "min", "var", "std", "argmax", "argmin", "reshape", "flatten", "unsqueeze", "squeeze",
+              "transpose", "permute", "gather", "softmax", "log_softmax", "logsumexp", "maximum", "minimum",
+              "masked_fill", "chunk", "unbind", "square", "rsqrt", "allclose", "equal", "numel"):
+    globals()[_name] = _method(_name)
+del _name

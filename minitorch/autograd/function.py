@@ -1,0 +1,117 @@
+"""``Function``: where a kernel pair meets the tape.
+
+Subclasses define ``forward(ctx, *arrays, **options)`` and ``backward(ctx, *grads)`` on
+arrays. Positional arguments of ``apply`` are the differentiable inputs (Tensors, or None);
+keyword arguments are options (numbers, shapes, index arrays, masks) and get no gradient.
+``backward`` returns one gradient (or None) per positional input.
+"""
+from .grad_mode import is_grad_enabled
+
+
+class Context:
+    """What one recorded call keeps for its backward: the kernel's cache and the graph edges."""
+
+    __slots__ = ("fn", "inputs", "needs_input_grad", "cache", "n_outputs", "output_shapes", "freed", "__weakref__")
+
+    def __init__(self, fn, inputs):
+        self.fn = fn
+        self.inputs = inputs
+        self.needs_input_grad = tuple(t is not None and t.requires_grad for t in inputs)
+        self.cache = None
+        self.n_outputs = 1
+        self.output_shapes = None
+        self.freed = False
+
+    @property
+    def name(self):
+        return self.fn.__name__
+
+    def backward(self, *grads):
+        """Run this node's backward; returns a tuple with one entry per input."""
+        if self.freed:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time (through {self.name}): its saved "
+                "values were freed by the first backward. Call .backward(retain_graph=True) the first time "
+                "if you need to backward twice."
+            )
+        out = self.fn.backward(self, *grads)
+        if not isinstance(out, tuple):
+            out = (out,)
+        if len(out) != len(self.inputs):
+            raise RuntimeError(
+                f"{self.name}.backward returned {len(out)} gradients, but the op has {len(self.inputs)} "
+                "differentiable inputs"
+            )
+        return out
+
+    def release(self):
+        """Free the saved values once backward no longer needs them."""
+        self.cache = None
+        self.freed = True
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+
+def _device_check(fn, tensors):
+    devices = {t.device for t in tensors if t is not None}
+    if len(devices) > 1:
+        desc = ", ".join(f"{t.device} {tuple(t.shape)}" for t in tensors if t is not None)
+        raise RuntimeError(
+            f"{fn.__name__}: expected all tensors on the same device, got tensors on {' and '.join(sorted(devices))} "
+            f"({desc}); move them with .to(device) first"
+        )
+
+
+class Function:
+    """Base class of differentiable operations. Use ``MyOp.apply(*tensors, **options)``."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        from .tensor import Tensor  # noqa: PLC0415
+
+        for t in inputs:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"{cls.__name__}: expected Tensor inputs, got {type(t).__name__}")
+        if len(inputs) > 1:
+            _device_check(cls, inputs)
+        ctx = Context(cls, inputs)
+        arrays = [None if t is None else t.data for t in inputs]
+        opts = {k: (v.data if isinstance(v, Tensor) else v) for k, v in options.items()}
+        out = cls.forward(ctx, *arrays, **opts)
+        record = is_grad_enabled() and any(ctx.needs_input_grad)
+        if isinstance(out, tuple):
+            ctx.n_outputs = len(out)
+            ctx.output_shapes = [o.shape for o in out]
+            if not record:
+                return tuple(Tensor._make(o) for o in out)
+            return tuple(Tensor._make(o, ctx, i) for i, o in enumerate(out))
+        if not record:
+            return Tensor._make(out)
+        return Tensor._make(out, ctx, 0)
+
+
+def kernel_function(name, forward_kernel, backward_kernel, doc=None):
+    """A Function class that calls ``forward_kernel(*arrays, **options) -> (out, cache)`` and
+    ``backward_kernel(*grads, cache) -> grads``. The kernels hold all the math."""
+
+    def forward(ctx, *arrays, **options):
+        out, ctx.cache = forward_kernel(*arrays, **options)
+        return out
+
+    def backward(ctx, *grads):
+        return backward_kernel(*grads, ctx.cache)
+
+    return type(name, (Function,), {
+        "forward": staticmethod(forward),
+        "backward": staticmethod(backward),
+        "__doc__": doc or f"Function calling {forward_kernel.__name__} / {backward_kernel.__name__}.",
+    })

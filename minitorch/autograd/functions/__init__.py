@@ -1,0 +1,1 @@
+"""Function classes, one per kernel pair, grouped like ``minitorch.kernels``."""

@@ -1,0 +1,964 @@
+"""``Tensor``: an array plus what autograd needs (``requires_grad``, ``grad``, its creator).
+
+Operators and methods follow PyTorch's names and semantics (``dim``, ``keepdim``, true
+division, type promotion of Python scalars); each differentiable one calls a Function.
+``tensor.data`` is the raw array (numpy or cupy), not a Tensor.
+"""
+from collections import namedtuple
+import numbers
+
+import numpy as np
+
+from .. import backend
+from . import engine
+from .functions import basic as B
+from .function import Function
+from .grad_mode import is_grad_enabled
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+_DTYPE_NAMES = {
+    "float32": np.float32, "float64": np.float64, "float16": np.float16, "int64": np.int64,
+    "int32": np.int32, "int8": np.int8, "uint8": np.uint8, "bool": np.bool_, "long": np.int64,
+    "float": np.float32, "double": np.float64, "int": np.int32, "half": np.float16,
+}
+
+
+def as_dtype(dtype):
+    """A NumPy dtype from a dtype, a type or a name such as 'float32'."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        if dtype not in _DTYPE_NAMES:
+            raise TypeError(f"unknown dtype {dtype!r}")
+        return np.dtype(_DTYPE_NAMES[dtype])
+    return np.dtype(dtype)
+
+
+def _infer_dtype(data):
+    """torch.tensor's dtype rule: bools -> bool, ints -> int64, floats -> the default dtype."""
+    if isinstance(data, bool):
+        return np.dtype(np.bool_)
+    if isinstance(data, numbers.Integral):
+        return np.dtype(np.int64)
+    if isinstance(data, numbers.Real):
+        return backend.get_default_dtype()
+    arr = np.asarray(data)
+    if arr.dtype.kind == "f" and not hasattr(data, "dtype"):
+        return backend.get_default_dtype()
+    if arr.dtype.kind in "iu" and not hasattr(data, "dtype"):
+        return np.dtype(np.int64)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype} ({type(data).__name__})")
+    return arr.dtype
+
+
+def _is_array(x):
+    return hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, Tensor)
+
+
+class Tensor:
+    """An n-dimensional array that can record operations for automatic differentiation."""
+
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_out_index", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000
+    __array_ufunc__ = None  # make numpy defer to our reflected operators
+
+    def __init__(self, data, dtype=None, device=None, requires_grad=False):
+        if isinstance(data, Tensor):
+            data = data.data
+        dtype = as_dtype(dtype)
+        if _is_array(data) and device is None:
+            xp = backend.get_array_module(data)
+            arr = data if dtype is None or data.dtype == dtype else data.astype(dtype)
+            if xp is np and backend.get_backend() == "strict":
+                arr = backend.to_device(arr, "cpu")
+        else:
+            if dtype is None:
+                dtype = _infer_dtype(data)
+            host = np.asarray(backend.to_numpy(data) if _is_array(data) else data, dtype=dtype)
+            arr = backend.to_device(host, backend.core.normalize_device(device)) if (
+                device is not None or backend.get_backend() != "numpy") else host
+        self.data = arr
+        self.grad = None
+        self._ctx = None
+        self._out_index = 0
+        self._retains_grad = False
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _make(cls, array, ctx=None, index=0):
+        """Wrap an array produced by a kernel (no copy, no checks)."""
+        t = object.__new__(cls)
+        t.data = array
+        t.grad = None
+        t._ctx = ctx
+        t._out_index = index
+        t._retains_grad = False
+        t._requires_grad = ctx is not None
+        return t
+
+    # ----------------------------------------------------------------- autograd state
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if flag and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"only floating point tensors can require gradients, this one has dtype {self.data.dtype}"
+            )
+        if not flag and self._ctx is not None:
+            raise RuntimeError("requires_grad can only be turned off on leaf tensors; use .detach()")
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on a tensor that does not require grad")
+        self._retains_grad = True
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Compute gradients of this tensor w.r.t. the leaves of its graph, into their ``.grad``.
+
+        ``gradient`` (same shape as self) is required unless self has one element."""
+        if not self._requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn: nothing to "
+                "backpropagate (did you compute it under no_grad(), or from tensors with requires_grad=False?)"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs, but this tensor has shape "
+                    f"{tuple(self.shape)}; call .backward(gradient) with a gradient of that shape, or reduce "
+                    "it first (e.g. .sum() or .mean())"
+                )
+            xp = backend.get_array_module(self.data)
+            g = xp.ones(self.data.shape, dtype=self.data.dtype)
+        else:
+            g = gradient.data if isinstance(gradient, Tensor) else gradient
+            xp = backend.get_array_module(self.data)
+            g = xp.asarray(g, dtype=self.data.dtype)
+            if g.shape != self.data.shape:
+                raise RuntimeError(
+                    f"backward: gradient has shape {tuple(g.shape)} but the tensor has shape {tuple(self.shape)}"
+                )
+        engine.run_backward(self, g, retain_graph=retain_graph)
+
+    def detach(self):
+        """The same data, cut off from the graph."""
+        return Tensor._make(self.data)
+
+    def detach_(self):
+        self._ctx = None
+        self._requires_grad = False
+        return self
+
+    def clone(self):
+        return B.Mul.apply(self, _scalar_like(1, self)) if self._requires_grad else Tensor._make(self.data.copy())
+
+    # ----------------------------------------------------------------- array facts
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        return self.data.ndim
+
+    def numel(self):
+        return int(self.data.size)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def numpy(self):
+        """A NumPy array of the data (a copy when it lives on the GPU)."""
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        """The single value as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars, got shape {self.shape}")
+        return backend.to_numpy(self.data).reshape(()).item()
+
+    def tolist(self):
+        return backend.to_numpy(self.data).tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_numpy(self.data)
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value ({self.shape}) is ambiguous")
+        return bool(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        body = np.array2string(backend.to_numpy(self.data), separator=", ", precision=4, prefix="tensor(")
+        extra = []
+        if self.data.dtype not in (backend.get_default_dtype(), np.int64, np.bool_):
+            extra.append(f"dtype={self.data.dtype}")
+        if self.device != "cpu":
+            extra.append(f"device='{self.device}'")
+        if self._ctx is not None:
+            extra.append(f"grad_fn={self._ctx!r}")
+        elif self._requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    # ----------------------------------------------------------------- conversion
+    def to(self, *args, dtype=None, device=None):
+        """``to(device)``, ``to(dtype)`` or both: a new tensor (self when nothing changes).
+        Differentiable: gradients flow back to the original."""
+        for a in args:
+            if isinstance(a, str) and (a in ("cpu", "cuda") or a.startswith("cuda")):
+                device = a
+            elif isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            else:
+                dtype = a
+        out = self
+        if dtype is not None and as_dtype(dtype) != self.data.dtype:
+            out = out._cast(as_dtype(dtype))
+        if device is not None and backend.core.normalize_device(device) != self.device:
+            out = _ToDevice.apply(out, device=device) if out._requires_grad else \
+                Tensor._make(backend.to_device(out.data, device))
+        return out
+
+    def _cast(self, dtype):
+        if self._requires_grad and dtype.kind == "f":
+            return _Cast.apply(self, dtype=dtype)
+        return Tensor._make(self.data.astype(dtype))
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def half(self):
+        return self.to(np.float16)
+
+    def long(self):
+        return self.to(np.int64)
+
+    def int(self):
+        return self.to(np.int32)
+
+    def bool(self):
+        return self.to(np.bool_)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
+
+    # ----------------------------------------------------------------- in-place (no autograd)
+    def _inplace_check(self, name):
+        if self._requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"{name}: a leaf tensor that requires grad can't be modified in place outside no_grad(); "
+                "wrap the update in `with minitorch.no_grad():`"
+            )
+
+    def zero_(self):
+        self._inplace_check("zero_")
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value):
+        self._inplace_check("fill_")
+        self.data[...] = value
+        return self
+
+    def copy_(self, src):
+        self._inplace_check("copy_")
+        src_arr = src.data if isinstance(src, Tensor) else src
+        src_arr = backend.to_device(src_arr, self.device) if _is_array(src_arr) else src_arr
+        xp = backend.get_array_module(self.data)
+        src_arr = xp.asarray(src_arr)
+        if src_arr.shape != self.data.shape:
+            try:
+                src_arr = xp.broadcast_to(src_arr, self.data.shape)
+            except ValueError:
+                raise RuntimeError(
+                    f"copy_: source of shape {tuple(src_arr.shape)} does not broadcast to {self.shape}"
+                ) from None
+        self.data[...] = src_arr
+        return self
+
+    def __setitem__(self, index, value):
+        self._inplace_check("__setitem__")
+        if self._ctx is not None and is_grad_enabled():
+            raise RuntimeError("in-place assignment into a tensor that is part of a graph is not supported")
+        v = value.data if isinstance(value, Tensor) else value
+        self.data[_index_arrays(index)] = v
+
+    # ----------------------------------------------------------------- arithmetic
+    def __add__(self, other):
+        a, b = _binary("add", self, other)
+        return B.Add.apply(a, b)
+
+    def __radd__(self, other):
+        b, a = _binary("add", self, other)
+        return B.Add.apply(a, b)
+
+    def __sub__(self, other):
+        a, b = _binary("sub", self, other)
+        return B.Sub.apply(a, b)
+
+    def __rsub__(self, other):
+        b, a = _binary("sub", self, other)
+        return B.Sub.apply(a, b)
+
+    def __mul__(self, other):
+        a, b = _binary("mul", self, other)
+        return B.Mul.apply(a, b)
+
+    def __rmul__(self, other):
+        b, a = _binary("mul", self, other)
+        return B.Mul.apply(a, b)
+
+    def __truediv__(self, other):
+        a, b = _binary("div", self, other, true_div=True)
+        return B.Div.apply(a, b)
+
+    def __rtruediv__(self, other):
+        b, a = _binary("div", self, other, true_div=True)
+        return B.Div.apply(a, b)
+
+    def __floordiv__(self, other):
+        a, b = _binary("floor_divide", self, other)
+        return Tensor._make(a.data // b.data)
+
+    def __rfloordiv__(self, other):
+        b, a = _binary("floor_divide", self, other)
+        return Tensor._make(a.data // b.data)
+
+    def __mod__(self, other):
+        a, b = _binary("remainder", self, other)
+        return Tensor._make(a.data % b.data)
+
+    def __neg__(self):
+        return B.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Tensor):
+            if exponent.data.ndim == 0 and not exponent._requires_grad:
+                exponent = exponent.item()
+            else:
+                return (exponent * self.log()).exp()
+        if not isinstance(exponent, numbers.Real):
+            raise TypeError(f"pow: exponent must be a number or a Tensor, got {type(exponent).__name__}")
+        base = self if self.is_floating_point() or (isinstance(exponent, numbers.Integral) and exponent >= 0) \
+            else self.to(backend.get_default_dtype())
+        return B.Pow.apply(base, exponent=exponent)
+
+    def __rpow__(self, base):
+        a, _ = _binary("pow", self, base)
+        return (self * _scalar_like(np.log(float(base)), a)).exp()
+
+    def __matmul__(self, other):
+        other = _as_tensor(other, self)
+        _check_matmul("matmul", self.shape, other.shape)
+        a, b = _promote_pair(self, other)
+        return B.Matmul.apply(a, b)
+
+    def __rmatmul__(self, other):
+        return _as_tensor(other, self).__matmul__(self)
+
+    def matmul(self, other):
+        return self.__matmul__(other)
+
+    def bmm(self, other):
+        other = _as_tensor(other, self)
+        if self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0] or self.shape[2] != other.shape[1]:
+            raise RuntimeError(
+                f"bmm: expected (B, n, k) and (B, k, m) tensors, got shapes {self.shape} and {other.shape}"
+            )
+        return B.Bmm.apply(*_promote_pair(self, other))
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    pow = __pow__
+
+    # comparisons: results are boolean and never require grad
+    def _compare(self, other, op):
+        other_arr = other.data if isinstance(other, Tensor) else other
+        return Tensor._make(op(self.data, other_arr))
+
+    def __eq__(self, other):
+        return self._compare(other, lambda a, b: a == b)
+
+    def __ne__(self, other):
+        return self._compare(other, lambda a, b: a != b)
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def __invert__(self):
+        return Tensor._make(~self.data)
+
+    def __and__(self, other):
+        return self._compare(other, lambda a, b: a & b)
+
+    def __or__(self, other):
+        return self._compare(other, lambda a, b: a | b)
+
+    def logical_not(self):
+        return Tensor._make(~self.data.astype(bool))
+
+    def equal(self, other):
+        return self.shape == other.shape and bool((self.data == other.data).all())
+
+    def allclose(self, other, rtol=1e-5, atol=1e-8):
+        xp = backend.get_array_module(self.data)
+        return bool(xp.allclose(self.data, other.data, rtol=rtol, atol=atol))
+
+    # ----------------------------------------------------------------- elementwise
+    def _float_unary(self, fn):
+        x = self if self.is_floating_point() else self.to(backend.get_default_dtype())
+        return fn.apply(x)
+
+    def exp(self):
+        return self._float_unary(B.Exp)
+
+    def log(self):
+        return self._float_unary(B.Log)
+
+    def sqrt(self):
+        return self._float_unary(B.Sqrt)
+
+    def rsqrt(self):
+        return self.sqrt().reciprocal()
+
+    def reciprocal(self):
+        return 1.0 / self
+
+    def tanh(self):
+        return self._float_unary(B.Tanh)
+
+    def sigmoid(self):
+        return self._float_unary(B.Sigmoid)
+
+    def relu(self):
+        return B.Relu.apply(self)
+
+    def abs(self):
+        return B.Abs.apply(self)
+
+    def square(self):
+        return self * self
+
+    def clamp(self, min=None, max=None):  # noqa: A002 - torch's argument names
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of min and max must be given")
+        return B.Clamp.apply(self, min=min, max=max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return B.Maximum.apply(*_binary("maximum", self, other))
+
+    def minimum(self, other):
+        return -((-self).maximum(-_as_tensor(other, self)))
+
+    def masked_fill(self, mask, value):
+        """A copy with ``value`` where the boolean ``mask`` (broadcastable to self) is True."""
+        mask_arr = mask.data if isinstance(mask, Tensor) else mask
+        if getattr(mask_arr, "dtype", None) is None or mask_arr.dtype != np.bool_:
+            raise TypeError(
+                f"masked_fill: mask must be a boolean tensor, got dtype {getattr(mask_arr, 'dtype', type(mask_arr))}"
+            )
+        _broadcast_check("masked_fill", self.shape, tuple(mask_arr.shape), result_shape=self.shape)
+        if isinstance(value, Tensor):
+            value = value.item()
+        return B.MaskedFill.apply(self, mask=mask_arr, value=value)
+
+    def softmax(self, dim):
+        from .functions import nn as N  # noqa: PLC0415
+
+        return N.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        from .functions import nn as N  # noqa: PLC0415
+
+        return N.log_softmax(self, dim)
+
+    # ----------------------------------------------------------------- reductions
+    def _float_for_reduce(self):
+        return self if self.is_floating_point() else self.to(backend.get_default_dtype())
+
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        if not x.is_floating_point():
+            return Tensor._make(x.data.sum(axis=_dims(dim, x.ndim), keepdims=keepdim))
+        return B.Sum.apply(x, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        if not self.is_floating_point():
+            raise RuntimeError(f"mean(): could not infer output dtype; input dtype is {self.dtype}, use .float() first")
+        return B.Mean.apply(self, dim=dim, keepdim=keepdim)
+
+    def amax(self, dim=None, keepdim=False):
+        if self.data.size == 0:
+            raise RuntimeError("amax(): expected a non-empty tensor")
+        if not self.is_floating_point():
+            return Tensor._make(self.data.max(axis=_dims(dim, self.ndim), keepdims=keepdim))
+        return B.Amax.apply(self, dim=dim, keepdim=keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        if not self.is_floating_point():
+            return Tensor._make(self.data.min(axis=_dims(dim, self.ndim), keepdims=keepdim))
+        return -((-self).amax(dim, keepdim))
+
+    def max(self, dim=None, keepdim=False):
+        """max() -> the largest value (gradient shared among ties);
+        max(dim) -> (values, indices), the gradient going to the returned index (first maximum)."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return self.amax()
+        return self._extreme_along(dim, keepdim, largest=True)
+
+    def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return self.amin()
+        return self._extreme_along(dim, keepdim, largest=False)
+
+    def _extreme_along(self, dim, keepdim, largest):
+        xp = backend.get_array_module(self.data)
+        idx = (xp.argmax if largest else xp.argmin)(self.data, axis=dim)
+        idx_k = xp.expand_dims(idx, dim)
+        values = self.gather(dim, Tensor._make(idx_k))
+        if not keepdim:
+            values = values.squeeze(dim)
+            return MaxResult(values, Tensor._make(idx.astype(np.int64)))
+        return MaxResult(values, Tensor._make(idx_k.astype(np.int64)))
+
+    def argmax(self, dim=None, keepdim=False):
+        xp = backend.get_array_module(self.data)
+        if dim is None:
+            return Tensor._make(xp.asarray(xp.argmax(self.data)).astype(np.int64))
+        out = xp.argmax(self.data, axis=dim)
+        return Tensor._make((xp.expand_dims(out, dim) if keepdim else out).astype(np.int64))
+
+    def argmin(self, dim=None, keepdim=False):
+        return (-self.detach()).argmax(dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        if correction is None:
+            correction = 1 if unbiased is None else int(bool(unbiased))
+        return B.Var.apply(self._float_for_reduce(), dim=dim, correction=correction, keepdim=keepdim)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        return self.var(dim, unbiased, keepdim, correction).sqrt()
+
+    def logsumexp(self, dim, keepdim=False):
+        m = self.detach().amax(dim, keepdim=True)
+        out = (self - m).exp().sum(dim, keepdim=True).log() + m
+        return out if keepdim else out.squeeze(dim)
+
+    def all(self):
+        return Tensor._make(self.data.all())
+
+    def any(self):
+        return Tensor._make(self.data.any())
+
+    # ----------------------------------------------------------------- shape
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        try:
+            new = _resolve_shape(shape, self.numel())
+        except ValueError as err:
+            raise RuntimeError(f"reshape: shape {tuple(shape)} is invalid for input of shape {self.shape}: {err}") from None
+        if new == self.shape:
+            return self
+        return B.Reshape.apply(self, shape=new)
+
+    view = reshape
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s = start_dim % self.ndim
+        e = end_dim % self.ndim
+        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1:])
+
+    def unflatten(self, dim, sizes):
+        d = dim % self.ndim
+        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
+
+    def unsqueeze(self, dim):
+        d = dim if dim >= 0 else dim + self.ndim + 1
+        if not 0 <= d <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim} out of range for a tensor with {self.ndim} dimensions")
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dims = (dim,) if isinstance(dim, int) else dim
+        dims = {d % max(self.ndim, 1) for d in dims}
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
+
+    def transpose(self, dim0, dim1):
+        n = max(self.ndim, 1)
+        d0, d1 = dim0 % n, dim1 % n
+        if d0 == d1 or self.ndim < 2:
+            return self
+        return B.Transpose.apply(self, dim0=d0, dim1=d1)
+
+    swapaxes = transpose
+
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}; use transpose(dim0, dim1)")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    @property
+    def T(self):  # noqa: N802 - torch's name
+        return self.permute(*reversed(range(self.ndim))) if self.ndim >= 2 else self
+
+    @property
+    def mT(self):  # noqa: N802 - torch's name
+        return self.transpose(-2, -1)
+
+    def permute(self, *dims):
+        dims = tuple(d % self.ndim for d in _shape_arg(dims))
+        if sorted(dims) != list(range(self.ndim)):
+            raise RuntimeError(f"permute: {dims} is not a permutation of the {self.ndim} dims of shape {self.shape}")
+        return B.Permute.apply(self, dims=dims)
+
+    def expand(self, *sizes):
+        sizes = _shape_arg(sizes)
+        lead = len(sizes) - self.ndim
+        shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+        _broadcast_check("expand", self.shape, shape, result_shape=shape)
+        return B.Expand.apply(self, shape=shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def repeat(self, *sizes):
+        sizes = _shape_arg(sizes)
+        x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape)
+        parts = x
+        for d, n in enumerate(sizes):
+            if n != 1:
+                parts = cat([parts] * n, dim=d)
+        return parts
+
+    def contiguous(self):
+        return self
+
+    def __getitem__(self, index):
+        return B.GetItem.apply(self, index=_index_arrays(index))
+
+    def gather(self, dim, index):
+        idx = index.data if isinstance(index, Tensor) else index
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"gather: index must be an integer tensor, got {idx.dtype}")
+        return B.Gather.apply(self, index=idx, dim=dim % self.ndim)
+
+    def split(self, split_size_or_sections, dim=0):
+        return split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        n = self.shape[dim]
+        size = -(-n // chunks)
+        return split(self, size, dim)
+
+    def unbind(self, dim=0):
+        return tuple(t.squeeze(dim) for t in split(self, 1, dim))
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+
+# --------------------------------------------------------------------- helpers
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _resolve_shape(shape, numel):
+    shape = tuple(int(s) for s in shape)
+    if shape.count(-1) > 1:
+        raise ValueError("only one dimension can be -1")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise ValueError(f"invalid size {s}")
+            known *= s
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise ValueError(f"{numel} elements can't be split into {shape}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise ValueError(f"{numel} elements can't have shape {shape}")
+    return shape
+
+
+def _dims(dim, ndim):
+    from ..kernels.reduce import normalize_dims  # noqa: PLC0415
+
+    return normalize_dims(dim, ndim)
+
+
+def _index_arrays(index):
+    """Tensors inside an index become arrays (integer or boolean)."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index) if backend.get_backend() == "numpy" else backend.to_device(np.asarray(index), "cpu")
+    return index
+
+
+def _scalar_like(value, t):
+    xp = backend.get_array_module(t.data)
+    return Tensor._make(xp.asarray(value, dtype=t.data.dtype))
+
+
+def _as_tensor(value, like):
+    """``value`` as a Tensor on ``like``'s device; Python numbers take torch's promotion rules."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, bool):
+        dtype = np.bool_
+    elif isinstance(value, numbers.Integral):
+        dtype = like.dtype if like.dtype.kind in "fiu" else np.int64
+    elif isinstance(value, numbers.Real):
+        dtype = like.dtype if like.dtype.kind == "f" else backend.get_default_dtype()
+    elif _is_array(value) or isinstance(value, (list, tuple)):
+        return Tensor(value, device=like.device)
+    else:
+        raise TypeError(f"unsupported operand of type {type(value).__name__} for a Tensor operation")
+    xp = backend.get_array_module(like.data)
+    return Tensor._make(xp.asarray(value, dtype=dtype))
+
+
+def _promote_pair(a, b):
+    """Cast two tensors to a common dtype the way torch does (int with float -> the float)."""
+    da, db = a.data.dtype, b.data.dtype
+    if da == db:
+        return a, b
+    if da.kind == "f" and db.kind != "f":
+        return a, b._cast(da)
+    if db.kind == "f" and da.kind != "f":
+        return a._cast(db), b
+    common = np.promote_types(da, db)
+    return (a if da == common else a._cast(common)), (b if db == common else b._cast(common))
+
+
+def _broadcast_check(op, sa, sb, result_shape=None):
+    if sa == sb:
+        return
+    try:
+        out = np.broadcast_shapes(sa, sb)
+    except ValueError:
+        raise RuntimeError(f"{op}: shapes {sa} and {sb} are not broadcastable") from None
+    if result_shape is not None and out != tuple(result_shape):
+        raise RuntimeError(f"{op}: shape {sb} can't be broadcast to {tuple(result_shape)} (from {sa})")
+
+
+def _binary(op, t, other, true_div=False):
+    """(t, other) as tensors of a common dtype, with a shape check that names the op."""
+    o = _as_tensor(other, t)
+    _broadcast_check(op, t.shape, o.shape)
+    a, b = _promote_pair(t, o)
+    if true_div and a.data.dtype.kind != "f":
+        dt = backend.get_default_dtype()
+        a, b = a._cast(dt), b._cast(dt)
+    return a, b
+
+
+def _check_matmul(op, sa, sb):
+    if len(sa) == 0 or len(sb) == 0:
+        raise RuntimeError(f"{op}: both arguments need at least 1 dimension, got shapes {sa} and {sb}")
+    k_a = sa[-1]
+    k_b = sb[0] if len(sb) == 1 else sb[-2]
+    if k_a != k_b:
+        raise RuntimeError(
+            f"{op}: shapes {sa} and {sb} cannot be multiplied ({k_a} != {k_b}: the last dimension of the first "
+            "must equal the second-to-last dimension of the second)"
+        )
+    if len(sa) > 2 and len(sb) > 2:
+        try:
+            np.broadcast_shapes(sa[:-2], sb[:-2])
+        except ValueError:
+            raise RuntimeError(f"{op}: batch dimensions of {sa} and {sb} are not broadcastable") from None
+
+
+class _Cast(Function):
+    """dtype conversion; the gradient is cast back to the input's dtype."""
+
+    @staticmethod
+    def forward(ctx, x, dtype=None):
+        ctx.cache = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return dout.astype(ctx.cache)
+
+
+class _ToDevice(Function):
+    """Copy between host and GPU; the gradient travels back."""
+
+    @staticmethod
+    def forward(ctx, x, device=None):
+        ctx.cache = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return backend.to_device(dout, ctx.cache)
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dim (torch.cat)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat: expected a non-empty list of tensors")
+    ref = tensors[0]
+    d = dim % max(ref.ndim, 1)
+    for i, t in enumerate(tensors):
+        if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
+            raise RuntimeError(
+                f"cat: tensor {i} has shape {t.shape}, which does not match {ref.shape} outside dim {dim}"
+            )
+    if len(tensors) == 1:
+        return tensors[0]
+    dt = tensors[0].dtype
+    tensors = [t if t.dtype == dt else t.to(dt) for t in tensors]
+    return B.Concat.apply(*tensors, dim=d)
+
+
+concat = cat
+
+
+def stack(tensors, dim=0):
+    """Join same-shaped tensors along a new dim (torch.stack)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack: tensor {i} has shape {t.shape}, but tensor 0 has {tensors[0].shape}")
+    d = dim % (tensors[0].ndim + 1)
+    return B.Stack.apply(*tensors, dim=d)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Cut a tensor into pieces along ``dim``: equal pieces of a given size (the last may be
+    smaller) or a list of sizes (torch.split)."""
+    d = dim % tensor.ndim
+    n = tensor.shape[d]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0:
+            raise RuntimeError(f"split: split_size must be positive, got {size}")
+        sections = [size] * (n // size) + ([n % size] if n % size else [])
+    else:
+        sections = [int(s) for s in split_size_or_sections]
+        if sum(sections) != n:
+            raise RuntimeError(f"split: sections {sections} sum to {sum(sections)}, but dim {dim} has size {n}")
+    if len(sections) == 1:
+        return (tensor,)
+    return B.Split.apply(tensor, sections=sections, dim=d)
+
+
+def where(condition, input, other):  # noqa: A002 - torch's argument names
+    """Elements of ``input`` where ``condition`` is True, else of ``other`` (all broadcast)."""
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    like = input if isinstance(input, Tensor) else other
+    a = _as_tensor(input, like)
+    b = _as_tensor(other, like)
+    a, b = _promote_pair(a, b)
+    _broadcast_check("where", a.shape, b.shape)
+    return B.Where.apply(a, b, condition=cond.astype(bool) if cond.dtype != np.bool_ else cond)

@@ -1,0 +1,30 @@
+"""The array backend: which array module (``xp``) holds tensor data, devices, dtypes, seeding.
+
+Everything outside this package reaches NumPy/CuPy-specific behaviour only through here:
+kernels call ``get_array_module(x)`` and the helpers below, never ``numpy`` on data.
+"""
+from .core import (
+    BackendUnavailableError,
+    DEVICES,
+    cupy_available,
+    default_float_dtype,
+    device_of,
+    get_array_module,
+    get_backend,
+    is_floating,
+    module_for_device,
+    set_backend,
+    set_default_dtype,
+    get_default_dtype,
+    to_device,
+    to_numpy,
+)
+from .random import manual_seed, generator, seed_state, set_seed_state
+from .ops import scatter_add_rows, erf, index_add, SQRT_2_OVER_PI
+
+__all__ = [
+    "BackendUnavailableError", "DEVICES", "cupy_available", "default_float_dtype", "device_of",
+    "get_array_module", "get_backend", "is_floating", "module_for_device", "set_backend",
+    "set_default_dtype", "get_default_dtype", "to_device", "to_numpy", "manual_seed",
+    "generator", "seed_state", "set_seed_state", "scatter_add_rows", "erf", "index_add", "SQRT_2_OVER_PI",
+]

@@ -1,0 +1,152 @@
+"""Array modules, devices and the default dtype.
+
+Two backends exist: ``"numpy"`` (device ``"cpu"``) and ``"cupy"`` (device ``"cuda"``).
+A third, ``"strict"``, is a CPU test double used to prove kernels never call NumPy on data
+(see ``minitorch.backend.strict``).
+"""
+import numpy as np
+
+DEVICES = ("cpu", "cuda")
+
+
+class BackendUnavailableError(RuntimeError):
+    """Raised when a backend or device is requested that this machine cannot provide."""
+
+
+_state = {"backend": "numpy", "default_dtype": np.dtype(np.float32)}
+_cupy = None
+_cupy_checked = False
+
+
+def _load_cupy():
+    """Import CuPy and check a CUDA device is usable; return the module or None."""
+    global _cupy, _cupy_checked
+    if not _cupy_checked:
+        _cupy_checked = True
+        try:
+            import cupy  # noqa: PLC0415
+
+            if cupy.cuda.runtime.getDeviceCount() < 1:
+                raise RuntimeError("no CUDA device")
+            _cupy = cupy
+        except Exception:  # ImportError, CUDARuntimeError, missing driver ...
+            _cupy = None
+    return _cupy
+
+
+def cupy_available():
+    """True when CuPy imports and at least one CUDA device is visible."""
+    return _load_cupy() is not None
+
+
+def _require_cupy():
+    cp = _load_cupy()
+    if cp is None:
+        raise BackendUnavailableError(
+            "the 'cupy' backend / 'cuda' device needs CuPy and a CUDA GPU, and none is usable here. "
+            "Install it with `pip install minitorch-course[gpu]` on a machine with an NVIDIA GPU, "
+            "or stay on the default 'numpy' backend (device 'cpu')."
+        )
+    return cp
+
+
+def module_for_device(device):
+    """The array module that holds data for ``device`` ('cpu' or 'cuda')."""
+    device = normalize_device(device)
+    if device == "cuda":
+        return _require_cupy()
+    if _state["backend"] == "strict":
+        from . import strict  # noqa: PLC0415
+
+        return strict
+    return np
+
+
+def normalize_device(device):
+    if device is None:
+        return "cuda" if _state["backend"] == "cupy" else "cpu"
+    name = str(getattr(device, "type", device)).lower()
+    if name.startswith("cuda"):
+        return "cuda"
+    if name == "cpu":
+        return "cpu"
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def set_backend(name):
+    """Choose where new tensors live: ``"numpy"`` (cpu), ``"cupy"`` (cuda) or ``"strict"`` (tests)."""
+    if name not in ("numpy", "cupy", "strict"):
+        raise ValueError(f"unknown backend {name!r}: expected 'numpy' or 'cupy'")
+    if name == "cupy":
+        _require_cupy()
+    _state["backend"] = name
+
+
+def get_backend():
+    """The name of the current backend."""
+    return _state["backend"]
+
+
+def get_array_module(*arrays):
+    """The array module (numpy, cupy, or the strict test double) that owns ``arrays``.
+
+    Python scalars and NumPy arrays give numpy (or the strict module when it is active)."""
+    for a in arrays:
+        mod = type(a).__module__
+        if mod.startswith("cupy"):
+            return _load_cupy()
+        if mod.startswith("minitorch.backend.strict"):
+            from . import strict  # noqa: PLC0415
+
+            return strict
+    if _state["backend"] == "strict":
+        from . import strict  # noqa: PLC0415
+
+        return strict
+    return np
+
+
+def device_of(array):
+    """'cuda' for CuPy arrays, else 'cpu'."""
+    return "cuda" if type(array).__module__.startswith("cupy") else "cpu"
+
+
+def to_numpy(array):
+    """A host NumPy copy (or view) of ``array``."""
+    if type(array).__module__.startswith("cupy"):
+        return array.get()
+    if type(array).__module__.startswith("minitorch.backend.strict"):
+        return array.unwrap()
+    return np.asarray(array)
+
+
+def to_device(array, device):
+    """``array`` moved to ``device`` ('cpu' or 'cuda'); a no-op when it is already there."""
+    device = normalize_device(device)
+    if device == "cuda":
+        cp = _require_cupy()
+        return array if device_of(array) == "cuda" else cp.asarray(to_numpy(array))
+    host = to_numpy(array)
+    xp = module_for_device("cpu")
+    return xp.asarray(host)
+
+
+def set_default_dtype(dtype):
+    """Set the dtype of new floating tensors: float32 (default) or float64."""
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64, np.float16):
+        raise TypeError(f"default dtype must be a floating type (float32 or float64), got {dt}")
+    _state["default_dtype"] = dt
+
+
+def get_default_dtype():
+    """The dtype of new floating tensors."""
+    return _state["default_dtype"]
+
+
+default_float_dtype = get_default_dtype
+
+
+def is_floating(dtype):
+    """True for floating dtypes."""
+    return np.dtype(dtype).kind == "f"

@@ -1,0 +1,308 @@
+"""Elementwise kernels with NumPy broadcasting (hw1), and GELU (hw2).
+
+Every ``<op>_forward(...)`` returns ``(out, cache)``; every ``<op>_backward(dout, cache)``
+returns one gradient per array input, each with that input's shape.
+"""
+from ..backend import SQRT_2_OVER_PI, erf, get_array_module
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``, undoing NumPy broadcasting.
+
+    Leading axes that broadcasting added are summed away; axes where ``shape`` has 1 are
+    summed with keepdims. unbroadcast(ones((4, 3)), (3,)) == full((3,), 4)."""
+    # BEGIN SOLUTION hw1
+    shape = tuple(shape)
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+    # END SOLUTION
+
+
+def add_forward(a, b):
+    """out = a + b (broadcast)."""
+    return a + b, (a.shape, b.shape)
+
+
+def add_backward(dout, cache):
+    """Returns (da, db)."""
+    a_shape, b_shape = cache
+    # BEGIN SOLUTION hw1
+    return unbroadcast(dout, a_shape), unbroadcast(dout, b_shape)
+    # END SOLUTION
+
+
+def sub_forward(a, b):
+    """out = a - b (broadcast)."""
+    return a - b, (a.shape, b.shape)
+
+
+def sub_backward(dout, cache):
+    """Returns (da, db)."""
+    a_shape, b_shape = cache
+    # BEGIN SOLUTION hw1
+    return unbroadcast(dout, a_shape), unbroadcast(-dout, b_shape)
+    # END SOLUTION
+
+
+def mul_forward(a, b):
+    """out = a * b (broadcast)."""
+    return a * b, (a, b)
+
+
+def mul_backward(dout, cache):
+    """Returns (da, db) = (dout * b, dout * a), unbroadcast."""
+    a, b = cache
+    # BEGIN SOLUTION hw1
+    return unbroadcast(dout * b, a.shape), unbroadcast(dout * a, b.shape)
+    # END SOLUTION
+
+
+def div_forward(a, b):
+    """out = a / b (broadcast)."""
+    return a / b, (a, b)
+
+
+def div_backward(dout, cache):
+    """Returns (da, db) = (dout / b, -dout * a / b^2), unbroadcast."""
+    a, b = cache
+    # BEGIN SOLUTION hw1
+    da = dout / b
+    return unbroadcast(da, a.shape), unbroadcast(-da * a / b, b.shape)
+    # END SOLUTION
+
+
+def neg_forward(a):
+    """out = -a."""
+    return -a, None
+
+
+def neg_backward(dout, cache):
+    """Returns (da,)."""
+    # BEGIN SOLUTION hw1
+    return (-dout,)
+    # END SOLUTION
+
+
+def pow_forward(a, exponent):
+    """out = a ** exponent for a Python-number exponent."""
+    return a ** exponent, (a, exponent)
+
+
+def pow_backward(dout, cache):
+    """Returns (da,) = (dout * p * a^(p-1),)."""
+    a, p = cache
+    # BEGIN SOLUTION hw1
+    if p == 0:
+        return (dout * 0,)
+    return (dout * p * a ** (p - 1),)
+    # END SOLUTION
+
+
+def exp_forward(a):
+    """out = exp(a)."""
+    xp = get_array_module(a)
+    out = xp.exp(a)
+    return out, out
+
+
+def exp_backward(dout, cache):
+    """Returns (da,) = (dout * exp(a),)."""
+    out = cache
+    # BEGIN SOLUTION hw1
+    return (dout * out,)
+    # END SOLUTION
+
+
+def log_forward(a):
+    """out = log(a)."""
+    xp = get_array_module(a)
+    return xp.log(a), a
+
+
+def log_backward(dout, cache):
+    """Returns (da,) = (dout / a,)."""
+    a = cache
+    # BEGIN SOLUTION hw1
+    return (dout / a,)
+    # END SOLUTION
+
+
+def sqrt_forward(a):
+    """out = sqrt(a)."""
+    xp = get_array_module(a)
+    out = xp.sqrt(a)
+    return out, out
+
+
+def sqrt_backward(dout, cache):
+    """Returns (da,) = (dout / (2 sqrt(a)),)."""
+    out = cache
+    # BEGIN SOLUTION hw1
+    return (dout / (2 * out),)
+    # END SOLUTION
+
+
+def tanh_forward(a):
+    """out = tanh(a)."""
+    xp = get_array_module(a)
+    out = xp.tanh(a)
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    """Returns (da,) = (dout * (1 - tanh(a)^2),)."""
+    out = cache
+    # BEGIN SOLUTION hw1
+    return (dout * (1 - out * out),)
+    # END SOLUTION
+
+
+def sigmoid_forward(a):
+    """out = 1 / (1 + exp(-a)), computed without overflow for large |a|."""
+    xp = get_array_module(a)
+    # BEGIN SOLUTION hw1
+    e = xp.exp(-xp.abs(a))
+    out = xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+    # END SOLUTION
+    return out, out
+
+
+def sigmoid_backward(dout, cache):
+    """Returns (da,) = (dout * s * (1 - s),)."""
+    s = cache
+    # BEGIN SOLUTION hw1
+    return (dout * s * (1 - s),)
+    # END SOLUTION
+
+
+def relu_forward(a):
+    """out = max(a, 0)."""
+    xp = get_array_module(a)
+    mask = a > 0
+    return xp.where(mask, a, 0).astype(a.dtype, copy=False), mask
+
+
+def relu_backward(dout, cache):
+    """Returns (da,); relu'(0) = 0 as in torch."""
+    mask = cache
+    # BEGIN SOLUTION hw1
+    return (dout * mask,)
+    # END SOLUTION
+
+
+def gelu_forward(x, approximate="none"):
+    """GELU. 'none': 0.5 x (1 + erf(x / sqrt 2)); 'tanh': 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))."""
+    xp = get_array_module(x)
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    # BEGIN SOLUTION hw2
+    if approximate == "tanh":
+        t = xp.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+        return 0.5 * x * (1 + t), (x, t, approximate)
+    cdf = 0.5 * (1 + erf(x * 0.7071067811865476))
+    return x * cdf, (x, cdf, approximate)
+    # END SOLUTION
+
+
+def gelu_backward(dout, cache):
+    """Returns (dx,). tanh form: 0.5(1+t) + 0.5x(1-t^2) sqrt(2/pi)(1 + 0.134145x^2);
+    exact form: Phi(x) + x phi(x)."""
+    x, saved, approximate = cache
+    xp = get_array_module(x)
+    # BEGIN SOLUTION hw2
+    if approximate == "tanh":
+        t = saved
+        d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 0.134145 * x * x)
+        return (dout * d,)
+    pdf = xp.exp(-0.5 * x * x) * 0.3989422804014327
+    return (dout * (saved + x * pdf),)
+    # END SOLUTION
+
+
+def where_forward(condition, a, b):
+    """out = a where condition else b (all three broadcast). ``condition`` is a boolean array."""
+    xp = get_array_module(a, b)
+    return xp.where(condition, a, b), (condition, a.shape, b.shape)
+
+
+def where_backward(dout, cache):
+    """Returns (da, db): dout routed to the side that was chosen, unbroadcast."""
+    condition, a_shape, b_shape = cache
+    xp = get_array_module(dout)
+    # BEGIN SOLUTION hw1
+    zero = xp.zeros((), dtype=dout.dtype)
+    return (unbroadcast(xp.where(condition, dout, zero), a_shape),
+            unbroadcast(xp.where(condition, zero, dout), b_shape))
+    # END SOLUTION
+
+
+def masked_fill_forward(x, mask, value):
+    """out = x with ``value`` wherever the boolean ``mask`` (broadcast to x) is True."""
+    xp = get_array_module(x)
+    out = xp.where(mask, xp.asarray(value, dtype=x.dtype), x)
+    return out, mask
+
+
+def masked_fill_backward(dout, cache):
+    """Returns (dx,): zero where the mask filled."""
+    mask = cache
+    xp = get_array_module(dout)
+    # BEGIN SOLUTION hw1
+    return (xp.where(mask, xp.zeros((), dtype=dout.dtype), dout),)
+    # END SOLUTION
+
+
+def abs_forward(a):
+    """out = |a|."""
+    xp = get_array_module(a)
+    return xp.abs(a), a
+
+
+def abs_backward(dout, cache):
+    """Returns (da,) = (dout * sign(a),); the subgradient at 0 is 0, as in torch."""
+    xp = get_array_module(dout)
+    # BEGIN SOLUTION hw1
+    return (dout * xp.sign(cache),)
+    # END SOLUTION
+
+
+def clamp_forward(a, min=None, max=None):  # noqa: A002 - torch's argument names
+    """out = a limited to [min, max] (either bound may be None)."""
+    xp = get_array_module(a)
+    out = xp.clip(a, min, max) if (min is not None or max is not None) else a.copy()
+    keep = xp.ones(a.shape, dtype=bool)
+    if min is not None:
+        keep &= a >= min
+    if max is not None:
+        keep &= a <= max
+    return out.astype(a.dtype, copy=False), keep
+
+
+def clamp_backward(dout, cache):
+    """Returns (da,): dout where a was inside the bounds, else 0 (torch: bounds count as inside)."""
+    # BEGIN SOLUTION hw1
+    return (dout * cache,)
+    # END SOLUTION
+
+
+def maximum_forward(a, b):
+    """out = elementwise max(a, b) (broadcast); ties send half the gradient to each side."""
+    xp = get_array_module(a, b)
+    return xp.maximum(a, b), (a, b)
+
+
+def maximum_backward(dout, cache):
+    """Returns (da, db)."""
+    a, b = cache
+    # BEGIN SOLUTION hw1
+    wa = (a > b) + 0.5 * (a == b)
+    wa = wa.astype(dout.dtype, copy=False)
+    return unbroadcast(dout * wa, a.shape), unbroadcast(dout * (1 - wa), b.shape)
+    # END SOLUTION

@@ -1,0 +1,152 @@
+"""Shape kernels (hw1): reshape, permute, getitem, gather, concat, stack, split, expand.
+
+These move values around without arithmetic; their backward moves gradients back."""
+from ..backend import get_array_module, index_add
+
+
+def reshape_forward(x, shape):
+    """out = x viewed with ``shape``."""
+    return x.reshape(shape), x.shape
+
+
+def reshape_backward(dout, cache):
+    """Returns (dx,) reshaped to x's shape."""
+    # BEGIN SOLUTION hw1
+    return (dout.reshape(cache),)
+    # END SOLUTION
+
+
+def permute_forward(x, dims):
+    """out = x with its axes reordered by ``dims`` (a permutation)."""
+    xp = get_array_module(x)
+    return xp.transpose(x, dims), tuple(dims)
+
+
+def permute_backward(dout, cache):
+    """Returns (dx,): dout permuted by the inverse permutation."""
+    xp = get_array_module(dout)
+    # BEGIN SOLUTION hw1
+    inverse = [0] * len(cache)
+    for i, d in enumerate(cache):
+        inverse[d] = i
+    return (xp.transpose(dout, inverse),)
+    # END SOLUTION
+
+
+def transpose_forward(x, dim0, dim1):
+    """out = x with axes ``dim0`` and ``dim1`` swapped."""
+    xp = get_array_module(x)
+    return xp.swapaxes(x, dim0, dim1), (dim0, dim1)
+
+
+def transpose_backward(dout, cache):
+    """Returns (dx,): the same swap undoes itself."""
+    xp = get_array_module(dout)
+    # BEGIN SOLUTION hw1
+    return (xp.swapaxes(dout, *cache),)
+    # END SOLUTION
+
+
+def expand_forward(x, shape):
+    """out = x broadcast to ``shape`` (a read-only view)."""
+    xp = get_array_module(x)
+    return xp.broadcast_to(x, shape), x.shape
+
+
+def expand_backward(dout, cache):
+    """Returns (dx,): dout summed over the broadcast axes."""
+    from .elementwise import unbroadcast  # noqa: PLC0415
+
+    # BEGIN SOLUTION hw1
+    return (unbroadcast(dout, cache),)
+    # END SOLUTION
+
+
+def getitem_forward(x, index):
+    """out = x[index] for basic (ints, slices, None, Ellipsis) and integer/boolean array indices."""
+    return x[index], (x.shape, x.dtype, index)
+
+
+def getitem_backward(dout, cache):
+    """Returns (dx,): zeros with dout added at ``index`` (repeated indices accumulate)."""
+    shape, dtype, index = cache
+    xp = get_array_module(dout)
+    # BEGIN SOLUTION hw1
+    dx = xp.zeros(shape, dtype=dout.dtype)
+    index_add(dx, index, dout)
+    return (dx,)
+    # END SOLUTION
+
+
+def gather_forward(x, index, dim):
+    """out[i][j] = x[i][index[i][j]] along ``dim`` (torch.gather; index has x's rank)."""
+    xp = get_array_module(x)
+    return xp.take_along_axis(x, index, axis=dim), (x.shape, index, dim)
+
+
+def gather_backward(dout, cache):
+    """Returns (dx,): dout scattered back to the gathered positions, repeats accumulated."""
+    shape, index, dim = cache
+    xp = get_array_module(dout)
+    # BEGIN SOLUTION hw1
+    dx = xp.zeros(shape, dtype=dout.dtype)
+    grids = list(xp.indices(index.shape, sparse=True))
+    grids[dim] = index
+    index_add(dx, tuple(grids), dout)
+    return (dx,)
+    # END SOLUTION
+
+
+def concat_forward(*xs, dim=0):
+    """out = the arrays joined along existing axis ``dim``."""
+    xp = get_array_module(*xs)
+    return xp.concatenate(xs, axis=dim), ([x.shape[dim] for x in xs], dim)
+
+
+def concat_backward(dout, cache):
+    """Returns one slice of dout per input."""
+    sizes, dim = cache
+    xp = get_array_module(dout)
+    # BEGIN SOLUTION hw1
+    bounds = []
+    total = 0
+    for n in sizes[:-1]:
+        total += n
+        bounds.append(total)
+    return tuple(xp.split(dout, bounds, axis=dim))
+    # END SOLUTION
+
+
+def stack_forward(*xs, dim=0):
+    """out = the arrays joined along a new axis ``dim``."""
+    xp = get_array_module(*xs)
+    return xp.stack(xs, axis=dim), (len(xs), dim)
+
+
+def stack_backward(dout, cache):
+    """Returns one slice of dout per input, the stacking axis removed."""
+    n, dim = cache
+    xp = get_array_module(dout)
+    # BEGIN SOLUTION hw1
+    return tuple(xp.take(dout, i, axis=dim) for i in range(n))
+    # END SOLUTION
+
+
+def split_forward(x, sections, dim=0):
+    """outs = x cut along ``dim`` into pieces of the given sizes (a list of ints summing to x.shape[dim])."""
+    xp = get_array_module(x)
+    bounds = []
+    total = 0
+    for n in sections[:-1]:
+        total += n
+        bounds.append(total)
+    return tuple(xp.split(x, bounds, axis=dim)), dim
+
+
+def split_backward(*douts_and_cache):
+    """Takes one gradient per piece, then the cache; returns (dx,) = the pieces joined."""
+    *douts, dim = douts_and_cache
+    xp = get_array_module(*douts)
+    # BEGIN SOLUTION hw1
+    return (xp.concatenate(douts, axis=dim),)
+    # END SOLUTION

@@ -1,0 +1,3 @@
+"""Layers, containers, losses, initialisers (``minitorch.nn``), with PyTorch's names."""
+from .module import Module
+from .parameter import Parameter

@@ -1,0 +1,24 @@
+"""Installs the ``minitorch`` package (distribution name ``minitorch-course``: the PyPI name
+``minitorch`` belongs to another project)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="minitorch-course",
+    version="0.1.0",
+    description="A from-scratch NumPy/CuPy deep-learning framework for teaching, with an autograder",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=find_packages(include=["minitorch", "minitorch.*", "autograder", "autograder.*"]),
+    include_package_data=True,
+    package_data={"autograder": ["fixtures/*.npz", "fixtures/*.json", "rubrics/*.toml"]},
+    install_requires=["numpy>=1.24", "tqdm"],
+    extras_require={
+        "dev": [
+            "pytest", "pytest-timeout", "hypothesis", "torch==2.13.0", "matplotlib", "scipy",
+            "nbclient", "ipykernel", "nbformat", "ruff",
+        ],
+        "gpu": ["cupy-cuda12x"],
+        "plot": ["matplotlib"],
+    },
+)
