@@ -1,0 +1,334 @@
+"""Recurrent kernels (hw3): Elman RNN, GRU and LSTM cells, and whole-sequence layers with
+backpropagation through time.
+
+Conventions follow PyTorch: weights ``w_ih`` (G*H, I) and ``w_hh`` (G*H, H) stack the G gates
+along rows (GRU: r, z, n; LSTM: i, f, g, o); biases ``b_ih``, ``b_hh`` are (G*H,) or None.
+Cells take batched 2-D inputs x (B, I), h (B, H). Sequence kernels take time-major x (T, B, I)
+and run one direction of one layer: the input projection of all T steps is one GEMM, only the
+recurrence loops over time (forward in order, backward in reverse), and the weight gradients
+are accumulated with one GEMM each after the backward loop.
+"""
+from ..backend import get_array_module
+
+
+def _sigmoid(a):
+    """The logistic function via sigma(a) = (1 + tanh(a / 2)) / 2: one transcendental, no overflow."""
+    xp = get_array_module(a)
+    return 0.5 * xp.tanh(0.5 * a) + 0.5
+
+
+def _affine(x, w, b=None):
+    """x @ w^T (+ b) for x (..., K), w (N, K): one GEMM over all leading axes."""
+    lead = x.shape[:-1]
+    out = x.reshape(-1, x.shape[-1]) @ w.T
+    if b is not None:
+        out += b
+    return out.reshape(lead + (w.shape[0],))
+
+
+def _bias_grads(dpre, b_ih, b_hh, dpre_hh=None):
+    """Gradients of the two biases from pre-activation gradients (rows summed), None when absent."""
+    dpre_hh = dpre if dpre_hh is None else dpre_hh
+    db_ih = None if b_ih is None else dpre.sum(0)
+    db_hh = None if b_hh is None else dpre_hh.sum(0)
+    return db_ih, db_hh
+
+
+def _check_nonlinearity(nonlinearity):
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"rnn: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+
+
+def _time_steps(T, reverse):
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def _previous_states(seq, s0, reverse):
+    """The state fed into each step: (T, B, H) from the per-step outputs ``seq`` and the initial ``s0``."""
+    xp = get_array_module(seq)
+    if reverse:
+        return xp.concatenate([seq[1:], s0[None]], axis=0)
+    return xp.concatenate([s0[None], seq[:-1]], axis=0)
+
+
+# ============================================================================ cells
+def rnn_cell_forward(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    """x: (B, I), h: (B, H), w_ih: (H, I), w_hh: (H, H). Returns h' (B, H).
+    h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu."""
+    _check_nonlinearity(nonlinearity)
+    xp = get_array_module(x)
+    # BEGIN SOLUTION hw3
+    a = _affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)
+    h_new = xp.tanh(a) if nonlinearity == "tanh" else xp.maximum(a, 0)
+    # END SOLUTION
+    return h_new, (x, h, w_ih, w_hh, b_ih, b_hh, h_new, nonlinearity)
+
+
+def rnn_cell_backward(dh_new, cache):
+    """Returns (dx, dh, dw_ih, dw_hh, db_ih, db_hh); bias gradients are None without biases.
+    da = dh' * act'(a);  dx = da W_ih, dh = da W_hh, dW_ih = da^T x, dW_hh = da^T h, db = sum(da)."""
+    x, h, w_ih, w_hh, b_ih, b_hh, h_new, nonlinearity = cache
+    # BEGIN SOLUTION hw3
+    if nonlinearity == "tanh":
+        da = dh_new * (1 - h_new * h_new)
+    else:
+        da = dh_new * (h_new > 0)
+    db_ih, db_hh = _bias_grads(da, b_ih, b_hh)
+    return da @ w_ih, da @ w_hh, da.T @ x, da.T @ h, db_ih, db_hh
+    # END SOLUTION
+
+
+def gru_cell_forward(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """x: (B, I), h: (B, H), w_ih: (3H, I), w_hh: (3H, H), gates r, z, n. Returns h' (B, H).
+    r, z = sigma(W_i x + b_i + W_h h + b_h); n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1-z) n + z h."""
+    xp = get_array_module(x)
+    H = h.shape[-1]
+    # BEGIN SOLUTION hw3
+    gi = _affine(x, w_ih, b_ih)
+    gh = _affine(h, w_hh, b_hh)
+    r = _sigmoid(gi[:, :H] + gh[:, :H])
+    z = _sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+    hn = gh[:, 2 * H:]
+    n = xp.tanh(gi[:, 2 * H:] + r * hn)
+    h_new = (1 - z) * n + z * h
+    # END SOLUTION
+    return h_new, (x, h, w_ih, w_hh, b_ih, b_hh, r, z, n, hn)
+
+
+def gru_cell_backward(dh_new, cache):
+    """Returns (dx, dh, dw_ih, dw_hh, db_ih, db_hh).
+    dn = dh'(1-z), dz = dh'(h-n), dh = dh' z + [da_r, da_z, da_n r] W_hh, with da_r = da_n hn r(1-r)."""
+    x, h, w_ih, w_hh, b_ih, b_hh, r, z, n, hn = cache
+    xp = get_array_module(dh_new)
+    # BEGIN SOLUTION hw3
+    da_n = dh_new * (1 - z) * (1 - n * n)
+    da_z = dh_new * (h - n) * z * (1 - z)
+    da_r = da_n * hn * r * (1 - r)
+    dgi = xp.concatenate([da_r, da_z, da_n], axis=-1)
+    dgh = xp.concatenate([da_r, da_z, da_n * r], axis=-1)
+    dh = dh_new * z + dgh @ w_hh
+    db_ih, db_hh = _bias_grads(dgi, b_ih, b_hh, dgh)
+    return dgi @ w_ih, dh, dgi.T @ x, dgh.T @ h, db_ih, db_hh
+    # END SOLUTION
+
+
+def lstm_cell_forward(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+    """x: (B, I), h, c: (B, H), w_ih: (4H, I), w_hh: (4H, H), gates i, f, g, o. Returns (h', c').
+    c' = f c + i g, h' = o tanh(c'), with i, f, o sigmoids and g a tanh of x W_ih^T + b_ih + h W_hh^T + b_hh."""
+    xp = get_array_module(x)
+    H = h.shape[-1]
+    # BEGIN SOLUTION hw3
+    a = _affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)
+    i = _sigmoid(a[:, :H])
+    f = _sigmoid(a[:, H:2 * H])
+    g = xp.tanh(a[:, 2 * H:3 * H])
+    o = _sigmoid(a[:, 3 * H:])
+    c_new = f * c + i * g
+    tc = xp.tanh(c_new)
+    h_new = o * tc
+    # END SOLUTION
+    return (h_new, c_new), (x, h, c, w_ih, w_hh, b_ih, b_hh, i, f, g, o, tc)
+
+
+def lstm_cell_backward(dh_new, dc_new, cache):
+    """Returns (dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh).
+    dc* = dc' + dh' o (1 - tanh^2 c'); di = dc* g, df = dc* c, dg = dc* i, do = dh' tanh c'; dc = dc* f."""
+    x, h, c, w_ih, w_hh, b_ih, b_hh, i, f, g, o, tc = cache
+    xp = get_array_module(dh_new)
+    # BEGIN SOLUTION hw3
+    dc = dc_new + dh_new * o * (1 - tc * tc)
+    da = xp.concatenate([
+        dc * g * i * (1 - i),
+        dc * c * f * (1 - f),
+        dc * i * (1 - g * g),
+        dh_new * tc * o * (1 - o),
+    ], axis=-1)
+    db_ih, db_hh = _bias_grads(da, b_ih, b_hh)
+    return da @ w_ih, da @ w_hh, dc * f, da.T @ x, da.T @ h, db_ih, db_hh
+    # END SOLUTION
+
+
+# ============================================================================ sequences
+def rnn_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", reverse=False):
+    """One layer, one direction. x: (T, B, I), h0: (B, H). Returns (output (T, B, H), h_n (B, H)).
+    h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh); ``reverse`` runs t = T-1 .. 0."""
+    _check_nonlinearity(nonlinearity)
+    xp = get_array_module(x)
+    T = x.shape[0]
+    # BEGIN SOLUTION hw3
+    out = _affine(x, w_ih, b_ih)          # (T, B, H): input part of every step, one GEMM
+    if b_hh is not None:
+        out += b_hh
+    w_hh_t = w_hh.T
+    h = h0
+    for t in _time_steps(T, reverse):
+        a = out[t]
+        a += h @ w_hh_t
+        if nonlinearity == "tanh":
+            xp.tanh(a, out=a)
+        else:
+            xp.maximum(a, 0, out=a)
+        h = a
+    h_n = h.copy()
+    # END SOLUTION
+    return (out, h_n), (x, h0, w_ih, w_hh, b_ih, b_hh, out, nonlinearity, reverse)
+
+
+def rnn_backward(dout, dh_n, cache):
+    """dout: (T, B, H), dh_n: (B, H). Returns (dx, dh0, dw_ih, dw_hh, db_ih, db_hh).
+    Reverse loop: da_t = (dout_t + dh_t) * act'(a_t), dh_{t-1} = da_t W_hh; weight gradients summed over t."""
+    x, h0, w_ih, w_hh, b_ih, b_hh, out, nonlinearity, reverse = cache
+    xp = get_array_module(dout)
+    T, B, _ = x.shape
+    # BEGIN SOLUTION hw3
+    deriv = 1 - out * out if nonlinearity == "tanh" else (out > 0).astype(out.dtype)
+    da = xp.empty_like(out)
+    dh = dh_n
+    for t in _time_steps(T, not reverse):
+        xp.multiply(dh + dout[t], deriv[t], out=da[t])
+        dh = da[t] @ w_hh
+    da2 = da.reshape(T * B, -1)
+    h_prev = _previous_states(out, h0, reverse).reshape(T * B, -1)
+    dx = (da2 @ w_ih).reshape(x.shape)
+    db_ih, db_hh = _bias_grads(da2, b_ih, b_hh)
+    return dx, dh, da2.T @ x.reshape(T * B, -1), da2.T @ h_prev, db_ih, db_hh
+    # END SOLUTION
+
+
+def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    """One layer, one direction. x: (T, B, I), h0: (B, H). Returns (output (T, B, H), h_n (B, H)).
+    Each step is ``gru_cell_forward``: r, z, n gates, h_t = (1 - z) n + z h_{t-1}."""
+    xp = get_array_module(x)
+    T, B, _ = x.shape
+    H = h0.shape[-1]
+    # BEGIN SOLUTION hw3
+    gates = _affine(x, w_ih, b_ih)        # (T, B, 3H): x part of every step; becomes [r, z, n]
+    hn = xp.empty((T, B, H), dtype=x.dtype)   # W_hn h_{t-1} + b_hn, needed by the backward
+    out = xp.empty((T, B, H), dtype=x.dtype)
+    w_hh_t = w_hh.T
+    h = h0
+    for t in _time_steps(T, reverse):
+        gh = h @ w_hh_t
+        if b_hh is not None:
+            gh += b_hh
+        g = gates[t]
+        rz = g[:, :2 * H]
+        rz += gh[:, :2 * H]
+        rz[...] = _sigmoid(rz)
+        hn[t] = gh[:, 2 * H:]
+        n = g[:, 2 * H:]
+        n += rz[:, :H] * hn[t]
+        xp.tanh(n, out=n)
+        xp.multiply(rz[:, H:], h - n, out=out[t])
+        out[t] += n
+        h = out[t]
+    h_n = h.copy()
+    # END SOLUTION
+    return (out, h_n), (x, h0, w_ih, w_hh, b_ih, b_hh, gates, hn, out, reverse)
+
+
+def gru_backward(dout, dh_n, cache):
+    """dout: (T, B, H), dh_n: (B, H). Returns (dx, dh0, dw_ih, dw_hh, db_ih, db_hh).
+    Reverse loop of ``gru_cell_backward``; the W_ih and W_hh gradients are one GEMM each afterwards."""
+    x, h0, w_ih, w_hh, b_ih, b_hh, gates, hn, out, reverse = cache
+    xp = get_array_module(dout)
+    T, B, _ = x.shape
+    H = h0.shape[-1]
+    # BEGIN SOLUTION hw3
+    r, z, n = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
+    h_prev = _previous_states(out, h0, reverse)
+    # Step-independent factors, for all t at once: da_n = dh k_n, da_z = dh k_z, da_r = da_n k_r.
+    k_n = (1 - z) * (1 - n * n)
+    k_z = (h_prev - n) * z * (1 - z)
+    k_r = hn * r * (1 - r)
+    dgh = xp.empty_like(gates)            # gradients of W_hh h + b_hh: [da_r, da_z, da_n r]
+    da_n = xp.empty_like(out)
+    dh = dh_n
+    for t in _time_steps(T, not reverse):
+        dh = dh + dout[t]
+        xp.multiply(dh, k_n[t], out=da_n[t])
+        xp.multiply(da_n[t], k_r[t], out=dgh[t, :, :H])
+        xp.multiply(dh, k_z[t], out=dgh[t, :, H:2 * H])
+        xp.multiply(da_n[t], r[t], out=dgh[t, :, 2 * H:])
+        dh = dh * z[t] + dgh[t] @ w_hh
+    dgi = dgh.copy()                      # gradients of W_ih x + b_ih: [da_r, da_z, da_n]
+    dgi[..., 2 * H:] = da_n
+    dgi2, dgh2 = dgi.reshape(T * B, -1), dgh.reshape(T * B, -1)
+    dx = (dgi2 @ w_ih).reshape(x.shape)
+    db_ih, db_hh = _bias_grads(dgi2, b_ih, b_hh, dgh2)
+    return dx, dh, dgi2.T @ x.reshape(T * B, -1), dgh2.T @ h_prev.reshape(T * B, -1), db_ih, db_hh
+    # END SOLUTION
+
+
+def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    """One layer, one direction. x: (T, B, I), h0, c0: (B, H).
+    Returns (output (T, B, H), h_n (B, H), c_n (B, H)); each step is ``lstm_cell_forward``."""
+    xp = get_array_module(x)
+    T, B, _ = x.shape
+    H = h0.shape[-1]
+    # BEGIN SOLUTION hw3
+    gates = _affine(x, w_ih, b_ih)        # (T, B, 4H): x part of every step; becomes [i, f, g, o]
+    if b_hh is not None:
+        gates += b_hh
+    # sigmoid(a) = 0.5 tanh(a / 2) + 0.5, so all four gates take one tanh: scale, tanh, affine.
+    scale = xp.full((4 * H,), 0.5, dtype=x.dtype)
+    scale[2 * H:3 * H] = 1
+    shift = scale.copy()
+    shift[2 * H:3 * H] = 0
+    cs = xp.empty((T, B, H), dtype=x.dtype)
+    tcs = xp.empty((T, B, H), dtype=x.dtype)
+    out = xp.empty((T, B, H), dtype=x.dtype)
+    w_hh_t = w_hh.T
+    h, c = h0, c0
+    for t in _time_steps(T, reverse):
+        a = gates[t]
+        a += h @ w_hh_t
+        a *= scale
+        xp.tanh(a, out=a)
+        a *= scale
+        a += shift
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        xp.multiply(f, c, out=cs[t])
+        cs[t] += i * g
+        c = cs[t]
+        xp.tanh(c, out=tcs[t])
+        xp.multiply(o, tcs[t], out=out[t])
+        h = out[t]
+    h_n, c_n = h.copy(), c.copy()
+    # END SOLUTION
+    return (out, h_n, c_n), (x, h0, c0, w_ih, w_hh, b_ih, b_hh, gates, cs, tcs, out, reverse)
+
+
+def lstm_backward(dout, dh_n, dc_n, cache):
+    """dout: (T, B, H), dh_n, dc_n: (B, H). Returns (dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh).
+    Reverse loop of ``lstm_cell_backward`` (dc carried through f); weight gradients are one GEMM each."""
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh, gates, cs, tcs, out, reverse = cache
+    xp = get_array_module(dout)
+    T, B, _ = x.shape
+    H = h0.shape[-1]
+    # BEGIN SOLUTION hw3
+    i, f, g, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
+    c_prev = _previous_states(cs, c0, reverse)
+    # Step-independent factors, for all t at once:
+    #   dc_t = dc_{t+1} f_{t+1} + dh_t k_c,  da_{i,f,g} = dc_t k_{i,f,g},  da_o = dh_t k_o.
+    k_c = o * (1 - tcs * tcs)
+    k = xp.empty((T, B, 4, H), dtype=gates.dtype)
+    k[:, :, 0] = g * i * (1 - i)
+    k[:, :, 1] = c_prev * f * (1 - f)
+    k[:, :, 2] = i * (1 - g * g)
+    k[:, :, 3] = tcs * o * (1 - o)
+    da = xp.empty((T, B, 4, H), dtype=gates.dtype)
+    dh, dc = dh_n, dc_n
+    for t in _time_steps(T, not reverse):
+        dh = dh + dout[t]
+        dc = dc + dh * k_c[t]
+        xp.multiply(dc[:, None, :], k[t, :, :3], out=da[t, :, :3])
+        xp.multiply(dh, k[t, :, 3], out=da[t, :, 3])
+        dc = dc * f[t]
+        dh = da[t].reshape(B, 4 * H) @ w_hh
+    da2 = da.reshape(T * B, 4 * H)
+    h_prev = _previous_states(out, h0, reverse).reshape(T * B, H)
+    dx = (da2 @ w_ih).reshape(x.shape)
+    db_ih, db_hh = _bias_grads(da2, b_ih, b_hh)
+    return dx, dh, dc, da2.T @ x.reshape(T * B, -1), da2.T @ h_prev, db_ih, db_hh
+    # END SOLUTION
