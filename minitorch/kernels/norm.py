@@ -1,0 +1,106 @@
+"""Normalisation layers (hw2): LayerNorm and RMSNorm over the trailing ``normalized_shape`` dims.
+
+Both view x as (rows, D) with D = prod(normalized_shape), so the statistics are plain
+row reductions and the affine parameters broadcast as (D,) vectors. Missing weight/bias are
+``None``; their gradient slot is then ``None`` too (the backward always returns one entry per
+array argument, in order).
+"""
+import math
+
+from ..backend import get_array_module
+
+
+def _rows(x, normalized_shape):
+    d = math.prod(normalized_shape)
+    return x.reshape(-1, d), d
+
+
+def _row_dot(xp, a, b):
+    """sum(a * b, axis=1) for (M, D) arrays, without a full (M, D) temporary."""
+    return xp.einsum("ij,ij->i", a, b)[:, None]
+
+
+def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """x: (..., *normalized_shape); weight, bias: normalized_shape or None.
+    y = (x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims (biased var)."""
+    xp = get_array_module(x)
+    normalized_shape = tuple(normalized_shape)
+    x2, d = _rows(x, normalized_shape)
+    w = None if weight is None else weight.reshape(d)
+    b = None if bias is None else bias.reshape(d)
+    # BEGIN SOLUTION hw2
+    n = x2 - x2.mean(axis=1, keepdims=True)                 # centred
+    r = _row_dot(xp, n, n)
+    r *= 1.0 / d
+    r += eps
+    r = 1.0 / xp.sqrt(r)                                     # 1 / sqrt(var + eps), (M, 1)
+    n *= r                                                   # normalised
+    if w is None:
+        y = n.copy() if b is None else n + b
+    else:
+        y = n * w
+        if b is not None:
+            y += b
+    # END SOLUTION
+    return y.reshape(x.shape), (n, r, w, weight is not None, bias is not None, x.shape, normalized_shape)
+
+
+def layer_norm_backward(dout, cache):
+    """dout: like x. Returns (dx, dweight, dbias) (None for a missing weight/bias):
+    dx = r * (dn - mean(dn) - n * mean(dn * n)), dn = dout * weight; dweight = sum dout * n; dbias = sum dout."""
+    n, r, w, has_weight, has_bias, x_shape, normalized_shape = cache
+    xp = get_array_module(n)
+    d = n.shape[1]
+    g = dout.reshape(-1, d)
+    # BEGIN SOLUTION hw2
+    dn = g if w is None else g * w
+    c1 = dn.mean(axis=1, keepdims=True)
+    c2 = _row_dot(xp, dn, n)
+    c2 *= 1.0 / d
+    dx = n * c2
+    xp.subtract(dn, dx, out=dx)
+    dx -= c1
+    dx *= r
+    dweight = xp.einsum("ij,ij->j", g, n).reshape(normalized_shape) if has_weight else None
+    dbias = g.sum(axis=0).reshape(normalized_shape) if has_bias else None
+    # END SOLUTION
+    return dx.reshape(x_shape), dweight, dbias
+
+
+def rms_norm_forward(x, normalized_shape, weight=None, eps=None):
+    """x: (..., *normalized_shape); weight: normalized_shape or None; eps None -> finfo(x.dtype).eps (torch).
+    y = x * r * weight, r = 1 / sqrt(mean(x^2) + eps) over the last len(normalized_shape) dims."""
+    xp = get_array_module(x)
+    normalized_shape = tuple(normalized_shape)
+    if eps is None:
+        eps = float(xp.finfo(x.dtype).eps)
+    x2, d = _rows(x, normalized_shape)
+    w = None if weight is None else weight.reshape(d)
+    # BEGIN SOLUTION hw2
+    r = _row_dot(xp, x2, x2)
+    r *= 1.0 / d
+    r += eps
+    r = 1.0 / xp.sqrt(r)
+    xhat = x2 * r
+    y = xhat.copy() if w is None else xhat * w
+    # END SOLUTION
+    return y.reshape(x.shape), (xhat, r, w, x.shape, normalized_shape)
+
+
+def rms_norm_backward(dout, cache):
+    """Returns (dx, dweight) (dweight None without weight):
+    dx = r * (g - xhat * mean(g * xhat)), g = dout * weight, xhat = x * r; dweight = sum dout * xhat."""
+    xhat, r, w, x_shape, normalized_shape = cache
+    xp = get_array_module(xhat)
+    d = xhat.shape[1]
+    dy = dout.reshape(-1, d)
+    # BEGIN SOLUTION hw2
+    g = dy if w is None else dy * w
+    c = _row_dot(xp, g, xhat)
+    c *= 1.0 / d
+    dx = xhat * c
+    xp.subtract(g, dx, out=dx)
+    dx *= r
+    dweight = None if w is None else xp.einsum("ij,ij->j", dy, xhat).reshape(normalized_shape)
+    # END SOLUTION
+    return dx.reshape(x_shape), dweight

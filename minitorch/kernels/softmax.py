@@ -1,0 +1,181 @@
+"""Softmax, log-softmax and the losses on top of them (hw2).
+
+Everything is computed from ``x - max(x)`` (log-sum-exp), so logits of size 1e4 stay finite.
+Losses follow ``torch.nn.functional``'s shape convention: the class axis is axis 1 of
+``(N, C)`` or ``(N, C, d1, ...)`` (axis 0 of an unbatched ``(C,)`` input), and ``target``
+holds class indices with the remaining shape ``(N,)`` / ``(N, d1, ...)`` / ``()``.
+"""
+from ..backend import get_array_module
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def softmax_forward(x, dim=-1):
+    """y = exp(x - max) / sum(exp(x - max)) along ``dim``; same shape as x."""
+    xp = get_array_module(x)
+    # BEGIN SOLUTION hw2
+    y = x - x.max(axis=dim, keepdims=True)
+    xp.exp(y, out=y)
+    y /= y.sum(axis=dim, keepdims=True)
+    # END SOLUTION
+    return y, (y, dim)
+
+
+def softmax_backward(dout, cache):
+    """Returns (dx,): the Jacobian-vector product dx = y * (dout - sum(dout * y, dim))."""
+    y, dim = cache
+    # BEGIN SOLUTION hw2
+    dx = dout - (dout * y).sum(axis=dim, keepdims=True)
+    dx *= y
+    # END SOLUTION
+    return (dx,)
+
+
+def log_softmax_forward(x, dim=-1):
+    """out = x - lse, lse = max + log(sum(exp(x - max))) along ``dim``; same shape as x."""
+    xp = get_array_module(x)
+    # BEGIN SOLUTION hw2
+    out = x - x.max(axis=dim, keepdims=True)
+    p = xp.exp(out)
+    s = p.sum(axis=dim, keepdims=True)
+    out -= xp.log(s)
+    p /= s  # softmax, kept for the backward (saves recomputing exp(out))
+    # END SOLUTION
+    return out, (p, dim)
+
+
+def log_softmax_backward(dout, cache):
+    """Returns (dx,) = (dout - softmax(x) * sum(dout, dim),)."""
+    p, dim = cache
+    # BEGIN SOLUTION hw2
+    dx = dout - p * dout.sum(axis=dim, keepdims=True)
+    # END SOLUTION
+    return (dx,)
+
+
+def _rows(logits, target):
+    """Logits in torch layout -> (M, C) rows with the class axis last, and target -> (M,)."""
+    xp = get_array_module(logits)
+    if logits.ndim == 1:
+        return logits.reshape(1, -1), target.reshape(1)
+    if logits.ndim == 2:
+        return logits, target
+    c = logits.shape[1]
+    return xp.moveaxis(logits, 1, -1).reshape(-1, c), target.reshape(-1)
+
+
+def _unrows(d2, shape):
+    """Inverse of ``_rows`` for a gradient: (M, C) rows -> torch layout ``shape``."""
+    xp = get_array_module(d2)
+    if len(shape) <= 2:
+        return d2.reshape(shape)
+    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    return xp.moveaxis(d2.reshape(moved), -1, 1)
+
+
+def _target_weights(t, ignore_index, weight, dtype):
+    """(valid mask, target with ignored entries replaced by class 0, per-row weight w[t] (0 if ignored))."""
+    xp = get_array_module(t)
+    valid = t != ignore_index
+    t_safe = xp.where(valid, t, 0)
+    wt = valid.astype(dtype) if weight is None else xp.take(weight, t_safe) * valid
+    return valid, t_safe, wt
+
+
+def _reduce(loss, wt, reduction, target_shape):
+    """Per-row losses -> the requested reduction; 'mean' divides by sum(w[t]) (nan when it is 0, like torch).
+    Returns (out, row_scale_fn) where row_scale_fn(dout) gives the upstream gradient per row."""
+    xp = get_array_module(loss)
+    if reduction == "none":
+        return loss.reshape(target_shape), None
+    total = loss.sum()
+    if reduction == "sum":
+        return xp.asarray(total), None
+    denom = wt.sum()
+    ok = denom > 0
+    safe = xp.where(ok, denom, 1)
+    return xp.asarray(xp.where(ok, total / safe, float("nan")), dtype=loss.dtype), safe
+
+
+def _row_scale(dout, reduction, denom):
+    """Upstream gradient of each row's loss: (M,) for 'none', a 0-d array otherwise."""
+    if reduction == "none":
+        return dout.reshape(-1)
+    return dout / denom if reduction == "mean" else dout
+
+
+def cross_entropy_forward(logits, target, ignore_index=-100, label_smoothing=0.0, reduction="mean", weight=None):
+    """logits: (C,), (N, C) or (N, C, d1, ...); target: class indices of shape (), (N,) or (N, d1, ...).
+
+    loss_i = -(1-eps) w[t_i] logp_i[t_i] - (eps/C) sum_c w_c logp_i[c], logp = log_softmax over the classes;
+    rows with t_i == ignore_index count nowhere. 'mean' divides by sum_i w[t_i] (N_valid without weights),
+    'sum' adds, 'none' returns (N, d1, ...). ``weight``: (C,) class weights or None. Returns (loss, cache)."""
+    xp = get_array_module(logits)
+    z, t = _rows(logits, target)
+    m_rows, c = z.shape
+    eps = float(label_smoothing)
+    # BEGIN SOLUTION hw2
+    valid, t_safe, wt = _target_weights(t, ignore_index, weight, z.dtype)
+    p = z - z.max(axis=1, keepdims=True)                  # shifted logits s = z - max
+    s_t = p[xp.arange(m_rows), t_safe]                    # s at the target
+    if eps > 0:
+        s_sum = p.sum(axis=1) if weight is None else p @ weight   # sum_c w_c s_c
+    xp.exp(p, out=p)
+    sumexp = p.sum(axis=1)
+    log_sumexp = xp.log(sumexp)
+    p /= sumexp[:, None]                                  # softmax, kept for the backward
+    loss = (log_sumexp - s_t) * wt                        # -w[t] logp[t]
+    if eps > 0:
+        w_total = float(c) if weight is None else weight.sum()
+        smooth = (w_total * log_sumexp - s_sum) * valid   # -sum_c w_c logp_c
+        loss = (1 - eps) * loss + (eps / c) * smooth
+    # END SOLUTION
+    out, denom = _reduce(loss, wt, reduction, target.shape)
+    return out, (p, t_safe, valid, wt, weight, eps, reduction, denom, logits.shape)
+
+
+def cross_entropy_backward(dout, cache):
+    """Returns (dlogits,): per row, dz = g_i * ((1-eps) w[t] + (eps/C) v W) * softmax - g_i * target_dist,
+    target_dist = (1-eps) w[t] onehot(t) + (eps/C) v w  (= (softmax - onehot) / N_valid in the plain mean case)."""
+    p, t_safe, valid, wt, weight, eps, reduction, denom, shape = cache
+    xp = get_array_module(p)
+    m_rows, c = p.shape
+    g = _row_scale(dout, reduction, denom)
+    # BEGIN SOLUTION hw2
+    gw = g * wt                                           # (M,) or broadcast scalar * (M,)
+    if eps > 0:
+        gv = (g * valid) * (eps / c)
+        w_total = float(c) if weight is None else weight.sum()
+        dz = p * ((1 - eps) * gw + gv * w_total)[:, None]
+        dz -= gv[:, None] if weight is None else gv[:, None] * weight
+        dz[xp.arange(m_rows), t_safe] -= (1 - eps) * gw
+    else:
+        dz = p * gw[:, None]
+        dz[xp.arange(m_rows), t_safe] -= gw
+    # END SOLUTION
+    return (_unrows(dz, shape),)
+
+
+def nll_loss_forward(log_probs, target, ignore_index=-100, reduction="mean", weight=None):
+    """log_probs: (C,), (N, C) or (N, C, d1, ...) (e.g. log_softmax output); target as in cross_entropy.
+    loss_i = -w[t_i] log_probs_i[t_i]; ignored rows count nowhere; 'mean' divides by sum_i w[t_i]."""
+    xp = get_array_module(log_probs)
+    z, t = _rows(log_probs, target)
+    # BEGIN SOLUTION hw2
+    valid, t_safe, wt = _target_weights(t, ignore_index, weight, z.dtype)
+    loss = -z[xp.arange(z.shape[0]), t_safe] * wt
+    # END SOLUTION
+    out, denom = _reduce(loss, wt, reduction, target.shape)
+    return out, (t_safe, wt, reduction, denom, z.shape, log_probs.shape)
+
+
+def nll_loss_backward(dout, cache):
+    """Returns (dlog_probs,): -g_i w[t_i] at each row's target, 0 elsewhere."""
+    t_safe, wt, reduction, denom, rows_shape, shape = cache
+    xp = get_array_module(wt)
+    g = _row_scale(dout, reduction, denom)
+    # BEGIN SOLUTION hw2
+    dz = xp.zeros(rows_shape, dtype=wt.dtype)
+    dz[xp.arange(rows_shape[0]), t_safe] = -(g * wt)
+    # END SOLUTION
+    return (_unrows(dz, shape),)
