@@ -1,0 +1,195 @@
+"""Batching: ``DataLoader`` (epochs over a dataset, torch's arguments) and ``RandomBatchSampler`` /
+``get_batch`` (random windows of a token sequence, for iteration-based training as in nanoGPT).
+
+Both own a seeded NumPy generator, so a run is reproducible and its position can be saved in a
+checkpoint (``state_dict`` / ``load_state_dict``) and resumed exactly. Batches are minitorch Tensors.
+"""
+import numbers
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Tensor
+from .datasets import _as_token_array
+
+
+def _check_positive_int(value, name, owner):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _new_rng(seed, owner):
+    """A NumPy generator: from ``seed``, or (seed None) from minitorch's seeded global generator."""
+    if seed is None:
+        seed = int(backend.generator(np).integers(0, 2**63 - 1))
+    elif isinstance(seed, np.random.Generator):
+        return seed
+    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{owner}: seed must be a non-negative integer or None, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def default_collate(batch):
+    """Stack a list of samples into a batch, like torch's ``default_collate``: Tensors and arrays are
+    stacked along a new first dim; Python ints become an int64 Tensor, floats one of the default dtype;
+    tuples/lists and dicts are collated field by field; strings are kept as a list."""
+    if not batch:
+        raise ValueError("default_collate: empty batch")
+    first = batch[0]
+    if isinstance(first, Tensor) or (hasattr(first, "shape") and hasattr(first, "dtype")):
+        arrays = [b.data if isinstance(b, Tensor) else b for b in batch]
+        for i, a in enumerate(arrays):
+            if tuple(a.shape) != tuple(arrays[0].shape):
+                raise ValueError(
+                    f"default_collate: sample {i} has shape {tuple(a.shape)} but sample 0 has "
+                    f"{tuple(arrays[0].shape)}; for variable-length sequences pass collate_fn=pad_collate "
+                    "(or use LineDataset)"
+                )
+        xp = backend.get_array_module(arrays[0])
+        return Tensor(xp.stack([xp.asarray(a) for a in arrays]))
+    if isinstance(first, str):
+        return list(batch)
+    if isinstance(first, bool):
+        return Tensor(np.array(batch, dtype=np.bool_))
+    if isinstance(first, numbers.Integral):
+        return Tensor(np.array(batch, dtype=np.int64))
+    if isinstance(first, numbers.Real):
+        return Tensor(np.array(batch, dtype=backend.get_default_dtype()))
+    if isinstance(first, dict):
+        return {k: default_collate([b[k] for b in batch]) for k in first}
+    if isinstance(first, (tuple, list)):
+        n = len(first)
+        for i, b in enumerate(batch):
+            if len(b) != n:
+                raise ValueError(f"default_collate: sample {i} has {len(b)} fields but sample 0 has {n}")
+        return type(first)(default_collate(list(field)) for field in zip(*batch)) if isinstance(first, tuple) \
+            else [default_collate(list(field)) for field in zip(*batch)]
+    raise TypeError(f"default_collate: don't know how to batch samples of type {type(first).__name__}")
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches (torch's ``DataLoader`` arguments).
+
+    - ``shuffle``: a new permutation every epoch from the loader's own generator (``seed``; None draws the
+      seed from minitorch's global generator, so ``minitorch.manual_seed`` makes runs repeatable).
+    - ``drop_last``: drop the final incomplete batch.
+    - ``collate_fn``: turns a list of samples into a batch; defaults to the dataset's ``collate_fn`` when it
+      has one (``LineDataset`` pads), else ``default_collate``. Datasets with a ``get_batch(indices)`` method
+      (``LMDataset``) are batched by it directly, in one vectorised read."""
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, seed=None):
+        if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
+            raise TypeError(f"DataLoader: dataset must support len() and indexing, got {type(dataset).__name__}")
+        self.dataset = dataset
+        self.batch_size = _check_positive_int(batch_size, "batch_size", "DataLoader")
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.collate_fn = collate_fn
+        self._rng = _new_rng(seed, "DataLoader") if shuffle else None
+        self.epoch = 0
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _order(self):
+        n = len(self.dataset)
+        return self._rng.permutation(n) if self.shuffle else np.arange(n)
+
+    def _fetch(self, indices):
+        ds = self.dataset
+        if self.collate_fn is None and hasattr(ds, "get_batch"):
+            return ds.get_batch(indices)
+        collate = self.collate_fn or getattr(ds, "collate_fn", None) or default_collate
+        samples = ds.__getitems__(indices) if hasattr(ds, "__getitems__") else [ds[int(i)] for i in indices]
+        return collate(samples)
+
+    def __iter__(self):
+        order = self._order()
+        self.epoch += 1
+        n_batches = len(self)
+        for b in range(n_batches):
+            yield self._fetch(order[b * self.batch_size:(b + 1) * self.batch_size])
+
+    def state_dict(self):
+        """The generator state and epoch count, to resume the same sequence of batches."""
+        return {"epoch": self.epoch, "generator": None if self._rng is None else self._rng.bit_generator.state}
+
+    def load_state_dict(self, state):
+        self.epoch = int(state["epoch"])
+        if state.get("generator") is not None:
+            if self._rng is None:
+                raise ValueError("DataLoader.load_state_dict: the state has a shuffle generator but shuffle=False")
+            self._rng.bit_generator.state = state["generator"]
+
+    def __repr__(self):
+        return (f"DataLoader(dataset={self.dataset!r}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+                f"drop_last={self.drop_last})")
+
+
+def _batch_at(data, ix, block_size, device):
+    rows = np.asarray(ix, dtype=np.int64)[:, None] + np.arange(block_size + 1)
+    chunk = np.asarray(data[rows]).astype(np.int64)
+    x, y = Tensor(np.ascontiguousarray(chunk[:, :-1])), Tensor(np.ascontiguousarray(chunk[:, 1:]))
+    if device is not None:
+        x, y = x.to(device), y.to(device)
+    return x, y
+
+
+def get_batch(data, block_size, batch_size, generator=None, device=None):
+    """``batch_size`` random windows of ``data`` (nanoGPT's ``get_batch``): offsets ``i`` drawn uniformly from
+    ``[0, len(data) - block_size)``, ``x = data[i:i+block_size]``, ``y = data[i+1:i+1+block_size]``.
+
+    ``data``: a 1-D token array / memmap / Tensor / token-file path. ``generator``: a NumPy Generator
+    (default: minitorch's seeded global one). Returns int64 Tensors of shape (batch_size, block_size),
+    moved to ``device`` when given."""
+    data = _as_token_array(data, "get_batch")
+    block_size = _check_positive_int(block_size, "block_size", "get_batch")
+    batch_size = _check_positive_int(batch_size, "batch_size", "get_batch")
+    if len(data) <= block_size:
+        raise ValueError(
+            f"get_batch: {len(data)} tokens are too few for block_size={block_size} (need at least {block_size + 1})"
+        )
+    rng = generator if generator is not None else backend.generator(np)
+    ix = rng.integers(0, len(data) - block_size, size=batch_size)
+    return _batch_at(data, ix, block_size, device)
+
+
+class RandomBatchSampler:
+    """Endless random batches of windows from a token sequence, with its own seeded generator.
+
+    ``sampler()`` (or ``next(iter(sampler))``) gives ``(x, y)``: int64 Tensors (batch_size, block_size)
+    as ``get_batch``. ``state_dict()``/``load_state_dict()`` save and restore the generator so a resumed
+    run draws exactly the batches an uninterrupted run would."""
+
+    def __init__(self, data, block_size, batch_size, seed=None, device=None):
+        self.data = _as_token_array(data, "RandomBatchSampler")
+        self.block_size = _check_positive_int(block_size, "block_size", "RandomBatchSampler")
+        self.batch_size = _check_positive_int(batch_size, "batch_size", "RandomBatchSampler")
+        if len(self.data) <= self.block_size:
+            raise ValueError(
+                f"RandomBatchSampler: {len(self.data)} tokens are too few for block_size={self.block_size} "
+                f"(need at least {self.block_size + 1})"
+            )
+        self.device = device
+        self._rng = _new_rng(seed, "RandomBatchSampler")
+
+    def __call__(self):
+        return get_batch(self.data, self.block_size, self.batch_size, generator=self._rng, device=self.device)
+
+    next_batch = __call__
+
+    def __iter__(self):
+        while True:
+            yield self()
+
+    def state_dict(self):
+        return {"generator": self._rng.bit_generator.state}
+
+    def load_state_dict(self, state):
+        self._rng.bit_generator.state = state["generator"]
+
+    def __repr__(self):
+        return (f"RandomBatchSampler(tokens={len(self.data)}, block_size={self.block_size}, "
+                f"batch_size={self.batch_size})")
