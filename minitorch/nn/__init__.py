@@ -1,3 +1,9 @@
-"""Layers, containers, losses, initialisers (``minitorch.nn``), with PyTorch's names."""
+"""Layers, containers, losses, initialisers (``minitorch.nn``), with PyTorch's names.
+
+A plain list of imports: layer developers append theirs at the end."""
+# ruff: noqa: F401, I001
 from .module import Module
 from .parameter import Parameter
+from .container import ModuleDict, ModuleList, Sequential
+from . import init
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401

@@ -1,9 +1,33 @@
 """``Module``: the base of every layer, with PyTorch's registration, state_dict and modes."""
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 from .. import backend
 from ..autograd import Tensor, no_grad
 from .parameter import Parameter
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns (torch's ``_IncompatibleKeys``)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _check_name(kind, name, owner):
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain ".", got {name!r}')
+    if hasattr(owner, name) and not any(name in s for s in (owner._parameters, owner._modules, owner._buffers)):
+        raise KeyError(f"attribute {name!r} already exists")
 
 
 class Module:
@@ -19,22 +43,44 @@ class Module:
 
     # ----------------------------------------------------------------- registration
     def __setattr__(self, name, value):
-        if "_parameters" not in self.__dict__:
+        d = self.__dict__
+        if "_parameters" not in d:
             raise AttributeError(
                 f"cannot assign {name!r} before Module.__init__() is called: call super().__init__() first"
             )
-        for store in (self._parameters, self._modules, self._buffers):
-            store.pop(name, None)
+        params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            d.pop(name, None)
+            modules.pop(name, None)
+            buffers.pop(name, None)
+            params[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(minitorch.nn.Parameter or None expected)"
+                )
+            params[name] = None
         elif isinstance(value, Module):
-            self._modules[name] = value
-        elif name in self.__dict__.get("_buffer_names", ()):  # pragma: no cover
-            self._buffers[name] = value
+            d.pop(name, None)
+            params.pop(name, None)
+            buffers.pop(name, None)
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(minitorch.nn.Module or None expected)"
+                )
+            modules[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' (minitorch.Tensor or None expected)"
+                )
+            buffers[name] = value
         else:
             object.__setattr__(self, name, value)
-            return
-        self.__dict__.pop(name, None)
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -47,77 +93,132 @@ class Module:
         for store in (self._parameters, self._modules, self._buffers):
             if name in store:
                 del store[name]
+                self._non_persistent.discard(name)
                 return
         object.__delattr__(self, name)
 
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules) | set(self._buffers))
+
     def register_parameter(self, name, param):
-        if param is None:
-            self._parameters[name] = None
-            self.__dict__.pop(name, None)
-        else:
-            setattr(self, name, param)
+        """Register ``param`` (a Parameter, or None for an absent one such as ``bias=False``)."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        _check_name("parameter", name, self)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(minitorch.nn.Parameter or None required)"
+            )
+        self._modules.pop(name, None)
+        self._buffers.pop(name, None)
+        self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
         """A non-learnable tensor saved in the state_dict (unless ``persistent=False``)."""
-        self.__dict__.pop(name, None)
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        _check_name("buffer", name, self)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (minitorch.Tensor or None required)"
+            )
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
         self._buffers[name] = tensor
-        if not persistent:
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
+        """Register ``module`` (or None) as the child ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        _check_name("module", name, self)
+        self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
         self._modules[name] = module
 
     register_module = add_module
 
+    def get_submodule(self, target):
+        """The submodule at dotted path ``target`` ('' is self), e.g. ``'encoder.layers.0'``."""
+        mod = self
+        if target == "":
+            return mod
+        for item in target.split("."):
+            if item not in mod._modules or mod._modules[item] is None:
+                raise AttributeError(f"{type(mod).__name__} has no submodule `{item}` (looking up {target!r})")
+            mod = mod._modules[item]
+        return mod
+
+    def get_parameter(self, target):
+        """The parameter at dotted path ``target``, e.g. ``'0.weight'``."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{type(mod).__name__} has no parameter `{name}` (looking up {target!r})")
+        return mod._parameters[name]
+
     # ----------------------------------------------------------------- traversal
-    def named_modules(self, memo=None, prefix=""):
-        memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for self and every submodule, depth first; a module reachable
+        by two paths is listed once (unless ``remove_duplicate=False``)."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(memo, prefix + ("." if prefix else "") + name)
+                yield from m.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
     def modules(self):
         for _, m in self.named_modules():
             yield m
 
     def named_children(self):
+        seen = set()
         for name, m in self._modules.items():
-            if m is not None:
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
                 yield name, m
 
     def children(self):
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(self, prefix="", recurse=True):
+    def _named_members(self, store, prefix, recurse, remove_duplicate):
         seen = set()
-        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for mp, m in mods:
-            for name, p in m._parameters.items():
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    yield (mp + "." if mp else "") + name, p
+            for name, v in getattr(m, store).items():
+                if v is None or (remove_duplicate and id(v) in seen):
+                    continue
+                seen.add(id(v))
+                yield (mp + "." if mp else "") + name, v
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter); a parameter shared by several modules (tied weights) is
+        listed once, under the first name that reaches it."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix=""):
-        for mp, m in self.named_modules(prefix=prefix):
-            for name, b in m._buffers.items():
-                if b is not None:
-                    yield (mp + "." if mp else "") + name, b
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self):
-        for _, b in self.named_buffers():
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     def apply(self, fn):
-        """Call ``fn(module)`` on every submodule (children first) and on self."""
+        """Call ``fn(module)`` on every submodule (children first) and on self; returns self."""
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -125,8 +226,12 @@ class Module:
 
     # ----------------------------------------------------------------- modes and grads
     def train(self, mode=True):
-        for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+        """Set training mode (``mode=True``) or evaluation mode on self and all submodules."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
+        object.__setattr__(self, "training", mode)
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self):
@@ -138,39 +243,48 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
+        """Reset the gradients of all parameters: to None (default, like torch) or to zeros."""
         for p in self.parameters():
+            if p.grad is None:
+                continue
             if set_to_none:
                 p.grad = None
-            elif p.grad is not None:
-                p.grad = Tensor._make(p.grad.data * 0)
+            else:
+                p.grad.data[...] = 0
 
     # ----------------------------------------------------------------- device / dtype
     def _map_tensors(self, fn):
+        done = set()
         for m in self.modules():
-            for name, p in m._parameters.items():
-                if p is not None:
-                    p.data = fn(p.data)
-                    if p.grad is not None:
-                        p.grad = Tensor._make(fn(p.grad.data))
-            for name, b in m._buffers.items():
-                if b is not None:
-                    b.data = fn(b.data)
+            for store in (m._parameters, m._buffers):
+                for t in store.values():
+                    if t is None or id(t) in done:
+                        continue
+                    done.add(id(t))
+                    t.data = fn(t.data)
+                    if t.grad is not None:
+                        t.grad = Tensor._make(fn(t.grad.data))
         return self
 
     def to(self, *args, dtype=None, device=None):
-        """Move (``to('cuda')``) or cast (``to(minitorch.float64)``) all parameters and buffers in place."""
+        """Move (``to('cuda')``) or cast (``to(minitorch.float64)``) all parameters and buffers in place.
+        Only floating tensors change dtype (integer buffers such as counters keep theirs)."""
         from ..autograd.tensor import as_dtype  # noqa: PLC0415
 
         for a in args:
             if isinstance(a, str) and (a in ("cpu", "cuda") or a.startswith("cuda")):
                 device = a
+            elif isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
             else:
                 dtype = a
         if device is not None:
             self._map_tensors(lambda arr: backend.to_device(arr, device))
         if dtype is not None:
             dt = as_dtype(dtype)
-            self._map_tensors(lambda arr: arr.astype(dt) if arr.dtype.kind == "f" else arr)
+            if dt.kind != "f":
+                raise TypeError(f"Module.to only accepts floating point dtypes, but got desired dtype={dt}")
+            self._map_tensors(lambda arr: arr.astype(dt) if arr.dtype.kind == "f" and arr.dtype != dt else arr)
         return self
 
     def cpu(self):
@@ -185,25 +299,38 @@ class Module:
     def double(self):
         return self.to("float64")
 
+    def half(self):
+        return self.to("float16")
+
     # ----------------------------------------------------------------- state dict
-    def state_dict(self, prefix="", keep_vars=False):
-        """An OrderedDict name -> Tensor of all parameters and persistent buffers, keyed like torch."""
-        out = OrderedDict()
-        for mp, m in self.named_modules(prefix=prefix.rstrip(".")):
-            pre = mp + "." if mp else ""
-            for name, p in m._parameters.items():
-                if p is not None:
-                    out[pre + name] = p if keep_vars else p.detach()
-            for name, b in m._buffers.items():
-                if b is not None and name not in m._non_persistent:
-                    out[pre + name] = b if keep_vars else b.detach()
+    def _state_items(self, prefix, keep_vars):
+        # Like torch: no de-duplication here, so a module (or weight) shared by two paths is saved
+        # under both names.
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, (p if keep_vars else p.detach())
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                yield prefix + name, (b if keep_vars else b.detach())
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m._state_items(prefix + name + ".", keep_vars)
+
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An OrderedDict name -> Tensor of all parameters and persistent buffers, keyed exactly as
+        torch keys the equivalent module (``'0.weight'``, ``'encoder.layers.1.bias'``)."""
+        out = OrderedDict() if destination is None else destination
+        out.update(self._state_items(prefix, keep_vars))
         return out
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy values (Tensors, NumPy arrays or torch tensors) into parameters and buffers.
+        """Copy values (minitorch Tensors, torch tensors or arrays) into parameters and buffers, in place.
 
-        With ``strict``, missing and unexpected keys are an error; a shape mismatch always is.
-        All problems are listed at once. Returns (missing_keys, unexpected_keys)."""
+        With ``strict`` (default), missing and unexpected keys are an error; a shape mismatch always
+        is. All problems are reported together in one RuntimeError. Returns
+        ``(missing_keys, unexpected_keys)`` as a named tuple."""
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -216,13 +343,13 @@ class Module:
             if tuple(arr.shape) != tuple(target.shape):
                 problems.append(
                     f"size mismatch for {k}: copying a param with shape {tuple(arr.shape)} from checkpoint, "
-                    f"the shape in current model is {tuple(target.shape)}"
+                    f"the shape in current model is {tuple(target.shape)}."
                 )
             values[k] = arr
-        if strict and missing:
-            problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
         if strict and unexpected:
-            problems.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected))
+            problems.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+        if strict and missing:
+            problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
         if problems:
             raise RuntimeError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems)
@@ -230,38 +357,56 @@ class Module:
         with no_grad():
             for k, arr in values.items():
                 target = own[k]
-                xp = backend.get_array_module(target.data)
-                target.data = backend.to_device(arr.astype(target.data.dtype, copy=True), target.device) \
-                    if xp.__name__ != "numpy" else arr.astype(target.data.dtype, copy=True)
-        return missing, unexpected
+                if arr.dtype.kind == "f" and target.data.dtype.kind != "f":
+                    raise RuntimeError(
+                        f"load_state_dict: {k} holds {target.data.dtype} values, got floating values ({arr.dtype})"
+                    )
+                src = arr.astype(target.data.dtype, copy=False)
+                if target.device != "cpu":
+                    src = backend.to_device(src, target.device)
+                try:
+                    target.data[...] = src
+                except ValueError:  # a read-only array (e.g. wrapped from a frozen NumPy buffer)
+                    target.data = src.copy()
+        return _IncompatibleKeys(missing, unexpected)
 
     # ----------------------------------------------------------------- calling and printing
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
     def extra_repr(self):
+        """Extra text inside this module's repr, e.g. ``in_features=4, out_features=2, bias=True``."""
         return ""
 
+    def _get_name(self):
+        return type(self).__name__
+
     def __repr__(self):
-        lines = []
         extra = self.extra_repr()
-        if extra:
-            lines = extra.split("\n")
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = []
         for name, m in self._modules.items():
-            sub = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {sub}")
-        if not lines:
-            return f"{type(self).__name__}()"
-        if len(lines) == 1 and not self._modules:
-            return f"{type(self).__name__}({lines[0]})"
-        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+            child_lines.append(f"({name}): " + _addindent(repr(m), 2))
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
 
     def num_parameters(self):
-        """The number of learnable values."""
+        """The number of learnable values (shared parameters counted once)."""
         return sum(p.numel() for p in self.parameters())
+
+
+def _addindent(s, n):
+    """Indent every line of ``s`` but the first by ``n`` spaces (torch's repr layout)."""
+    return s.replace("\n", "\n" + " " * n)
 
 
 def _to_host_array(value, key):
@@ -271,8 +416,11 @@ def _to_host_array(value, key):
     if isinstance(value, Tensor):
         return backend.to_numpy(value.data)
     if type(value).__module__.startswith("torch"):
-        return value.detach().cpu().numpy()
+        t = value.detach().cpu()
+        if str(t.dtype) == "torch.bfloat16":
+            t = t.float()
+        return t.numpy()
     try:
         return backend.to_numpy(value) if hasattr(value, "shape") else np.asarray(value)
-    except Exception as err:  # pragma: no cover
+    except Exception as err:
         raise TypeError(f"state_dict entry {key!r} is not an array or tensor ({type(value).__name__})") from err
