@@ -4,14 +4,45 @@ Every differentiable op is a hand-written forward/backward kernel pair (``minito
 the API follows PyTorch so that a torch training script ports by changing its imports."""
 import numpy as _np
 
-from .backend import (
-    get_array_module, get_backend, get_default_dtype, manual_seed, set_backend, set_default_dtype,
-    cupy_available,
+from .autograd import (  # noqa: F401 - re-exported as minitorch.<name>
+    Function,
+    Tensor,
+    arange,
+    cat,
+    concat,
+    empty,
+    empty_like,
+    enable_grad,
+    eye,
+    full,
+    full_like,
+    is_grad_enabled,
+    linspace,
+    no_grad,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    set_grad_enabled,
+    split,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
 )
-from .autograd import (
-    Function, Tensor, arange, cat, concat, empty, empty_like, enable_grad, eye, full, full_like,
-    is_grad_enabled, linspace, no_grad, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-    randperm, set_grad_enabled, split, stack, tensor, where, zeros, zeros_like,
+from .backend import (  # noqa: F401
+    cupy_available,
+    get_array_module,
+    get_backend,
+    get_default_dtype,
+    manual_seed,
+    set_backend,
+    set_default_dtype,
 )
 
 __version__ = "0.1.0"

@@ -53,7 +53,7 @@ def check_kernel_grads(forward, backward, inputs, kwargs=None, wrt=None, h=1e-6,
     backward returns gradients for (default: all). Returns the worst error; raises
     ``GradcheckError`` naming the input when an error exceeds ``tol``."""
     kwargs = kwargs or {}
-    inputs = list(inputs)
+    inputs = [np.asarray(a) if isinstance(a, np.generic) else a for a in inputs]  # 0-d arrays, not scalars
     for i, a in enumerate(inputs):
         if hasattr(a, "dtype") and a.dtype.kind == "f" and a.dtype != np.float64:
             raise TypeError(f"gradcheck needs float64 inputs; input {i} is {a.dtype}")

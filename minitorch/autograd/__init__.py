@@ -1,9 +1,32 @@
 """Tensors, Functions, the tape and the backward engine."""
+from . import factories
+from .factories import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from .function import Context, Function, kernel_function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import MaxResult, Tensor, as_dtype, cat, concat, split, stack, where
-from . import factories
-from .factories import (
-    arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like, rand, rand_like, randint,
-    randn, randn_like, randperm, tensor, zeros, zeros_like,
-)
+
+__all__ = [
+    "Context", "Function", "kernel_function", "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled",
+    "MaxResult", "Tensor", "as_dtype", "cat", "concat", "split", "stack", "where", "factories", "arange", "empty",
+    "empty_like", "eye", "full", "full_like", "linspace", "ones", "ones_like", "rand", "rand_like", "randint",
+    "randn", "randn_like", "randperm", "tensor", "zeros", "zeros_like",
+]

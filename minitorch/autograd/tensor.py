@@ -4,15 +4,15 @@ Operators and methods follow PyTorch's names and semantics (``dim``, ``keepdim``
 division, type promotion of Python scalars); each differentiable one calls a Function.
 ``tensor.data`` is the raw array (numpy or cupy), not a Tensor.
 """
-from collections import namedtuple
 import numbers
+from collections import namedtuple
 
 import numpy as np
 
 from .. import backend
 from . import engine
-from .functions import basic as B
 from .function import Function
+from .functions import basic as B
 from .grad_mode import is_grad_enabled
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -413,8 +413,12 @@ class Tensor:
         return B.Pow.apply(base, exponent=exponent)
 
     def __rpow__(self, base):
-        a, _ = _binary("pow", self, base)
-        return (self * _scalar_like(np.log(float(base)), a)).exp()
+        """``base ** self`` for a Python number ``base``."""
+        if not isinstance(base, numbers.Real) or isinstance(base, bool):
+            raise TypeError(f"pow: base must be a number or a Tensor, got {type(base).__name__}")
+        x = self if self.is_floating_point() or isinstance(base, numbers.Integral) else \
+            self.to(backend.get_default_dtype())
+        return B.Rpow.apply(x, base=base)
 
     def __matmul__(self, other):
         other = _as_tensor(other, self)
@@ -644,7 +648,9 @@ class Tensor:
         try:
             new = _resolve_shape(shape, self.numel())
         except ValueError as err:
-            raise RuntimeError(f"reshape: shape {tuple(shape)} is invalid for input of shape {self.shape}: {err}") from None
+            raise RuntimeError(
+                f"reshape: shape {tuple(shape)} is invalid for input of shape {self.shape}: {err}"
+            ) from None
         if new == self.shape:
             return self
         return B.Reshape.apply(self, shape=new)

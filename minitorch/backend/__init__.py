@@ -4,23 +4,23 @@ Everything outside this package reaches NumPy/CuPy-specific behaviour only throu
 kernels call ``get_array_module(x)`` and the helpers below, never ``numpy`` on data.
 """
 from .core import (
-    BackendUnavailableError,
     DEVICES,
+    BackendUnavailableError,
     cupy_available,
     default_float_dtype,
     device_of,
     get_array_module,
     get_backend,
+    get_default_dtype,
     is_floating,
     module_for_device,
     set_backend,
     set_default_dtype,
-    get_default_dtype,
     to_device,
     to_numpy,
 )
-from .random import manual_seed, generator, seed_state, set_seed_state
-from .ops import scatter_add_rows, erf, index_add, SQRT_2_OVER_PI
+from .ops import SQRT_2_OVER_PI, erf, index_add, scatter_add_rows
+from .random import generator, manual_seed, seed_state, set_seed_state
 
 __all__ = [
     "BackendUnavailableError", "DEVICES", "cupy_available", "default_float_dtype", "device_of",

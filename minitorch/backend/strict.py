@@ -9,7 +9,6 @@ Code written against ``xp = get_array_module(x)`` runs unchanged.
 import numpy as _np
 
 
-
 class StrictBackendError(TypeError):
     """NumPy was called directly on a strict-backend array."""
 

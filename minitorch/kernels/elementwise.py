@@ -3,6 +3,8 @@
 Every ``<op>_forward(...)`` returns ``(out, cache)``; every ``<op>_backward(dout, cache)``
 returns one gradient per array input, each with that input's shape.
 """
+import math
+
 from ..backend import SQRT_2_OVER_PI, erf, get_array_module
 
 
@@ -102,6 +104,25 @@ def pow_backward(dout, cache):
     if p == 0:
         return (dout * 0,)
     return (dout * p * a ** (p - 1),)
+    # END SOLUTION
+
+
+def rpow_forward(a, base):
+    """out = base ** a for a Python-number ``base`` (``2 ** t``)."""
+    out = base ** a
+    return out, (a, out, base)
+
+
+def rpow_backward(dout, cache):
+    """Returns (da,) = (dout * base^a * log(base),); zero where base == 0 and a >= 0, as in torch."""
+    a, out, base = cache
+    xp = get_array_module(dout)
+    # BEGIN SOLUTION hw1
+    log_base = math.log(base) if base > 0 else (-math.inf if base == 0 else math.nan)
+    da = dout * (out * log_base)
+    if base == 0:
+        da = xp.where(a >= 0, xp.zeros((), dtype=da.dtype), da)
+    return (da,)
     # END SOLUTION
 
 
