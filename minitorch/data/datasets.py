@@ -117,26 +117,18 @@ def load_token_file(path, dtype=None):
 
 
 def tokenize_file(tokenizer, text_path, out_path, chunk_chars=1 << 22, dtype=None):
-    """Encode a (possibly huge) text file into a token file, ``chunk_chars`` characters at a time.
-
-    Chunks end at line boundaries, so a BPE tokenizer sees the same pre-tokenized words as on the whole text.
+    """Encode a (possibly huge) UTF-8 text file into a token file, reading ``chunk_chars`` characters at a time
+    (``tokenizer.encode_iter`` makes the result identical to encoding the whole text at once).
     Returns the memory-mapped tokens."""
     def chunks():
         with open(text_path, encoding="utf-8", newline="") as f:
-            buf, size = [], 0
-            for line in f:
-                buf.append(line)
-                size += len(line)
-                if size >= chunk_chars:
-                    yield tokenizer.encode_array("".join(buf))
-                    buf, size = [], 0
-            if buf:
-                yield tokenizer.encode_array("".join(buf))
+            for block in iter(lambda: f.read(chunk_chars), ""):
+                yield block
 
     if dtype is None:
         dtype = _smallest_dtype(tokenizer.vocab_size - 1)
         dtype = np.uint16 if dtype == np.uint8 else dtype
-    write_token_file(out_path, chunks(), dtype=dtype)
+    write_token_file(out_path, tokenizer.encode_iter(chunks()), dtype=dtype)
     return load_token_file(out_path)
 
 

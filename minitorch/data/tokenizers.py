@@ -121,6 +121,12 @@ class Tokenizer:
         """``encode`` as a NumPy int64 array."""
         return np.asarray(self.encode(text, add_special_tokens=add_special_tokens), dtype=np.int64)
 
+    def encode_iter(self, chunks):
+        """Encode text arriving in pieces (e.g. a file read in blocks): yields int64 arrays whose concatenation
+        equals ``encode_array("".join(chunks))``, whatever the chunk boundaries."""
+        for chunk in chunks:
+            yield self.encode_array(chunk)
+
     # ------------------------------------------------------------------ persistence
     def to_dict(self):
         raise NotImplementedError
@@ -396,6 +402,26 @@ class BPETokenizer(Tokenizer):
         for piece in self._re.findall(text):
             ids.extend(self._encode_piece(piece))
         return self._with_specials(ids, add_special_tokens)
+
+    def encode_iter(self, chunks, margin=16):
+        """Encode text arriving in pieces: yields int64 arrays whose concatenation equals
+        ``encode_array("".join(chunks))``. Pre-tokenized words that end within ``margin`` characters of a chunk's
+        end (where the next chunk could change them) are carried over to the next chunk."""
+        carry = ""
+        for chunk in chunks:
+            text = carry + chunk
+            limit = len(text) - margin
+            ids, cut = [], 0
+            for m in self._re.finditer(text):
+                if m.end() > limit:
+                    break
+                ids.extend(self._encode_piece(m.group()))
+                cut = m.end()
+            carry = text[cut:]
+            if ids:
+                yield np.asarray(ids, dtype=np.int64)
+        if carry:
+            yield self.encode_array(carry)
 
     def decode(self, ids, skip_special_tokens=False):
         """The text of ``ids``. Byte tokens are joined and decoded as UTF-8 (invalid sequences, which only a
