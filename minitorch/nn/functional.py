@@ -211,8 +211,14 @@ def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):
     q = (1 - eps) target + eps / C; 'mean' divides by the number of rows N * d1 * ..."""
     op = "cross_entropy"
     if target.shape != input.shape:
+        index_shape = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+        if target.shape == index_shape:
+            raise TypeError(f"{op}(): expected class indices ('target') of an integer dtype (int64 or int32), got "
+                            f"dtype {target.dtype} (a floating point target is read as class probabilities, "
+                            f"which need the input's shape {input.shape})")
         raise ValueError(f"{op}(): a floating point target holds class probabilities and must have the input's "
-                         f"shape {input.shape}, got {target.shape} (for class indices pass an integer target)")
+                         f"shape {input.shape}, got {target.shape} (for class indices pass an integer target "
+                         f"of shape {index_shape})")
     _same_dtype(op, input, "input", target, "target")
     cdim = 0 if input.ndim == 1 else 1
     c = input.shape[cdim]
