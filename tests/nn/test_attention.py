@@ -7,7 +7,7 @@ import pytest
 import minitorch
 from minitorch.nn.attention import Attention
 from minitorch.testing import check_kernel_grads
-from tests.helpers import TOL, randn
+from tests.helpers import TOL, mt, randn
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "attention_hw4.npz")
 
@@ -150,3 +150,179 @@ def test_attention_class_float32_stays_float32():
 if __name__ == "__main__":
     make_fixture()
     print("wrote", FIXTURE, minitorch.__version__)
+
+
+# ----------------------------------------------------------------------------- F.scaled_dot_product_attention
+def test_functional_sdpa_matches_kernel_and_validates():
+    from minitorch.nn import functional as F
+
+    q = minitorch.tensor(randn((2, 3, 4, 5)))
+    k = minitorch.tensor(randn((2, 3, 6, 5), seed=1))
+    v = minitorch.tensor(randn((2, 3, 6, 2), seed=2))
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    from minitorch.kernels.attention import scaled_dot_product_attention_forward
+
+    np.testing.assert_array_equal(out.numpy(), scaled_dot_product_attention_forward(q.data, k.data, v.data,
+                                                                                    is_causal=True)[0])
+    with pytest.raises(ValueError, match=r"scaled_dot_product_attention\(\): query .* same last dim.*\(2, 3, 6, 4\)"):
+        F.scaled_dot_product_attention(q, minitorch.tensor(randn((2, 3, 6, 4))), v)
+    with pytest.raises(ValueError, match=r"same seq_len S, got shapes \(2, 3, 6, 5\) and \(2, 3, 5, 2\)"):
+        F.scaled_dot_product_attention(q, k, minitorch.tensor(randn((2, 3, 5, 2))))
+    with pytest.raises(ValueError, match=r"attn_mask of shape \(4, 5\) can't be broadcast .* \(2, 3, 4, 6\)"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=minitorch.ones(4, 5, dtype="bool"))
+    with pytest.raises(TypeError, match=r"attn_mask must be bool .* got dtype int64"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=minitorch.ones(4, 6, dtype="int64"))
+    with pytest.raises(TypeError, match=r"same dtype as 'query' \(float64\), got float32"):
+        F.scaled_dot_product_attention(q, k.to("float32"), v)
+    with pytest.raises(ValueError, match=r"batch dims of query \(2, 3, 4, 5\), key \(4, 6, 5\)"):
+        F.scaled_dot_product_attention(q, minitorch.tensor(randn((4, 6, 5))), minitorch.tensor(randn((4, 6, 2))))
+    with pytest.raises(ValueError, match="dropout_p must be in"):
+        F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)
+    with pytest.raises(ValueError, match="should not be set when is_causal"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=minitorch.ones(4, 6, dtype="bool"), is_causal=True)
+
+
+# ----------------------------------------------------------------------------- MultiheadAttention
+MHA_CASES = {
+    "self_batch_first": dict(kw=dict(batch_first=True), shapes=((2, 5, 8),) * 3, self_attn=True),
+    "self_seq_first": dict(kw=dict(), shapes=((5, 2, 8),) * 3, self_attn=True),
+    "cross_kv_shared": dict(kw=dict(batch_first=True), shapes=((2, 3, 8), (2, 6, 8), (2, 6, 8)), kv_same=True),
+    "separate_qkv": dict(kw=dict(batch_first=True), shapes=((1, 3, 8), (1, 4, 8), (1, 4, 8))),
+    "kdim_vdim": dict(kw=dict(batch_first=True, kdim=5, vdim=3), shapes=((2, 3, 8), (2, 4, 5), (2, 4, 3))),
+    "no_bias": dict(kw=dict(bias=False), shapes=((4, 3, 8),) * 3, self_attn=True),
+    "unbatched": dict(kw=dict(), shapes=((4, 8), (6, 8), (6, 8))),
+    "length_1": dict(kw=dict(batch_first=True), shapes=((3, 1, 8),) * 3, self_attn=True),
+}
+
+
+def _mha_pair(kw, dtype, torch):
+    minitorch.manual_seed(0)
+    torch.manual_seed(0)
+    ref = torch.nn.MultiheadAttention(8, 2, **kw)
+    ours = minitorch.nn.MultiheadAttention(8, 2, **kw)
+    ours.load_state_dict(ref.state_dict())
+    if dtype == np.float64:
+        ref.double()
+        ours.double()
+    return ours, ref
+
+
+MASK_VARIANTS = ["attn_bool", "attn_float_per_head", "padding", "weights_per_head", "no_weights"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case,masks", [(c, "none") for c in sorted(MHA_CASES)]
+                         + [(c, m) for c in ("self_seq_first", "cross_kv_shared", "unbatched") for m in MASK_VARIANTS]
+                         + [(c, m) for c in ("kdim_vdim", "no_bias") for m in ("padding", "attn_bool")])
+def test_mha_matches_torch(dtype, case, masks):
+    torch = pytest.importorskip("torch")
+    spec = MHA_CASES[case]
+    ours, ref = _mha_pair(spec["kw"], dtype, torch)
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    arrays = [randn(s, dtype, seed=10 + i) for i, s in enumerate(spec["shapes"])]
+    if spec.get("self_attn"):
+        arrays = arrays[:1] * 3
+    elif spec.get("kv_same"):
+        arrays = [arrays[0], arrays[1], arrays[1]]
+    batched = len(spec["shapes"][0]) == 3
+    bf = spec["kw"].get("batch_first", False)
+    n = spec["shapes"][0][0 if bf else 1] if batched else 1
+    t_q = spec["shapes"][0][1 if bf else 0] if batched else spec["shapes"][0][0]
+    t_k = spec["shapes"][1][1 if bf else 0] if batched else spec["shapes"][1][0]
+    opts = {}
+    r = np.random.default_rng(5)
+    if masks == "attn_bool":
+        m = r.random((t_q, t_k)) > 0.6
+        m[:, 0] = False  # every query keeps a key (torch gives NaN otherwise)
+        opts["attn_mask"] = m
+    elif masks == "attn_float_per_head":
+        opts["attn_mask"] = r.standard_normal((n * 2, t_q, t_k)).astype(dtype)
+    elif masks == "padding":
+        m = np.zeros((n, t_k), dtype=bool) if batched else np.zeros(t_k, dtype=bool)
+        m[..., t_k // 2 + 1:] = True
+        opts["key_padding_mask"] = m
+    elif masks == "weights_per_head":
+        opts["average_attn_weights"] = False
+    elif masks == "no_weights":
+        opts["need_weights"] = False
+    # one tensor per distinct input, so self-attention takes the fused path on both sides
+    distinct = {id(a): a for a in arrays}
+    ours_in = {i: mt(a, requires_grad=True) for i, a in distinct.items()}
+    ref_in = {i: torch.from_numpy(a.copy()).requires_grad_(True) for i, a in distinct.items()}
+    o_args = [ours_in[id(a)] for a in arrays]
+    r_args = [ref_in[id(a)] for a in arrays]
+    o_out, o_w = ours(*o_args, **{k: minitorch.tensor(v) for k, v in opts.items() if k.endswith("mask")},
+                      **{k: v for k, v in opts.items() if not k.endswith("mask")})
+    r_out, r_w = ref(*r_args, **{k: torch.from_numpy(v) for k, v in opts.items() if k.endswith("mask")},
+                     **{k: v for k, v in opts.items() if not k.endswith("mask")})
+    tol = TOL[np.dtype(dtype)]
+    np.testing.assert_allclose(o_out.detach().numpy(), r_out.detach().numpy(), **tol, err_msg="attn_output")
+    g = randn(o_out.shape, dtype, seed=77)
+    o_loss = (o_out * mt(g)).sum()
+    r_loss = (r_out * torch.from_numpy(g)).sum()
+    if masks == "no_weights":
+        assert o_w is None and r_w is None
+    else:
+        np.testing.assert_allclose(o_w.detach().numpy(), r_w.detach().numpy(), **tol, err_msg="attn_weights")
+        gw = randn(o_w.shape, dtype, seed=78)
+        o_loss = o_loss + (o_w * mt(gw)).sum()
+        r_loss = r_loss + (r_w * torch.from_numpy(gw)).sum()
+    o_loss.backward()
+    r_loss.backward()
+    for i in distinct:
+        np.testing.assert_allclose(ours_in[i].grad.numpy(), ref_in[i].grad.numpy(), **tol, err_msg="input grad")
+    ref_params = dict(ref.named_parameters())
+    for name, p in ours.named_parameters():
+        assert p.grad is not None and p.grad.dtype == dtype, name
+        np.testing.assert_allclose(p.grad.numpy(), ref_params[name].grad.numpy(), **tol, err_msg=name)
+
+
+def test_mha_fully_masked_rows_give_zeros_not_nan():
+    mha = minitorch.nn.MultiheadAttention(8, 2, batch_first=True)
+    x = minitorch.tensor(randn((2, 4, 8), np.float32), requires_grad=True)
+    pad = np.zeros((2, 4), dtype=bool)
+    pad[1] = True  # every key of sample 1 is padding
+    out, w = mha(x, x, x, key_padding_mask=minitorch.tensor(pad))
+    assert np.isfinite(out.detach().numpy()).all()
+    assert np.all(w.detach().numpy()[1] == 0) and np.allclose(w.detach().numpy()[0].sum(-1), 1, atol=1e-6)
+    out.sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+
+
+def test_mha_dropout_only_in_training():
+    mha = minitorch.nn.MultiheadAttention(8, 2, dropout=0.5, batch_first=True)
+    x = minitorch.tensor(randn((2, 5, 8), np.float32))
+    mha.eval()
+    a, wa = mha(x, x, x, average_attn_weights=False)
+    b, _ = mha(x, x, x)
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    mha.train()
+    minitorch.manual_seed(1)
+    c, wc = mha(x, x, x, average_attn_weights=False)
+    minitorch.manual_seed(1)
+    d, _ = mha(x, x, x)
+    np.testing.assert_array_equal(c.detach().numpy(), d.detach().numpy())
+    assert not np.allclose(a.detach().numpy(), c.detach().numpy())
+    w_train, w_eval = wc.detach().numpy(), wa.detach().numpy()
+    kept = w_train != 0
+    assert 0.3 < 1 - kept.mean() < 0.7
+    np.testing.assert_allclose(w_train[kept], 2.0 * w_eval[kept], rtol=1e-6)  # kept weights scaled by 1/(1-p)
+
+
+def test_mha_errors():
+    with pytest.raises(ValueError, match=r"embed_dim \(10\) must be divisible by num_heads \(4\)"):
+        minitorch.nn.MultiheadAttention(10, 4)
+    mha = minitorch.nn.MultiheadAttention(8, 2, batch_first=True)
+    x = minitorch.tensor(randn((2, 5, 8), np.float32))
+    with pytest.raises(ValueError, match=r"MultiheadAttention\(embed_dim=8, num_heads=2\): expected key with last "
+                                         r"dimension 8, got shape \(2, 5, 6\)"):
+        mha(x, minitorch.tensor(randn((2, 5, 6), np.float32)), x)
+    with pytest.raises(ValueError, match=r"expected attn_mask of shape \(5, 5\) or \(4, 5, 5\), got \(5, 4\)"):
+        mha(x, x, x, attn_mask=minitorch.ones(5, 4, dtype="bool"))
+    with pytest.raises(ValueError, match=r"expected key_padding_mask of shape \(2, 5\), got \(5,\)"):
+        mha(x, x, x, key_padding_mask=minitorch.ones(5, dtype="bool"))
+    with pytest.raises(TypeError, match="expected query of dtype float32"):
+        mha(x.double(), x.double(), x.double())
+    with pytest.raises(RuntimeError, match="need attn_mask if specifying the is_causal hint"):
+        mha(x, x, x, is_causal=True)
+    assert "embed_dim=8, num_heads=2, batch_first=True" in repr(mha)
