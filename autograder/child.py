@@ -1,0 +1,137 @@
+"""The sandbox child: runs test cases on the student's ``minitorch`` and writes arrays back.
+
+Started by ``autograder.sandbox`` as ``python -I child.py JOBDIR STATUS_FD``. It imports the
+student's package from the submission folder (never the grader's), blocks torch/tensorflow/jax,
+runs every case from ``start`` on, and for each writes ``<index>.npz`` (arrays only, no pickle)
+and ``<index>.json`` (error messages) to JOBDIR/results, announcing ``S i`` / ``E i`` on the status
+pipe so the parent can enforce the wall-time limit. It never sees expected values and decides
+nothing: comparisons and scores are made in the parent.
+"""
+import importlib.abc
+import importlib.util
+import json
+import os
+import resource
+import sys
+import time
+
+FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib")
+
+
+class _Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in FORBIDDEN:
+            raise ImportError(
+                f"importing {fullname!r} is not allowed in a minitorch submission: "
+                "implement the kernels with NumPy (xp = get_array_module(x))")
+        return None
+
+
+def _limit_memory(mb):
+    if mb and mb > 0:
+        limit = int(mb) * 1024 * 1024
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except (ValueError, OSError):
+            pass
+
+
+def _load_grader(root):
+    """Import the grader's own ``autograder`` package from ``root`` even when the submission
+    holds a copy (handouts do): student files can never replace the grader's case code."""
+    init = os.path.join(root, "autograder", "__init__.py")
+    spec = importlib.util.spec_from_file_location(
+        "autograder", init, submodule_search_locations=[os.path.join(root, "autograder")])
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["autograder"] = mod
+    spec.loader.exec_module(mod)
+
+
+def _write_json(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f)
+    os.replace(tmp, path)
+
+
+def main():
+    job_dir, status_fd = sys.argv[1], int(sys.argv[2])
+    status = os.fdopen(status_fd, "w", buffering=1)
+    with open(os.path.join(job_dir, "job.json"), encoding="utf-8") as f:
+        job = json.load(f)
+    start = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    out_dir = os.path.join(job_dir, "results")
+    _limit_memory(job.get("memory_mb"))
+    submission = os.path.realpath(job["submission"])
+    sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+    sys.path.insert(0, submission)
+    _load_grader(job["grader_root"])
+    sys.meta_path.insert(0, _Blocker())
+
+    import numpy as np  # noqa: PLC0415
+
+    from autograder.execute import Adapter, describe, finite_differences, forward_backward, set_student_roots  # noqa: PLC0415
+    from autograder.spec import load_registry  # noqa: PLC0415
+
+    set_student_roots(submission)
+    try:
+        import minitorch  # noqa: PLC0415
+
+        where = os.path.realpath(getattr(minitorch, "__file__", "") or "")
+        if not where.startswith(os.path.join(submission, "minitorch") + os.sep):
+            raise ImportError(f"no minitorch package in the submission folder {submission} "
+                              f"(found {where or 'a namespace package'})")
+    except BaseException as e:  # noqa: BLE001
+        _write_json(os.path.join(job_dir, "fatal.json"), {"error": "importing minitorch failed: " + describe(e)})
+        status.write("F\n")
+        status.flush()
+        os._exit(3)
+
+    adapter = Adapter(minitorch, "minitorch")
+    registry = load_registry(job["assignment"])
+    with np.load(os.path.join(job_dir, "inputs.npz"), allow_pickle=False) as z:
+        data = {k: z[k] for k in z.files}
+    for item in job["items"][start:]:
+        i = item["index"]
+        status.write(f"S {i}\n")
+        status.flush()
+        t0 = time.perf_counter()
+        case = registry[item["case"]]
+        inst = item["instance"]
+        arrays = {n: data[f"{inst}/in/{n}"] for n in case.inputs}
+        douts = {k.rsplit("/", 1)[1]: v.astype(np.float64) for k, v in data.items() if k.startswith(inst + "/dout/")}
+        for reset in ("manual_seed",):
+            if hasattr(minitorch, reset):
+                minitorch.manual_seed(0)
+        if hasattr(minitorch, "set_default_dtype"):
+            minitorch.set_default_dtype(np.float32)
+        results, errors = {}, {}
+        try:
+            opts = case.options(item["dims"])
+            results, _, errors = forward_backward(adapter, case, case.fn, arrays, item["dtype"], opts,
+                                                  douts=douts)
+            if item.get("fd_seed") is not None and "forward" not in errors and "backward" not in errors:
+                grads = {k[5:]: v for k, v in results.items() if k.startswith("grad/")}
+                try:
+                    results.update(finite_differences(adapter, case, case.fn, arrays, opts, douts, grads,
+                                                      item["fd_seed"]))
+                except BaseException as e:  # noqa: BLE001
+                    errors["fd"] = describe(e)
+        except BaseException as e:  # noqa: BLE001
+            errors["forward"] = describe(e)
+        clean = {}
+        for k, v in results.items():
+            v = np.asarray(v)
+            if v.dtype.kind in "biuf":
+                clean[k] = v
+        np.savez(os.path.join(out_dir, f"{i}.npz"), **clean)
+        _write_json(os.path.join(out_dir, f"{i}.json"), {"errors": errors, "seconds": time.perf_counter() - t0})
+        status.write(f"E {i}\n")
+        status.flush()
+    status.write("D\n")
+    status.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

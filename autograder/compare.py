@@ -1,0 +1,230 @@
+"""Comparing a result with its reference, with diagnostics and hints for recognisable mistakes.
+
+Runs in the parent only. ``compare`` returns a ``Check`` whose message names the quantity,
+the max absolute and relative error, the worst index with expected vs got there, shapes and
+dtypes, and a hint when the error has a recognisable cause: transposed, wrong sign, scaled by a
+named size (batch size, sqrt(d_k), ...), a known-wrong variant from the fixtures (gradient not
+accumulated, mask not applied, wrong softmax axis, ...), not summed over broadcast dimensions,
+all zeros, another quantity's value (outputs swapped), NaN/inf, wrong dtype.
+"""
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .tolerances import FD_RTOL, HINT_RTOL, tolerance
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    message: str = ""
+    hint: str = ""
+    details: dict = field(default_factory=dict)
+    points: float = 0.0
+    max_points: float = 0.0
+
+    def as_dict(self):
+        return {"name": self.name, "passed": self.passed, "points": round(self.points, 4),
+                "max_points": round(self.max_points, 4), "message": self.message, "hint": self.hint,
+                "details": self.details}
+
+
+def _close(a, b, rtol=HINT_RTOL):
+    """a ~ b relative to b's magnitude (used to recognise mistakes, not to pass tests)."""
+    if a.shape != b.shape:
+        return False
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return False
+    scale = max(float(np.abs(b).max()) if b.size else 0.0, 1e-12)
+    return float(np.abs(a - b).max() if a.size else 0.0) <= rtol * scale + 1e-12
+
+
+def within_tolerance(got, expected):
+    """Elementwise |got - expected| <= atol * max(1, max|expected|) + rtol * |expected| (NaNs must match)."""
+    rtol, atol = tolerance(expected.dtype)
+    e = expected.astype(np.float64)
+    g = got.astype(np.float64)
+    nan_e, nan_g = np.isnan(e), np.isnan(g)
+    if not np.array_equal(nan_e, nan_g):
+        return False, None
+    finite = ~nan_e
+    mag = max(1.0, float(np.abs(e[finite & np.isfinite(e)]).max()) if np.any(finite & np.isfinite(e)) else 1.0)
+    with np.errstate(invalid="ignore"):
+        diff = np.where(finite, np.abs(g - e), 0.0)
+        same_inf = np.isinf(e) & (g == e)
+        diff = np.where(same_inf, 0.0, diff)
+        ok = diff <= atol * mag + rtol * np.abs(np.where(np.isinf(e), 0.0, e))
+    return bool(np.all(ok)), diff
+
+
+def _fmt(v):
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.6g}"
+    return str(v)
+
+
+def error_details(got, expected):
+    e = expected.astype(np.float64)
+    g = got.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(g - e)
+        diff = np.where(np.isnan(diff), np.inf, diff)
+    if diff.size == 0:
+        return {}
+    flat = int(np.argmax(diff))
+    idx = tuple(int(i) for i in np.unravel_index(flat, e.shape)) if e.ndim else ()
+    max_abs = float(diff.reshape(-1)[flat])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = diff / np.maximum(np.abs(e), 1e-12)
+    rel = np.where(np.isnan(rel), np.inf, rel)
+    return {"max_abs_error": max_abs, "max_rel_error": float(rel.max()), "worst_index": list(idx),
+            "expected_at_worst": float(e.reshape(-1)[flat]), "got_at_worst": float(g.reshape(-1)[flat])}
+
+
+def _unbroadcast(g, shape):
+    shape = tuple(shape)
+    extra = g.ndim - len(shape)
+    if extra < 0:
+        return None
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    for i, n in enumerate(shape):
+        if n == 1 and g.shape[i] != 1:
+            g = g.sum(axis=i, keepdims=True)
+    return g if g.shape == shape else None
+
+
+def _scale_hint(got, expected, scales):
+    e = expected.astype(np.float64).reshape(-1)
+    g = got.astype(np.float64).reshape(-1)
+    denom = float(e @ e)
+    if denom < 1e-24:
+        return ""
+    c = float(g @ e) / denom
+    if not np.isfinite(c) or abs(c - 1) < 1e-3 or abs(c) < 1e-9:
+        return ""
+    if not _close(g, c * e, 1e-4):
+        return ""
+    named = dict(scales)
+    named.setdefault("2 (counted twice?)", 2.0)
+    for name, v in named.items():
+        if v and v not in (0, 1):
+            if math.isclose(c, v, rel_tol=1e-3):
+                return f"scaled by {name} = {v:g}: got {c:.6g} x the expected value"
+            if math.isclose(c, 1.0 / v, rel_tol=1e-3):
+                return f"divided by {name} = {v:g}: got {c:.6g} x the expected value"
+            if math.isclose(c, -v, rel_tol=1e-3) or math.isclose(c, -1.0 / v, rel_tol=1e-3):
+                return f"wrong sign and scaled by {name} = {v:g}: got {c:.6g} x the expected value"
+    return f"off by a constant factor: got {c:.6g} x the expected value"
+
+
+def diagnose(got, expected, scales=(), alts=(), others=()):
+    """A hint for a wrong result, or ''. ``alts``: [(hint, wrong array)]; ``others``: [(name, array)]
+    of the case's other expected quantities; ``scales``: [(name, value)]."""
+    if got.shape != expected.shape:
+        return ""
+    g = got.astype(np.float64)
+    e = expected.astype(np.float64)
+    for hint, alt in alts:
+        if alt.shape == e.shape and not _close(alt, e, 1e-6) and _close(g, alt):
+            return hint
+    if g.size and np.all(g == 0) and np.any(e != 0):
+        return "all zeros: the gradient never reached this input, or the backward returns zeros"
+    if _close(-g, e):
+        return "wrong sign: got the negative of the expected value"
+    if e.ndim >= 2 and e.shape[-1] == e.shape[-2] and e.shape[-1] > 1 and _close(np.swapaxes(g, -1, -2), e):
+        return "transposed: got the transpose of the expected value (swap the last two axes / operands)"
+    for name, other in others:
+        if other.shape == e.shape and not _close(other, e, 1e-6) and _close(g, other):
+            return f"this is the expected value of {name}: results returned in the wrong order?"
+    return _scale_hint(g, e, scales)
+
+
+def compare(name, got, expected, error=None, scales=(), alts=(), others=()):
+    """Compare ``got`` (or the error that prevented it) with ``expected``."""
+    details = {"expected_shape": list(expected.shape), "expected_dtype": str(expected.dtype)}
+    if got is None:
+        return Check(name, False, error or "no value came back", details=details)
+    details.update(got_shape=list(got.shape), got_dtype=str(got.dtype))
+    if expected.dtype.kind == "f" and got.dtype.kind not in "f":
+        return Check(name, False, f"wrong dtype: expected {expected.dtype}, got {got.dtype}", details=details)
+    if got.shape != expected.shape:
+        return _shape_mismatch(name, got, expected, details, scales)
+    if expected.dtype.kind != "f":
+        ok = np.array_equal(got, expected)
+        msg = "" if ok else f"{int(np.sum(got != expected))} of {got.size} entries differ"
+        if not ok:
+            details.update(error_details(got, expected))
+        return Check(name, ok, msg, details=details)
+    bad = ~np.isfinite(got) & np.isfinite(expected)
+    ok, _ = within_tolerance(got, expected)
+    dtype_ok = got.dtype == expected.dtype
+    if ok and dtype_ok:
+        return Check(name, True, details=details)
+    details.update(error_details(got, expected))
+    if np.any(bad):
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        kind = "NaN" if np.isnan(got[where]) else "inf"
+        return Check(name, False, f"contains {kind} ({int(bad.sum())} of {got.size} entries, first at index "
+                     f"{list(where)}) where the expected value is finite",
+                     hint="NaN/inf: an overflow (exp of a large number: subtract the max first), log(0), "
+                          "0/0, or a fully masked row", details=details)
+    if ok and not dtype_ok:
+        return Check(name, False, f"wrong dtype: expected {expected.dtype}, got {got.dtype} (the values are right)",
+                     hint="keep float32 as float32: cast constants and NumPy scalars to the array's dtype",
+                     details=details)
+    rtol, atol = tolerance(expected.dtype)
+    msg = (f"max abs error {_fmt(details['max_abs_error'])}, max rel error {_fmt(details['max_rel_error'])} "
+           f"at index {details['worst_index']}: expected {_fmt(details['expected_at_worst'])}, got "
+           f"{_fmt(details['got_at_worst'])} (shape {list(got.shape)}, {got.dtype}; rtol {rtol:g}, atol {atol:g})")
+    if not dtype_ok:
+        msg += f"; also the dtype is {got.dtype}, expected {expected.dtype}"
+    return Check(name, False, msg, hint=diagnose(got, expected, scales, alts, others), details=details)
+
+
+def _shape_mismatch(name, got, expected, details, scales):
+    msg = f"wrong shape: expected {list(expected.shape)}, got {list(got.shape)}"
+    hint = ""
+    g = got.astype(np.float64) if got.dtype.kind in "biuf" else None
+    if g is not None and got.ndim >= 2 and got.shape[:-2] + got.shape[-2:][::-1] == expected.shape:
+        sw = np.swapaxes(g, -1, -2)
+        hint = "transposed: got the transpose of the expected value" if _close(sw, expected) else \
+            "transposed shape: swap the last two axes / operands"
+    elif g is not None and got.size > expected.size:
+        red = _unbroadcast(g, expected.shape)
+        if red is not None and _close(red, expected):
+            lead = got.shape[: got.ndim - expected.ndim]
+            if lead and got.shape[got.ndim - expected.ndim:] == expected.shape:
+                hint = (f"not summed over the batch: got an extra leading dimension {list(lead)}; "
+                        "sum the per-example gradients over the batch (and broadcast) dimensions")
+            else:
+                hint = "gradient not summed over the broadcast dimensions (unbroadcast)"
+        elif got.shape[1:] == expected.shape:
+            hint = f"an extra leading dimension of size {got.shape[0]}: sum over the batch dimension?"
+    squeezed = tuple(s for s in got.shape if s != 1) == tuple(s for s in expected.shape if s != 1)
+    if not hint and g is not None and squeezed:
+        hint = "the shapes differ only in size-1 dimensions (keepdim / reshape back to the input's shape)"
+        if _close(g.reshape(expected.shape), expected):
+            hint += "; the values are right"
+    return Check(name, False, msg, hint=hint, details=details)
+
+
+def compare_fd(name, numeric, analytic, error=None, scales=()):
+    """A finite-difference check: the float64 backward against central differences of the forward."""
+    details = {}
+    if numeric is None or analytic is None:
+        return Check(name, False, error or "the finite-difference check could not run", details=details)
+    scale = max(float(np.abs(numeric).max()) if numeric.size else 0.0, 1e-10)
+    err = float(np.abs(analytic - numeric).max()) / scale if numeric.size else 0.0
+    if not np.isfinite(err):
+        err = float("inf")
+    details = {"relative_error": err, "tolerance": FD_RTOL, "entries_checked": int(numeric.size)}
+    if err <= FD_RTOL:
+        return Check(name, True, details=details)
+    hint = diagnose(analytic, numeric, scales)
+    return Check(name, False, f"backward disagrees with central finite differences of the forward (float64): "
+                 f"relative error {err:.3g} > {FD_RTOL:g}", hint=hint, details=details)

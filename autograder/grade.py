@@ -1,0 +1,195 @@
+"""Grading one submission: fixtures -> sandbox -> comparisons -> points. Parent side only."""
+import os
+import tarfile
+import tempfile
+import time
+
+import numpy as np
+
+from .compare import Check, compare, compare_fd
+from .fixtures import FixtureSet, default_dir
+from .rubric import available_assignments, load_rubric
+from .sandbox import run_cases
+from .scan import affected, scan_submission
+from .spec import load_registry, resolve_shape  # noqa: F401 - resolve_shape re-exported for cases
+from .tolerances import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+
+
+class SubmissionError(RuntimeError):
+    """The submission path is unusable (no minitorch package, unreadable tar, ...)."""
+
+
+def resolve_submission(path, tmp):
+    """A folder holding ``minitorch/``: ``path`` itself, its extracted ``handin.tar``, or (None) the
+    installed minitorch's parent folder (found without importing it)."""
+    if path is None:
+        import importlib.util  # noqa: PLC0415
+
+        spec = importlib.util.find_spec("minitorch")
+        if spec is None or not spec.origin:
+            raise SubmissionError("no minitorch is installed; pass --submission PATH")
+        return os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
+    if os.path.isfile(path) and tarfile.is_tarfile(path):
+        dest = tempfile.mkdtemp(prefix="handin-", dir=tmp)
+        with tarfile.open(path) as tf:
+            members = [m for m in tf.getmembers() if (m.isfile() or m.isdir())
+                       and not m.name.startswith(("/", "..")) and ".." not in m.name.split("/")]
+            tf.extractall(dest, members=members, filter="data") if hasattr(tarfile, "data_filter") else \
+                tf.extractall(dest, members=members)
+        path = dest
+        if not os.path.isdir(os.path.join(path, "minitorch")):
+            subs = [d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d, "minitorch"))]
+            if len(subs) == 1:
+                path = os.path.join(path, subs[0])
+    if not os.path.isdir(os.path.join(path, "minitorch")):
+        raise SubmissionError(f"{path}: no minitorch/ package found in the submission")
+    return os.path.abspath(path)
+
+
+def _scale_values(case, dims):
+    out = []
+    for name, v in case.scales.items():
+        val = v(dims) if callable(v) else (dims[v] if isinstance(v, str) else v)
+        out.append((name, float(val)))
+    return out
+
+
+def _fixture_sets(fixtures_dir, hidden_dir, assignment):
+    sets = [("public", FixtureSet(fixtures_dir or default_dir(), assignment))]
+    if hidden_dir:
+        sets.append(("hidden", FixtureSet(hidden_dir, assignment)))
+    return sets
+
+
+def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
+                     memory_mb=DEFAULT_MEMORY_MB, tests=None, violations=None):
+    """Grade one assignment; returns its report dict. Fixture problems raise FixtureError."""
+    t0 = time.perf_counter()
+    rubric = load_rubric(assignment)
+    registry = load_registry(assignment)
+    unknown = [t for t in registry.tests() if t not in rubric.tests]
+    if unknown:
+        raise RuntimeError(f"{assignment}: tests {unknown} have cases but no points in the rubric")
+    selected = [t for t in rubric.tests if tests is None or t in tests]
+    sets = _fixture_sets(fixtures_dir, hidden_dir, assignment)
+    cases = [c for c in registry if c.test in selected]
+    for _, fs in sets:
+        fs.check_registry(registry, {c.name for c in cases})
+
+    if violations is None:
+        violations = scan_submission(submission)
+    all_files = set()
+    for a in available_assignments():
+        all_files |= set(load_rubric(a).files)
+    bad = affected(violations, rubric, all_files)
+
+    items, inputs, meta = [], {}, {}
+    for label, fs in sets:
+        for c in cases:
+            for inst in c.instance_ids():
+                key = f"{label}:{inst}"
+                arrays = fs.get(inst)
+                dims = fs.dims(inst)
+                fd = c.fd and c.backward and inst.endswith("[float64]") and bool(c.grad_inputs())
+                item = {"index": len(items), "key": key, "instance": key, "case": c.name,
+                        "dtype": inst.rsplit("[", 1)[1].rstrip("]"), "dims": dims,
+                        "fd_seed": (c.seed(7) if fd else None)}
+                items.append(item)
+                meta[item["index"]] = (label, c, inst, arrays, dims)
+                for k, v in arrays.items():
+                    if k.startswith(("in/", "dout/")):
+                        inputs[f"{key}/{k}"] = v
+    if bad:
+        msg = "; ".join(f"{f} line {h[0][0]} imports {h[0][1]}" for f, h in sorted(bad.items()))
+        results = {i: ({}, {"forward": f"forbidden import: {msg}. Submissions may not use torch, tensorflow "
+                                      "or jax: zero for this assignment"}) for i in meta}
+    else:
+        results = run_cases(submission, assignment, items, inputs, timeout=timeout, memory_mb=memory_mb)
+
+    per_test = {}
+    for idx, (label, c, inst, arrays, dims) in meta.items():
+        got, errors = results[idx]
+        checks = evaluate(c, inst, arrays, dims, got, errors)
+        per_test.setdefault((label, c.test), []).extend(checks)
+
+    report_tests = []
+    for label, _ in sets:
+        weight = 1.0
+        if hidden_dir:
+            weight = rubric.hidden_weight if label == "hidden" else 1.0 - rubric.hidden_weight
+        for t in selected:
+            checks = per_test.get((label, t), [])
+            pts = rubric.points(t) * weight
+            each = pts / len(checks) if checks else 0.0
+            for ch in checks:
+                ch.max_points = each
+                ch.points = each if ch.passed else 0.0
+            earned = sum(ch.points for ch in checks)
+            report_tests.append({
+                "name": t if label == "public" else f"{t} [hidden]",
+                "test": t, "fixtures": label, "visibility": "after_due_date" if label == "hidden" else "visible",
+                "points": round(earned, 2), "max_points": round(pts, 2),
+                "passed": bool(checks) and all(ch.passed for ch in checks),
+                "description": rubric.tests[t].get("description", ""),
+                "checks": [ch.as_dict() for ch in checks],
+            })
+    score = sum(t["points"] for t in report_tests)
+    max_score = sum(t["max_points"] for t in report_tests)
+    return {"assignment": assignment, "title": rubric.title, "score": round(score, 2),
+            "max_score": round(max_score, 2), "tests": report_tests,
+            "forbidden_imports": {f: [list(x) for x in h] for f, h in bad.items()},
+            "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def evaluate(case, inst, arrays, dims, got, errors):
+    """The checks of one case instance: each output, each gradient, finite differences."""
+    checks = []
+    scales = _scale_values(case, dims)
+    label = inst
+    fwd_err = errors.get("forward")
+    if case.check is not None:
+        try:
+            results = case.check(got, arrays, dims, errors)
+        except Exception as e:  # noqa: BLE001 - a malformed result is a failed check
+            results = [("property check", False, f"could not check the result: {type(e).__name__}: {e}")]
+        for name, ok, msg in results:
+            checks.append(Check(f"{label} {name}", bool(ok), "" if ok else (fwd_err or msg)))
+        return checks
+    expected = {k: v for k, v in arrays.items() if k.startswith(("out/", "grad/"))}
+    n_alts = len(case.alts)
+    for key in sorted(expected, key=lambda k: (not k.startswith("out/"), k)):
+        kind, name = key.split("/", 1)
+        qty = name if kind == "out" else f"dL/d{name}"
+        err = fwd_err if kind == "out" else (fwd_err or errors.get("backward") or errors.get(key))
+        alts = [(case.alts[k][0], arrays[f"alt{k}/{key}"]) for k in range(n_alts) if f"alt{k}/{key}" in arrays]
+        others = [((n.split("/", 1)[1] if n.startswith("out/") else "dL/d" + n.split("/", 1)[1]), v)
+                  for n, v in expected.items() if n != key and n.split("/")[0] == kind]
+        g = got.get(key) if err is None else None
+        ch = compare(f"{label} {qty}", g, expected[key], error=err, scales=scales, alts=alts, others=others)
+        checks.append(ch)
+    if inst.endswith("[float64]") and case.fd and case.backward:
+        for name in case.grad_inputs():
+            err = fwd_err or errors.get("backward") or errors.get(f"grad/{name}") or errors.get("fd")
+            num, ana = got.get(f"fd/{name}/numeric"), got.get(f"fd/{name}/analytic")
+            if err is None and (num is None or ana is None):
+                g = got.get(f"grad/{name}")
+                shape = tuple(np.shape(arrays.get(f"in/{name}", ())))
+                err = (f"gradient has shape {list(g.shape)}, input has shape {list(shape)}" if g is not None
+                       else "no finite-difference result came back")
+            checks.append(compare_fd(f"{label} gradcheck dL/d{name}", num, ana, error=err, scales=scales))
+    return checks
+
+
+def grade(assignments, submission=None, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
+          memory_mb=DEFAULT_MEMORY_MB, tests=None):
+    """Grade several assignments of one submission. Returns the full report dict."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="mtsub-") as tmp:
+        sub = resolve_submission(submission, tmp)
+        violations = scan_submission(sub)
+        reports = [grade_assignment(a, sub, fixtures_dir, hidden_dir, timeout, memory_mb, tests, violations)
+                   for a in assignments]
+    return {"submission": submission or sub, "assignments": reports,
+            "score": round(sum(r["score"] for r in reports), 2),
+            "max_score": round(sum(r["max_score"] for r in reports), 2),
+            "seconds": round(time.perf_counter() - t0, 2)}

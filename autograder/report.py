@@ -1,0 +1,86 @@
+"""Report formats: text scorecard, JSON, Gradescope results.json, Autolab."""
+import json
+
+
+def _check_lines(check, indent="      "):
+    lines = [f"{indent}FAIL {check['name']}: {check['message']}"]
+    if check.get("hint"):
+        lines.append(f"{indent}     hint: {check['hint']}")
+    return lines
+
+
+def test_output(test, max_failures=8):
+    """The text shown for one test: its failed checks with their diagnostics."""
+    failed = [c for c in test["checks"] if not c["passed"]]
+    if not test["checks"]:
+        return "no checks"
+    if not failed:
+        return f"all {len(test['checks'])} checks passed"
+    lines = [f"{len(test['checks']) - len(failed)} of {len(test['checks'])} checks passed"]
+    for c in failed[:max_failures]:
+        lines += _check_lines(c, indent="  ")
+    if len(failed) > max_failures:
+        lines.append(f"  ... and {len(failed) - max_failures} more failed checks")
+    return "\n".join(lines)
+
+
+def text(report, verbose=False):
+    out = []
+    for a in report["assignments"]:
+        out.append(f"== {a['assignment']}: {a['title']} ==")
+        if a.get("forbidden_imports"):
+            for f, hits in a["forbidden_imports"].items():
+                out.append(f"  !! {f}: imports {', '.join(h[1] for h in hits)} (forbidden): zero for {a['assignment']}")
+        width = max([len(t["name"]) for t in a["tests"]] + [10])
+        for t in a["tests"]:
+            mark = "ok  " if t["passed"] else "FAIL"
+            out.append(f"  {mark} {t['name']:<{width}} {t['points']:6.2f} / {t['max_points']:6.2f}")
+            failed = [c for c in t["checks"] if not c["passed"]]
+            shown = failed if verbose else failed[:6]
+            for c in shown:
+                out += _check_lines(c)
+            if len(failed) > len(shown):
+                out.append(f"      ... {len(failed) - len(shown)} more failed checks (--verbose shows all)")
+        out.append(f"  {a['assignment']} total: {a['score']:.2f} / {a['max_score']:.2f}   ({a['seconds']:.1f} s)")
+        out.append("")
+    if len(report["assignments"]) > 1:
+        out.append(f"TOTAL: {report['score']:.2f} / {report['max_score']:.2f}   ({report['seconds']:.1f} s)")
+    return "\n".join(out)
+
+
+def as_json(report):
+    return json.dumps(report, indent=1, sort_keys=False)
+
+
+def gradescope(report):
+    """The results.json Gradescope expects (per-test score, max_score, status, name, output, visibility)."""
+    tests = []
+    for a in report["assignments"]:
+        prefix = f"{a['assignment']} " if len(report["assignments"]) > 1 else ""
+        for t in a["tests"]:
+            tests.append({
+                "name": prefix + t["name"], "score": t["points"], "max_score": t["max_points"],
+                "status": "passed" if t["passed"] else "failed", "output": test_output(t),
+                "visibility": t["visibility"],
+            })
+    notes = []
+    for a in report["assignments"]:
+        for f, hits in a.get("forbidden_imports", {}).items():
+            mods = ", ".join(h[1] for h in hits)
+            notes.append(f"{f}: imports {mods}, which is not allowed: zero for {a['assignment']}.")
+    return json.dumps({"score": report["score"], "output": " ".join(notes) or "Graded by the minitorch autograder.",
+                       "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}, indent=1)
+
+
+def autolab(report):
+    """A readable scorecard, then (last line) Autolab's {"scores": {...}, "scoreboard": [...]}."""
+    scores = {}
+    for a in report["assignments"]:
+        prefix = f"{a['assignment']}:" if len(report["assignments"]) > 1 else ""
+        for t in a["tests"]:
+            scores[prefix + t["name"]] = t["points"]
+    board = [report["score"]] + [a["score"] for a in report["assignments"]]
+    return text(report) + "\n" + json.dumps({"scores": scores, "scoreboard": board})
+
+
+FORMATS = {"text": text, "json": as_json, "gradescope": gradescope, "autolab": autolab}

@@ -1,0 +1,58 @@
+"""Rubrics: ``autograder/rubrics/<assignment>.toml`` maps each test to its points (total 100),
+lists the student files of the assignment, and maps solution functions to writeup sections."""
+import os
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    try:
+        import tomli as tomllib
+    except ModuleNotFoundError:  # pragma: no cover
+        tomllib = None
+
+RUBRIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rubrics")
+TOTAL = 100
+
+
+class RubricError(RuntimeError):
+    pass
+
+
+class Rubric:
+    def __init__(self, assignment, data):
+        self.assignment = assignment
+        self.title = data.get("title", assignment)
+        self.hidden_weight = float(data.get("hidden_weight", 0.5))
+        self.files = list(data.get("files", []))
+        self.tests = {name: dict(t) for name, t in data.get("tests", {}).items()}
+        self.sections = dict(data.get("sections", {}))
+        total = sum(float(t["points"]) for t in self.tests.values())
+        if abs(total - TOTAL) > 1e-9:
+            raise RubricError(f"rubric {assignment}: test points add up to {total:g}, not {TOTAL}")
+        if not 0.0 <= self.hidden_weight < 1.0:
+            raise RubricError(f"rubric {assignment}: hidden_weight must be in [0, 1)")
+
+    def points(self, test):
+        return float(self.tests[test]["points"])
+
+    def section(self, function, qualname=None):
+        for key in (qualname, function):
+            if key and key in self.sections:
+                return str(self.sections[key])
+        return None
+
+
+def load_rubric(assignment):
+    path = os.path.join(RUBRIC_DIR, f"{assignment}.toml")
+    if not os.path.exists(path):
+        raise RubricError(f"no rubric for {assignment!r} ({path})")
+    if tomllib is None:  # pragma: no cover
+        raise RubricError("reading rubrics needs Python 3.11+ (tomllib) or the tomli package")
+    with open(path, "rb") as f:
+        return Rubric(assignment, tomllib.load(f))
+
+
+def available_assignments():
+    from . import ASSIGNMENTS  # noqa: PLC0415
+
+    return [a for a in ASSIGNMENTS if os.path.exists(os.path.join(RUBRIC_DIR, f"{a}.toml"))]
