@@ -6,4 +6,12 @@ from .module import Module
 from .parameter import Parameter
 from .container import ModuleDict, ModuleList, Sequential
 from . import init
+from . import functional
+from . import utils
+from .linear import Identity, Linear
+from .sparse import Embedding
+from .normalization import LayerNorm, RMSNorm
+from .dropout import Dropout
+from .activation import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .loss import CrossEntropyLoss, MSELoss, NLLLoss
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401

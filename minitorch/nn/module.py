@@ -424,3 +424,18 @@ def _to_host_array(value, key):
         return backend.to_numpy(value) if hasattr(value, "shape") else np.asarray(value)
     except Exception as err:
         raise TypeError(f"state_dict entry {key!r} is not an array or tensor ({type(value).__name__})") from err
+
+
+def _check_input(desc, x, floating=True, dtype=None):
+    """Module-boundary check: ``x`` is a Tensor (floating, and of ``dtype`` when given).
+    ``desc`` names the module in the message, e.g. ``'Linear(in_features=128)'``."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{desc}: expected a minitorch Tensor as input, got {type(x).__name__}")
+    if floating and not x.is_floating_point():
+        raise TypeError(f"{desc}: expected a floating point input, got dtype {x.dtype}")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(
+            f"{desc}: expected input of dtype {dtype} (the dtype of its parameters), got {x.dtype}; "
+            f"convert the input with .to({str(dtype)!r}) or the module with .to({str(x.dtype)!r})"
+        )
+    return x
