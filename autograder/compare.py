@@ -8,6 +8,7 @@ accumulated, mask not applied, wrong softmax axis, ...), not summed over broadca
 all zeros, another quantity's value (outputs swapped), NaN/inf, wrong dtype.
 """
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -138,6 +139,8 @@ def diagnose(got, expected, scales=(), alts=(), others=()):
         return "wrong sign: got the negative of the expected value"
     if e.ndim >= 2 and e.shape[-1] == e.shape[-2] and e.shape[-1] > 1 and _close(np.swapaxes(g, -1, -2), e):
         return "transposed: got the transpose of the expected value (swap the last two axes / operands)"
+    if e.ndim >= 2 and e.shape[-1] != e.shape[-2] and _close(g, np.swapaxes(e, -1, -2).reshape(e.shape)):
+        return "transposed: got the transpose of the expected value, reshaped to the right shape"
     for name, other in others:
         if other.shape == e.shape and not _close(other, e, 1e-6) and _close(g, other):
             return f"this is the expected value of {name}: results returned in the wrong order?"
@@ -148,7 +151,7 @@ def compare(name, got, expected, error=None, scales=(), alts=(), others=()):
     """Compare ``got`` (or the error that prevented it) with ``expected``."""
     details = {"expected_shape": list(expected.shape), "expected_dtype": str(expected.dtype)}
     if got is None:
-        return Check(name, False, error or "no value came back", details=details)
+        return Check(name, False, error or "no value came back", hint=hint_from_error(error), details=details)
     details.update(got_shape=list(got.shape), got_dtype=str(got.dtype))
     if expected.dtype.kind == "f" and got.dtype.kind not in "f":
         return Check(name, False, f"wrong dtype: expected {expected.dtype}, got {got.dtype}", details=details)
@@ -213,11 +216,35 @@ def _shape_mismatch(name, got, expected, details, scales):
     return Check(name, False, msg, hint=hint, details=details)
 
 
+_SHAPE_ERR = re.compile(r"shape \(([\d, ]*)\) for input (\d+), which has shape \(([\d, ]*)\)")
+
+
+def _shape(text):
+    return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+
+
+def hint_from_error(message):
+    """A hint for the engine's 'backward returned a gradient of shape X for input i, which has shape Y'."""
+    m = _SHAPE_ERR.search(message or "")
+    if not m:
+        return ""
+    got, want = _shape(m.group(1)), _shape(m.group(3))
+    if len(got) >= 2 and got[:-2] + got[-2:][::-1] == want:
+        return f"transposed: input {m.group(2)}'s gradient has the transposed shape"
+    if len(got) > len(want) and got[len(got) - len(want):] == want:
+        return (f"not summed over the batch: input {m.group(2)}'s gradient has extra leading dimensions "
+                f"{list(got[:len(got) - len(want)])}; sum them away (and over broadcast dimensions)")
+    if len(got) >= len(want) and all(w in (1, g) for g, w in zip(got[len(got) - len(want):], want)):
+        return "gradient not summed over the broadcast dimensions (unbroadcast)"
+    return ""
+
+
 def compare_fd(name, numeric, analytic, error=None, scales=()):
     """A finite-difference check: the float64 backward against central differences of the forward."""
     details = {}
     if numeric is None or analytic is None:
-        return Check(name, False, error or "the finite-difference check could not run", details=details)
+        return Check(name, False, error or "the finite-difference check could not run", hint=hint_from_error(error),
+                     details=details)
     scale = max(float(np.abs(numeric).max()) if numeric.size else 0.0, 1e-10)
     err = float(np.abs(analytic - numeric).max()) / scale if numeric.size else 0.0
     if not np.isfinite(err):

@@ -29,6 +29,7 @@ case("engine/diamond", test="autograd_engine",
      fn=lambda lib, x: (lambda a: a * a + a.exp())(x.tanh()),
      inputs=dict(x=X("N", "M")), dims=dict(N=2, M=3),
      alts=[(NOT_ACCUMULATED, lambda lib, x: (lambda a: a * a.detach() + a.detach().exp())(x.tanh())),
+           (NOT_ACCUMULATED, lambda lib, x: (lambda a: a.detach() * a + a.detach().exp())(x.tanh())),
            (NOT_ACCUMULATED, lambda lib, x: (lambda a: a.detach() * a.detach() + a.exp())(x.tanh()))])
 case("engine/deep_chain", test="autograd_engine", edge="a graph 1200 nodes deep (no recursion)",
      fn=_deep_chain, inputs=dict(x=X("N"), y=X("N")), dims=dict(N=3))
@@ -115,10 +116,12 @@ case("reduce/sum_all", test="reductions",
 case("reduce/sum_dim_keepdim", test="reductions",
      fn=lambda lib, x: (x.sum(dim=1), x.sum(dim=(0, 2), keepdim=True)),
      inputs=dict(x=X("B", "N", "M")), dims=dict(B=2, N=3, M=4))
-case("reduce/mean", test="reductions",
-     fn=lambda lib, x: (x.mean(), x.mean(dim=-1), x.mean(dim=0, keepdim=True)),
-     inputs=dict(x=X("N", "M")), dims=dict(N=3, M=5),
-     scales={"the reduced size M": "M", "the reduced size N": "N"})
+case("reduce/mean_dim", test="reductions",
+     fn=lambda lib, x: x.mean(dim=-1),
+     inputs=dict(x=X("N", "M")), dims=dict(N=3, M=5), scales={"the reduced size M": "M"})
+case("reduce/mean_all_keepdim", test="reductions",
+     fn=lambda lib, x: (x.mean(), x.mean(dim=0, keepdim=True)),
+     inputs=dict(x=X("N", "M")), dims=dict(N=3, M=5))
 case("reduce/amax", test="reductions",
      fn=lambda lib, x: (x.amax(dim=1), x.amax()),
      inputs=dict(x=X("N", "M", kind="distinct")), dims=dict(N=3, M=4))
@@ -141,6 +144,10 @@ case("matmul/2d", test="matmul",
 case("matmul/batched_weight", test="matmul", edge="a weight shared over the batch",
      fn=lambda lib, a, b: a @ b,
      inputs=dict(a=X("B", "N", "K"), b=X("K", "M")), dims=dict(B=3, N=2, K=4, M=5),
+     scales={"the batch size": "B"})
+case("matmul/batched_right", test="matmul", edge="a left operand shared over the batch",
+     fn=lambda lib, a, b: a @ b,
+     inputs=dict(a=X("N", "K"), b=X("B", "K", "M")), dims=dict(B=3, N=2, K=4, M=5),
      scales={"the batch size": "B"})
 case("matmul/batch_broadcast", test="matmul",
      fn=lambda lib, a, b: lib.matmul(a, b),
@@ -169,11 +176,34 @@ case("shape/expand", test="shape_ops",
 case("shape/getitem_slice", test="shape_ops",
      fn=lambda lib, x: x[1:, ::2] * 2.0,
      inputs=dict(x=X("N", "M")), dims=dict(N=3, M=5))
+REPEATS_LOST = ("repeated indices lost: an index that occurs several times must receive the sum of its "
+                "gradients (np.add.at / index_add), not only the last one (x[idx] += g drops repeats)")
+
+
+def _last_occurrence(i):
+    """A 0/1 tensor (like i) marking the last occurrence of each index value (along the last axis)."""
+    import torch  # the alts run only in the fixture generator
+
+    rows = i.reshape(-1, i.shape[-1]).tolist()
+    keep = [[float(v not in row[k + 1:]) for k, v in enumerate(row)] for row in rows]
+    return torch.tensor(keep, dtype=torch.float64).reshape(i.shape)
+
+
+def _lost_repeats(take):
+    def alt(lib, x, i):
+        keep = _last_occurrence(i).to(x.dtype)
+        if keep.ndim < x.ndim and take is None:
+            keep = keep.reshape(keep.shape + (1,) * (x.ndim - keep.ndim))
+        full = x[i] if take is None else x.gather(1, i)
+        return full.detach() + keep * (full - full.detach())
+    return alt
+
+
 case("shape/getitem_repeated", test="shape_ops", edge="repeated indices",
-     fn=lambda lib, x, i: x[i],
+     fn=lambda lib, x, i: x[i], alts=[(REPEATS_LOST, _lost_repeats(None))],
      inputs=dict(x=X("N", "M"), i=Idx(6, high="N", repeat=True)), dims=dict(N=4, M=3))
 case("shape/gather", test="shape_ops", edge="repeated indices",
-     fn=lambda lib, x, i: x.gather(1, i),
+     fn=lambda lib, x, i: x.gather(1, i), alts=[(REPEATS_LOST, _lost_repeats("gather"))],
      inputs=dict(x=X("N", "M"), i=Idx("N", 5, high="M", repeat=True)), dims=dict(N=3, M=4))
 case("shape/cat_stack", test="shape_ops",
      fn=lambda lib, a, b: (lib.cat([a, b, a], dim=1), lib.stack([a, b], dim=0)),

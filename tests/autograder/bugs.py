@@ -1,0 +1,46 @@
+"""Planted bugs: a copy of the reference package with one kernel body changed, graded in the sandbox.
+
+Each bug names the file, the exact text to replace (which must occur exactly once) and its
+replacement, the test that must lose points, and a substring of the hint it must get."""
+import os
+import shutil
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+Bug = namedtuple("Bug", "name assignment file old new test hint")
+
+
+def make_submission(dest, edits=()):
+    """Copy the reference minitorch into ``dest`` and apply ``edits`` [(file, old, new)]."""
+    shutil.copytree(os.path.join(REPO, "minitorch"), os.path.join(dest, "minitorch"),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for rel, old, new in edits:
+        path = os.path.join(dest, rel)
+        with open(path, encoding="utf-8") as f:
+            src = f.read()
+        n = src.count(old)
+        if n != 1:
+            raise AssertionError(f"planted edit for {rel}: the text to replace occurs {n} times, expected once:\n{old}")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(src.replace(old, new))
+    return dest
+
+
+def grade_bug(bug, tmp_root, timeout=20.0):
+    from autograder.grade import grade_assignment
+
+    dest = os.path.join(tmp_root, bug.name)
+    make_submission(dest, [(bug.file, bug.old, bug.new)])
+    return grade_assignment(bug.assignment, dest, tests=[bug.test], timeout=timeout)
+
+
+def grade_bugs(bugs, tmp_root, workers=2):
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        return dict(zip([b.name for b in bugs], ex.map(lambda b: grade_bug(b, tmp_root), bugs)))
+
+
+def failed_checks(report, test):
+    t = next(t for t in report["tests"] if t["test"] == test)
+    return t, [c for c in t["checks"] if not c["passed"]]
