@@ -9,6 +9,20 @@ from minitorch.kernels import linear as lk
 from minitorch.testing import check_kernel_grads
 from tests.helpers import assert_close, mt, randn, to_torch
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """torch's OpenMP pool costs ~50 ms per tiny op on a loaded 2-core machine; one thread is as exact and fast."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 SHAPES = [(5,), (1, 5), (4, 5), (1, 1, 5), (2, 3, 5), (2, 1, 3, 5)]
 
 
