@@ -87,7 +87,7 @@ def check_kernel_grads(forward, backward, inputs, kwargs=None, wrt=None, h=1e-6,
                 d_ana = float((analytic * u).sum())
                 err = max(err, abs(d_ana - d_num) / max(abs(d_num), 1e-10))
         worst = max(worst, err)
-        if err > tol:
+        if not err <= tol:  # also catches nan (a backward or forward that produced nan/inf)
             raise GradcheckError(
                 f"{getattr(backward, '__name__', 'backward')}: gradient for input {i} disagrees with finite "
                 f"differences: relative error {err:.3g} > {tol:g}"

@@ -90,7 +90,10 @@ class Tensor:
 
     @classmethod
     def _make(cls, array, ctx=None, index=0):
-        """Wrap an array produced by a kernel (no copy, no checks)."""
+        """Wrap an array produced by a kernel (no copy, no checks). NumPy reductions return
+        scalars (np.float32(...)); those become 0-d arrays, as CuPy gives."""
+        if isinstance(array, np.generic):
+            array = np.asarray(array)
         t = object.__new__(cls)
         t.data = array
         t.grad = None
@@ -575,53 +578,78 @@ class Tensor:
             raise RuntimeError(f"mean(): could not infer output dtype; input dtype is {self.dtype}, use .float() first")
         return B.Mean.apply(self, dim=dim, keepdim=keepdim)
 
+    def _check_reduce_nonempty(self, name, dims):
+        for d in dims:
+            if self.shape[d] == 0:
+                raise IndexError(
+                    f"{name}(): expected reduction dim {d} to have non-zero size (input shape {self.shape})"
+                )
+
     def amax(self, dim=None, keepdim=False):
-        if self.data.size == 0:
-            raise RuntimeError("amax(): expected a non-empty tensor")
+        """The largest value over ``dim`` (all dims by default); ties share the gradient equally."""
+        dims = _dims(dim, self.ndim)
+        self._check_reduce_nonempty("amax", dims)
         if not self.is_floating_point():
-            return Tensor._make(self.data.max(axis=_dims(dim, self.ndim), keepdims=keepdim))
-        return B.Amax.apply(self, dim=dim, keepdim=keepdim)
+            return Tensor._make(self.data.max(axis=dims, keepdims=keepdim))
+        return B.Amax.apply(self, dim=dims, keepdim=keepdim)
 
     def amin(self, dim=None, keepdim=False):
+        """The smallest value over ``dim``; ties share the gradient equally."""
+        dims = _dims(dim, self.ndim)
+        self._check_reduce_nonempty("amin", dims)
         if not self.is_floating_point():
-            return Tensor._make(self.data.min(axis=_dims(dim, self.ndim), keepdims=keepdim))
-        return -((-self).amax(dim, keepdim))
+            return Tensor._make(self.data.min(axis=dims, keepdims=keepdim))
+        return -((-self).amax(dims, keepdim))
 
     def max(self, dim=None, keepdim=False):
         """max() -> the largest value (gradient shared among ties);
-        max(dim) -> (values, indices), the gradient going to the returned index (first maximum)."""
+        max(dim) -> (values, indices), the gradient going to the returned index (first maximum);
+        max(other) -> the elementwise maximum."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         if dim is None:
             return self.amax()
-        return self._extreme_along(dim, keepdim, largest=True)
+        return self._extreme_along("max", dim, keepdim)
 
     def min(self, dim=None, keepdim=False):
+        """Like ``max``, for the smallest values."""
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
             return self.amin()
-        return self._extreme_along(dim, keepdim, largest=False)
+        return self._extreme_along("min", dim, keepdim)
 
-    def _extreme_along(self, dim, keepdim, largest):
+    def _extreme_along(self, name, dim, keepdim):
+        (d,) = _dims(dim, self.ndim) or (None,)
+        if d is None:  # a 0-d tensor: itself, at index 0
+            xp = backend.get_array_module(self.data)
+            return MaxResult(self.reshape(()), Tensor._make(xp.zeros((), dtype=np.int64)))
+        self._check_reduce_nonempty(name, (d,))
         xp = backend.get_array_module(self.data)
-        idx = (xp.argmax if largest else xp.argmin)(self.data, axis=dim)
-        idx_k = xp.expand_dims(idx, dim)
-        values = self.gather(dim, Tensor._make(idx_k))
-        if not keepdim:
-            values = values.squeeze(dim)
-            return MaxResult(values, Tensor._make(idx.astype(np.int64)))
-        return MaxResult(values, Tensor._make(idx_k.astype(np.int64)))
+        idx_k = (xp.argmax if name == "max" else xp.argmin)(self.data, axis=d, keepdims=True).astype(np.int64)
+        values = self.gather(d, Tensor._make(idx_k))
+        if keepdim:
+            return MaxResult(values, Tensor._make(idx_k))
+        return MaxResult(values.squeeze(d), Tensor._make(idx_k.reshape(values.shape[:d] + values.shape[d + 1:])))
 
     def argmax(self, dim=None, keepdim=False):
-        xp = backend.get_array_module(self.data)
-        if dim is None:
-            return Tensor._make(xp.asarray(xp.argmax(self.data)).astype(np.int64))
-        out = xp.argmax(self.data, axis=dim)
-        return Tensor._make((xp.expand_dims(out, dim) if keepdim else out).astype(np.int64))
+        """Index of the (first) largest value: over the flattened tensor, or along ``dim``."""
+        return self._arg_extreme("argmax", dim, keepdim)
 
     def argmin(self, dim=None, keepdim=False):
-        return (-self.detach()).argmax(dim, keepdim)
+        """Index of the (first) smallest value: over the flattened tensor, or along ``dim``."""
+        return self._arg_extreme("argmin", dim, keepdim)
+
+    def _arg_extreme(self, name, dim, keepdim):
+        xp = backend.get_array_module(self.data)
+        fn = xp.argmax if name == "argmax" else xp.argmin
+        if dim is None or self.ndim == 0:
+            self._check_reduce_nonempty(name, range(self.ndim))
+            out = xp.asarray(fn(self.data)).astype(np.int64)
+            return Tensor._make(out.reshape((1,) * self.ndim) if keepdim and dim is not None else out)
+        (d,) = _dims(dim, self.ndim)
+        self._check_reduce_nonempty(name, (d,))
+        return Tensor._make(fn(self.data, axis=d, keepdims=keepdim).astype(np.int64))
 
     def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
         if correction is None:

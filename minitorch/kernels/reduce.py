@@ -1,18 +1,31 @@
 """Reductions over any axes (hw1). ``dim`` is None (all axes), an int or a tuple of ints."""
+import operator
+
 from ..backend import get_array_module
 
 
 def normalize_dims(dim, ndim):
-    """``dim`` as a sorted tuple of non-negative axes (all axes when None)."""
+    """``dim`` as a sorted tuple of non-negative axes, with torch's rules: None or an empty
+    tuple means all axes; negative dims count from the end; a 0-d array accepts dim 0 / -1
+    (and has no axes to reduce); a dim listed twice is an error."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = (dim,) if not isinstance(dim, (tuple, list)) else tuple(dim)
+    if not dims:
+        return tuple(range(ndim))
+    bound = max(ndim, 1)
     out = []
     for d in dims:
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions")
-        out.append(d % max(ndim, 1))
-    return tuple(sorted(set(out)))
+        d = operator.index(d)
+        if not -bound <= d < bound:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], but got {d})"
+            )
+        d %= bound
+        if d in out:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        out.append(d)
+    return tuple(sorted(out)) if ndim else ()
 
 
 def _expand_like(dout, shape, dims, keepdim):
@@ -76,22 +89,23 @@ def max_backward(dout, cache):
 
 
 def var_forward(x, dim=None, correction=1, keepdim=False):
-    """out = sum((x - mean)^2) / (N - correction) over ``dim`` (torch.var; correction=1 is unbiased)."""
+    """out = sum((x - mean)^2) / max(N - correction, 0) over ``dim`` (torch.var; correction=1 is
+    unbiased). A zero divisor gives inf (nan where the sum is 0), as in torch."""
     dims = normalize_dims(dim, x.ndim)
     count = 1
     for d in dims:
         count *= x.shape[d]
     centered = x - x.mean(axis=dims, keepdims=True)
     denom = max(count - correction, 0)
-    out = (centered * centered).sum(axis=dims, keepdims=keepdim) / denom if denom else \
-        (centered * centered).sum(axis=dims, keepdims=keepdim) * float("nan")
-    return out, (centered, dims, keepdim, denom)
+    scale = 1.0 / denom if denom else float("inf")
+    out = (centered * centered).sum(axis=dims, keepdims=keepdim) * scale
+    return out, (centered, dims, keepdim, scale)
 
 
 def var_backward(dout, cache):
     """Returns (dx,) = (2 (x - mean) dout / (N - correction),)."""
-    centered, dims, keepdim, denom = cache
+    centered, dims, keepdim, scale = cache
     # BEGIN SOLUTION hw1
     g = _expand_like(dout, centered.shape, dims, keepdim)
-    return (g * centered * (2.0 / denom if denom else float("nan")),)
+    return (g * centered * (2.0 * scale),)
     # END SOLUTION
