@@ -6,77 +6,10 @@ import pytest
 
 import minitorch
 from minitorch import nn
-from tests.helpers import TOL
 
 torch = pytest.importorskip("torch")
 
-DTYPES = [np.float32, np.float64]
-TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
-
-
-def _randomize(tmod, seed):
-    """Give torch's module non-default parameters (e.g. LayerNorm's ones/zeros would hide bugs)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in tmod.parameters():
-            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype))
-
-
-def compare(ours, theirs, inputs, dtype, randomize=True, seed=0, train=False, atol=None):
-    """Run both modules on ``inputs`` (NumPy arrays; floating ones are cast to ``dtype`` and get
-    gradients), backpropagate the same random upstream gradient and compare everything."""
-    tdt = TORCH_DTYPE[dtype]
-    theirs = theirs.to(tdt)
-    if randomize:
-        _randomize(theirs, seed)
-    assert list(ours.state_dict()) == list(theirs.state_dict())
-    assert repr(ours) == repr(theirs)
-    ours.to(dtype)
-    ours.load_state_dict(theirs.state_dict())
-    ours.train(train)
-    theirs.train(train)
-    m_in, t_in = [], []
-    for a in inputs:
-        if a.dtype.kind == "f":
-            a = a.astype(dtype)
-            m_in.append(minitorch.tensor(a, requires_grad=True))
-            t_in.append(torch.tensor(a, requires_grad=True))
-        else:
-            m_in.append(minitorch.tensor(a))
-            t_in.append(torch.tensor(a))
-    out = ours(*m_in)
-    tout = theirs(*t_in)
-    tol = dict(TOL[np.dtype(dtype)])
-    if atol is not None:
-        tol["atol"] = atol
-    assert out.dtype == dtype
-    assert out.shape == tuple(tout.shape)
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), **tol, err_msg="output")
-    g = np.random.default_rng(seed + 1).standard_normal(tout.shape).astype(dtype)
-    if not tout.requires_grad:
-        assert not out.requires_grad
-        return out
-    out.backward(minitorch.tensor(g))
-    tout.backward(torch.tensor(g))
-    for i, (m, t) in enumerate(zip(m_in, t_in)):
-        if t.requires_grad:
-            assert m.grad is not None and m.grad.dtype == dtype, f"input {i} grad"
-            np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), **tol, err_msg=f"grad of input {i}")
-    tparams = dict(theirs.named_parameters())
-    mparams = dict(ours.named_parameters())
-    assert list(mparams) == list(tparams)
-    for name, tp in tparams.items():
-        mp = mparams[name]
-        if tp.grad is None:
-            assert mp.grad is None or not mp.grad.numpy().any(), name
-            continue
-        assert mp.grad is not None and mp.grad.dtype == dtype, name
-        np.testing.assert_allclose(mp.grad.numpy(), tp.grad.numpy(), **tol, err_msg=f"grad of {name}")
-    return out
-
-
-def _x(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
+from tests.nn.compare import DTYPES, _x, compare  # noqa: E402 - needs torch
 
 
 # ----------------------------------------------------------------------------- Linear / Identity
@@ -208,100 +141,6 @@ def test_dropout_train_statistics_and_gradient(dtype):
     np.testing.assert_array_equal(drop(minitorch.ones(50)).numpy(), a)
     assert not np.array_equal(a, b)
     assert not nn.Dropout(1.0)(minitorch.ones(10)).numpy().any()
-
-
-# ----------------------------------------------------------------------------- losses
-def _targets(n_classes, shape, seed=1, ignore=None):
-    t = np.random.default_rng(seed).integers(0, n_classes, size=shape)
-    if ignore is not None:
-        t.reshape(-1)[::3] = ignore
-    return t.astype(np.int64)
-
-
-CE_CASES = [
-    (dict(), (4, 5), (4,), None),
-    (dict(reduction="sum"), (4, 5), (4,), None),
-    (dict(reduction="none"), (4, 5), (4,), None),
-    (dict(ignore_index=2), (6, 5), (6,), 2),
-    (dict(ignore_index=-100), (6, 5), (6,), -100),
-    (dict(label_smoothing=0.1), (4, 5), (4,), None),
-    (dict(label_smoothing=0.2, ignore_index=-100, reduction="sum"), (6, 3), (6,), -100),
-    (dict(), (1, 5), (1,), None),
-    (dict(), (5,), (), None),
-    (dict(), (2, 5, 3), (2, 3), None),
-    (dict(reduction="none"), (2, 5, 3, 2), (2, 3, 2), None),
-]
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kwargs,in_shape,t_shape,ignore", CE_CASES)
-@pytest.mark.parametrize("weighted", [False, True])
-def test_cross_entropy_loss(dtype, kwargs, in_shape, t_shape, ignore, weighted):
-    c = in_shape[0] if len(in_shape) == 1 else in_shape[1]
-    if weighted:
-        w = np.random.default_rng(3).uniform(0.5, 2.0, c).astype(dtype)
-        ours = nn.CrossEntropyLoss(weight=minitorch.tensor(w), **kwargs)
-        theirs = torch.nn.CrossEntropyLoss(weight=torch.tensor(w), **kwargs)
-    else:
-        ours, theirs = nn.CrossEntropyLoss(**kwargs), torch.nn.CrossEntropyLoss(**kwargs)
-    compare(ours, theirs, [_x(*in_shape) * 2, _targets(c, t_shape, ignore=ignore)], dtype)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_cross_entropy_loss_probability_targets(dtype):
-    probs = np.random.default_rng(2).dirichlet(np.ones(5), size=4)
-    compare(nn.CrossEntropyLoss(label_smoothing=0.1), torch.nn.CrossEntropyLoss(label_smoothing=0.1),
-            [_x(4, 5), probs], dtype)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kwargs,ignore", [(dict(), None), (dict(reduction="sum"), None),
-                                           (dict(reduction="none"), None), (dict(ignore_index=1), 1)])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_nll_loss(dtype, kwargs, ignore, weighted):
-    logp = torch.log_softmax(torch.tensor(_x(6, 4)), -1).numpy()
-    if weighted:
-        w = np.random.default_rng(3).uniform(0.5, 2.0, 4).astype(dtype)
-        ours = nn.NLLLoss(weight=minitorch.tensor(w), **kwargs)
-        theirs = torch.nn.NLLLoss(weight=torch.tensor(w), **kwargs)
-    else:
-        ours, theirs = nn.NLLLoss(**kwargs), torch.nn.NLLLoss(**kwargs)
-    compare(ours, theirs, [logp, _targets(4, (6,), ignore=ignore)], dtype)
-
-
-def test_nll_after_log_softmax_equals_cross_entropy():
-    x = minitorch.tensor(_x(5, 7), requires_grad=True)
-    t = minitorch.tensor(_targets(7, (5,)))
-    a = nn.NLLLoss()(nn.LogSoftmax(dim=1)(x), t)
-    b = nn.CrossEntropyLoss()(x, t)
-    np.testing.assert_allclose(a.item(), b.item(), rtol=1e-12)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("shape", [(3, 4), (1,), (2, 1, 3)])
-def test_mse_loss(dtype, reduction, shape):
-    compare(nn.MSELoss(reduction=reduction), torch.nn.MSELoss(reduction=reduction),
-            [_x(*shape), _x(*shape, seed=7)], dtype)
-
-
-def test_weighted_loss_weight_is_a_buffer_like_torch():
-    w = np.array([1.0, 2.0, 0.5])
-    ours = nn.CrossEntropyLoss(weight=minitorch.tensor(w))
-    theirs = torch.nn.CrossEntropyLoss(weight=torch.tensor(w))
-    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
-    assert list(nn.NLLLoss().state_dict()) == list(torch.nn.NLLLoss().state_dict()) == []
-    ours.to(minitorch.float32)
-    assert ours.weight.dtype == np.float32
-    assert repr(ours) == repr(theirs) == "CrossEntropyLoss()"
-
-
-def test_loss_deprecated_size_average_reduce():
-    with pytest.warns(UserWarning, match="deprecated"):
-        loss = nn.MSELoss(size_average=False)
-    assert loss.reduction == "sum"
-    with pytest.warns(UserWarning):
-        assert nn.NLLLoss(reduce=False).reduction == "none"
 
 
 # ----------------------------------------------------------------------------- a composed model
