@@ -74,9 +74,9 @@ def call(adapter, fn, case, arrays, dtype, opts, grad=True):
         res, leaves = res
     outs = list(res) if isinstance(res, (tuple, list)) else [res]
     names = output_names(case, len(outs))
-    if leaves is None:
-        leaves = {n: tensors[n] for n in case.grad_inputs()}
-    return tensors, outs, names, leaves
+    merged = {n: tensors[n] for n in case.grad_inputs()}
+    merged.update(leaves or {})
+    return tensors, outs, names, merged
 
 
 def forward_backward(adapter, case, fn, arrays, dtype, opts, douts=None, make_dout=None):
@@ -86,6 +86,20 @@ def forward_backward(adapter, case, fn, arrays, dtype, opts, douts=None, make_do
     them (fixture generation). Returns (results, douts, errors): results holds 'out/<name>' and
     'grad/<input>' arrays; errors holds 'forward' / 'backward' / 'grad/<input>' messages."""
     results, errors = {}, {}
+    if case.arrays:
+        try:
+            args = [a.astype(dtype) if a.dtype.kind == "f" else a for a in (arrays[n] for n in case.inputs)]
+            res = fn(adapter.lib, *[np.array(a, copy=True) for a in args], **opts)
+            if not isinstance(res, dict):
+                raise TypeError(f"the test function returned {type(res).__name__}, not a dict of arrays")
+            for n, v in res.items():
+                v = np.asarray(v.detach().numpy() if hasattr(v, "detach") else v)
+                if v.dtype.kind not in "biuf":
+                    raise TypeError(f"{n} has dtype {v.dtype}, which is not a numeric dtype")
+                results[f"out/{n}"] = np.array(v, copy=True)
+        except BaseException as e:  # noqa: BLE001
+            errors["forward"] = describe(e)
+        return results, douts or {}, errors
     try:
         _, outs, names, leaves = call(adapter, fn, case, arrays, dtype, opts)
         for n, o in zip(names, outs):

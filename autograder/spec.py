@@ -135,6 +135,22 @@ class Mask:
         return a
 
 
+def load(lib, module, params):
+    """Copy ``params`` {dotted parameter path: tensor} into ``module`` (torch or minitorch) and
+    return {path: the module's parameter}, whose ``.grad`` is the gradient of that input."""
+    leaves = {}
+    with lib.no_grad():
+        for path, value in params.items():
+            obj = module
+            for part in path.split("."):
+                obj = getattr(obj, part)
+            if tuple(obj.shape) != tuple(value.shape):
+                raise ValueError(f"parameter {path} has shape {tuple(obj.shape)}, the test gives {tuple(value.shape)}")
+            obj.copy_(value)
+            leaves[path] = obj
+    return leaves
+
+
 def resolve_shape(shape, dims):
     return tuple(dims[s] if isinstance(s, str) else int(s) for s in shape)
 
@@ -158,6 +174,7 @@ class Case:
     edge: str = ""                      # what edge case this is (shown in reports)
     hidden_dims: Optional[dict] = None  # dims for hidden fixtures (default: derived from dims)
     fixed: frozenset = frozenset()      # dims that hidden fixtures must keep
+    arrays: bool = False                # fn takes and returns plain arrays ({name: array}); no autograd
 
     def options(self, dims):
         if self.opts is None:
@@ -172,7 +189,9 @@ class Case:
         return {name: spec.make(rng, dims) for name, spec in self.inputs.items()}
 
     def grad_inputs(self):
-        return [n for n, s in self.inputs.items() if isinstance(s, X) and s.grad] if self.backward else []
+        if not self.backward or self.arrays:
+            return []
+        return [n for n, s in self.inputs.items() if isinstance(s, X) and s.grad]
 
     def instance_ids(self):
         return [f"{self.name}[{dt}]" for dt in self.dtypes]
