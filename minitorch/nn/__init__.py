@@ -15,3 +15,5 @@ from .dropout import Dropout
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .loss import CrossEntropyLoss, MSELoss, NLLLoss
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
+from .attention import Attention, MultiheadAttention
+from .transformer import LearnedPositionalEmbedding, SinusoidalPositionalEncoding, TransformerDecoderBlock
