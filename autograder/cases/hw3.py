@@ -1,0 +1,143 @@
+"""hw3: RNN / GRU / LSTM cells and sequences (minitorch/kernels/recurrent.py) through nn.RNNCell,
+nn.GRUCell, nn.LSTMCell, nn.RNN, nn.GRU and nn.LSTM loaded with the test's weights."""
+from ..spec import Registry, X, load
+
+REGISTRY = Registry("hw3")
+case = REGISTRY.case
+
+LSTM_ORDER = ("LSTM gates in the wrong order: torch's rows of W_ih / W_hh are [i, f, g, o] "
+              "(input, forget, cell candidate (tanh), output)")
+GRU_RESET = ("GRU reset gate applied outside W_hn: torch computes n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), "
+             "not tanh(W_in x + b_in + W_hn (r * h) + b_hn)")
+CELL_P = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def _seq_params(layers=1):
+    return tuple(f"{p}_l{k}" for k in range(layers) for p in CELL_P)
+
+
+def _module_fn(build, n_data, names, call):
+    """fn(lib, *data, *params): build the module in the inputs' dtype, load the params, call it."""
+    def fn(lib, *tensors):
+        data, params = tensors[:n_data], tensors[n_data:]
+        m = build(lib, data[0].dtype)
+        leaves = load(lib, m, dict(zip(names, params)))
+        return call(m, *data), leaves
+    return fn
+
+
+def _cell_inputs(gates, with_c=False):
+    d = {"x": X("B", "I"), "h": X("B", "H")}
+    if with_c:
+        d["c"] = X("B", "H")
+    d.update({"weight_ih": X(gates + "H", "I", scale=0.5), "weight_hh": X(gates + "H", "H", scale=0.5),
+              "bias_ih": X(gates + "H", scale=0.5), "bias_hh": X(gates + "H", scale=0.5)})
+    return d
+
+
+def _seq_inputs(gates, with_c=False, layers=1, T="T", B="B"):
+    d = {"x": X(B, T, "I"), "h0": X(layers, B, "H")}
+    if with_c:
+        d["c0"] = X(layers, B, "H")
+    for k in range(layers):
+        in_size = "I" if k == 0 else "H"
+        g = gates + "H"
+        d.update({f"weight_ih_l{k}": X(g, in_size, scale=0.5), f"weight_hh_l{k}": X(g, "H", scale=0.5),
+                  f"bias_ih_l{k}": X(g, scale=0.5), f"bias_hh_l{k}": X(g, scale=0.5)})
+    return d
+
+
+# the gate-multiplied dims: "4H" etc. are resolved through dims
+def _dims(B=2, T=3, I=3, H=2):  # noqa: E741
+    return {"B": B, "T": T, "I": I, "H": H, "3H": 3 * H, "4H": 4 * H, "1H": H}
+
+
+# --------------------------------------------------------------------------- manual torch versions (alts)
+def _lstm_cell_wrong_order(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+    i, f, g, o = a.chunk(4, dim=-1)
+    i, f, o, g = i.sigmoid(), f.sigmoid(), g.sigmoid(), o.tanh()  # the o and g blocks swapped
+    c2 = f * c + i * g
+    return o * c2.tanh(), c2
+
+
+def _gru_cell_reset_outside(x, h, w_ih, w_hh, b_ih, b_hh):
+    hs = h.shape[-1]
+    gi = x @ w_ih.T + b_ih
+    gh = h @ w_hh.T + b_hh
+    r = (gi[:, :hs] + gh[:, :hs]).sigmoid()
+    z = (gi[:, hs:2 * hs] + gh[:, hs:2 * hs]).sigmoid()
+    n = (gi[:, 2 * hs:] + (r * h) @ w_hh[2 * hs:].T + b_hh[2 * hs:]).tanh()
+    return (1 - z) * n + z * h
+
+
+def _lstm_seq_alt(lib, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+    h, c, outs = h0[0], c0[0], []
+    for t in range(x.shape[1]):
+        h, c = _lstm_cell_wrong_order(x[:, t], h, c, w_ih, w_hh, b_ih, b_hh)
+        outs.append(h)
+    return lib.stack(outs, dim=1), h.unsqueeze(0), c.unsqueeze(0)
+
+
+def _gru_seq_alt(lib, x, h0, w_ih, w_hh, b_ih, b_hh):
+    h, outs = h0[0], []
+    for t in range(x.shape[1]):
+        h = _gru_cell_reset_outside(x[:, t], h, w_ih, w_hh, b_ih, b_hh)
+        outs.append(h)
+    return lib.stack(outs, dim=1), h.unsqueeze(0)
+
+
+# --------------------------------------------------------------------------- cells (I=3, H=2 fixed: hidden
+# fixtures vary the batch size and length)
+case("rnn_cell/tanh", test="rnn_cell",
+     fn=_module_fn(lambda lib, dt: lib.nn.RNNCell(3, 2, dtype=dt), 2, CELL_P, lambda m, x, h: m(x, h)),
+     inputs=_cell_inputs("1"), dims=_dims(), hidden_dims=_dims(B=3, I=3, H=2))
+case("rnn_cell/relu_batch1", test="rnn_cell", edge="batch 1, relu",
+     fn=_module_fn(lambda lib, dt: lib.nn.RNNCell(3, 2, nonlinearity="relu", dtype=dt), 2, CELL_P,
+                   lambda m, x, h: m(x, h)),
+     inputs=_cell_inputs("1"), dims=_dims(B=1), hidden_dims=_dims(B=1))
+case("gru_cell/basic", test="gru_cell",
+     fn=_module_fn(lambda lib, dt: lib.nn.GRUCell(3, 2, dtype=dt), 2, CELL_P, lambda m, x, h: m(x, h)),
+     inputs=_cell_inputs("3"), dims=_dims(), hidden_dims=_dims(B=4),
+     alts=[(GRU_RESET, lambda lib, x, h, *w: _gru_cell_reset_outside(x, h, *w))])
+case("lstm_cell/basic", test="lstm_cell",
+     fn=_module_fn(lambda lib, dt: lib.nn.LSTMCell(3, 2, dtype=dt), 3, CELL_P, lambda m, x, h, c: m(x, (h, c))),
+     inputs=_cell_inputs("4", with_c=True), dims=_dims(), hidden_dims=_dims(B=4),
+     alts=[(LSTM_ORDER, lambda lib, x, h, c, *w: _lstm_cell_wrong_order(x, h, c, *w))])
+case("lstm_cell/batch1", test="lstm_cell", edge="batch 1",
+     fn=_module_fn(lambda lib, dt: lib.nn.LSTMCell(3, 2, dtype=dt), 3, CELL_P, lambda m, x, h, c: m(x, (h, c))),
+     inputs=_cell_inputs("4", with_c=True), dims=_dims(B=1), hidden_dims=_dims(B=1))
+
+
+# --------------------------------------------------------------------------- sequences (batch_first)
+def _flat(res):
+    out, hn = res
+    return (out,) + (tuple(hn) if isinstance(hn, tuple) else (hn,))
+
+
+case("rnn/sequence", test="rnn_sequence",
+     fn=_module_fn(lambda lib, dt: lib.nn.RNN(3, 2, batch_first=True, dtype=dt), 2, _seq_params(),
+                   lambda m, x, h0: _flat(m(x, h0))),
+     inputs=_seq_inputs("1"), dims=_dims(), hidden_dims=_dims(B=3, T=5))
+case("rnn/length1", test="rnn_sequence", edge="length 1",
+     fn=_module_fn(lambda lib, dt: lib.nn.RNN(3, 2, batch_first=True, dtype=dt), 2, _seq_params(),
+                   lambda m, x, h0: _flat(m(x, h0))),
+     inputs=_seq_inputs("1"), dims=_dims(T=1), hidden_dims=_dims(T=1, B=3))
+case("gru/sequence", test="gru_sequence",
+     fn=_module_fn(lambda lib, dt: lib.nn.GRU(3, 2, batch_first=True, dtype=dt), 2, _seq_params(),
+                   lambda m, x, h0: _flat(m(x, h0))),
+     inputs=_seq_inputs("3"), dims=_dims(), hidden_dims=_dims(B=3, T=5),
+     alts=[(GRU_RESET, _gru_seq_alt)])
+case("gru/batch1", test="gru_sequence", edge="batch 1",
+     fn=_module_fn(lambda lib, dt: lib.nn.GRU(3, 2, batch_first=True, dtype=dt), 2, _seq_params(),
+                   lambda m, x, h0: _flat(m(x, h0))),
+     inputs=_seq_inputs("3"), dims=_dims(B=1, T=4), hidden_dims=_dims(B=1, T=5))
+case("lstm/sequence", test="lstm_sequence",
+     fn=_module_fn(lambda lib, dt: lib.nn.LSTM(3, 2, batch_first=True, dtype=dt), 3, _seq_params(),
+                   lambda m, x, h0, c0: _flat(m(x, (h0, c0)))),
+     inputs=_seq_inputs("4", with_c=True), dims=_dims(), hidden_dims=_dims(B=3, T=5),
+     alts=[(LSTM_ORDER, _lstm_seq_alt)])
+case("lstm/two_layers_length1", test="lstm_sequence", edge="2 layers, length 1",
+     fn=_module_fn(lambda lib, dt: lib.nn.LSTM(3, 2, num_layers=2, batch_first=True, dtype=dt), 3, _seq_params(2),
+                   lambda m, x, h0, c0: _flat(m(x, (h0, c0)))),
+     inputs=_seq_inputs("4", with_c=True, layers=2), dims=_dims(T=1), hidden_dims=_dims(T=1, B=3))
