@@ -15,9 +15,14 @@ So generating N tokens costs N model steps, not a recomputation of the whole pre
 a cache can still be used through ``uncached_step(forward)``, which recomputes from the full history (and is
 the reference that cached generation must reproduce token for token).
 
-Beam search reorders the state when hypotheses are kept, duplicated or dropped: by default every array/Tensor
-in ``state`` is indexed along ``state_batch_dim`` (0; use 1 for torch-layout RNN states (layers, B, H)),
-or pass ``reorder_state(state, indices)`` (a ``step.reorder_state`` method is used when present).
+Instead of a step function, every decoding function also takes a model with a ``step(tokens, state)`` method
+(``minitorch.models.GPT`` with its key/value cache, ``RecurrentLM`` with its hidden state).
+
+Beam search reorders the state when hypotheses are kept, duplicated or dropped. In order of precedence:
+``reorder_state(state, indices)`` if given, a ``reorder_state`` method of the model/step, a state object's own
+``select(indices)`` method (the GPT ``KVCache``), else every array/Tensor in ``state`` is indexed along
+``state_batch_dim``: the argument, the model's ``state_batch_dim`` attribute, 1 for a model whose ``rnn`` is a
+recurrent layer (torch-layout hidden states (layers, B, H)), else 0.
 
 All the decoding arithmetic is NumPy float64 on host copies of the logits, so the same code serves CPU and
 CuPy models. Randomness comes from a NumPy generator: ``seed=``, ``generator=``, or minitorch's global one.
@@ -202,18 +207,43 @@ def _check_vocab(prompt, vocab, owner):
         )
 
 
+def as_step(model_or_step):
+    """The step function of a model (its ``step`` method) or the step function itself."""
+    fn = getattr(model_or_step, "step", None)
+    if callable(fn):
+        return fn
+    if callable(model_or_step):
+        return model_or_step
+    raise GenerationError(
+        f"expected a model with a step(tokens, state) method or a step function, got {type(model_or_step).__name__}"
+    )
+
+
+def _state_batch_dim(model_or_step, state_batch_dim):
+    if state_batch_dim is not None:
+        return state_batch_dim
+    dim = getattr(model_or_step, "state_batch_dim", None)
+    if dim is not None:
+        return dim
+    from .nn.rnn import RNNBase  # noqa: PLC0415
+
+    return 1 if isinstance(getattr(model_or_step, "rnn", None), RNNBase) else 0
+
+
 # ====================================================================== greedy and sampling
 def generate(step, prompt, max_new_tokens, strategy="greedy", temperature=1.0, top_k=None, top_p=None,
              banned_token_ids=None, eos_token_id=None, seed=None, generator=None, device=None, beam_width=4,
-             length_penalty=0.0):
+             length_penalty=0.0, return_log_probs=False):
     """Extend ``prompt`` ((T,) or (B, T) token ids) by up to ``max_new_tokens`` tokens; returns the int64 array
-    (B, T + n) of prompt + generated tokens.
+    (B, T + n) of prompt + generated tokens (and, with ``return_log_probs``, the (B,) log-probabilities of the
+    generated tokens under the model's unmodified distribution).
 
-    ``strategy``: ``"greedy"`` (argmax), ``"sample"`` (from softmax(logits / temperature), optionally restricted
-    by ``top_k`` and/or ``top_p``), ``"top-k"`` (needs ``top_k``), ``"top-p"`` (needs ``top_p``; both combine as
-    in HF: top-k first), ``"beam"`` (the best hypothesis of ``beam_search``). ``temperature=0`` means greedy.
-    ``banned_token_ids`` are never produced. With ``eos_token_id``, a sequence that emits it is finished (later
-    positions repeat it) and generation stops when all are."""
+    ``step``: a step function or a model with a ``step`` method (see the module docstring).
+    ``strategy``: ``"greedy"`` (argmax); ``"sample"`` (from softmax(logits / temperature), restricted by
+    ``top_k`` and/or ``top_p`` when given: both together act as in HF, top-k first); ``"top-k"`` (``top_k``
+    only); ``"top-p"`` (``top_p`` only); ``"beam"`` (the best hypothesis of ``beam_search``).
+    ``temperature=0`` means greedy. ``banned_token_ids`` are never produced. With ``eos_token_id``, a sequence
+    that emits it is finished (later positions repeat it) and generation stops when all are."""
     owner = "generate"
     if strategy not in STRATEGIES:
         raise GenerationError(f"{owner}: unknown strategy {strategy!r}; expected one of {list(STRATEGIES)}")
@@ -224,6 +254,10 @@ def generate(step, prompt, max_new_tokens, strategy="greedy", temperature=1.0, t
         raise GenerationError(f"{owner}: strategy 'top-k' needs top_k (e.g. top_k=40)")
     if strategy == "top-p" and top_p is None:
         raise GenerationError(f"{owner}: strategy 'top-p' needs top_p (e.g. top_p=0.9)")
+    if strategy == "top-k":
+        top_p = None
+    elif strategy == "top-p":
+        top_k = None
     prompt = _prompt_array(prompt, owner)
     if strategy == "beam":
         if prompt.shape[0] != 1:
@@ -231,13 +265,15 @@ def generate(step, prompt, max_new_tokens, strategy="greedy", temperature=1.0, t
         best = beam_search(step, prompt[0], max_new_tokens, beam_width=beam_width, length_penalty=length_penalty,
                            eos_token_id=eos_token_id, banned_token_ids=banned_token_ids, device=device,
                            num_return_sequences=1)[0]
-        return best.tokens[None, :]
+        return (best.tokens[None, :], np.array([best.log_prob])) if return_log_probs else best.tokens[None, :]
+    step = as_step(step)
     greedy = strategy == "greedy" or temperature == 0
     rng = None if greedy else _rng(seed, generator)
     batch = prompt.shape[0]
     out = [prompt]
+    total_logp = np.zeros(batch)
     if max_new_tokens == 0:
-        return prompt
+        return (prompt, total_logp) if return_log_probs else prompt
     finished = np.zeros(batch, dtype=bool)
     with no_grad():
         logits, state = _step_logits(step(_tokens_tensor(prompt, device), None), batch, owner)
@@ -253,18 +289,27 @@ def generate(step, prompt, max_new_tokens, strategy="greedy", temperature=1.0, t
                 nxt = sample_from_logits(scores, rng)
             if eos_token_id is not None:
                 nxt = np.where(finished, eos_token_id, nxt)
+            if return_log_probs:
+                chosen = np.take_along_axis(log_softmax(logits), nxt[:, None], axis=1)[:, 0]
+                total_logp += np.where(finished, 0.0, chosen)
+            if eos_token_id is not None:
                 finished |= nxt == eos_token_id
             out.append(nxt[:, None])
             if t == max_new_tokens - 1 or (eos_token_id is not None and finished.all()):
                 break
             logits, state = _step_logits(step(_tokens_tensor(nxt[:, None], device), state), batch, owner)
-    return np.concatenate(out, axis=1)
+    tokens = np.concatenate(out, axis=1)
+    return (tokens, total_logp) if return_log_probs else tokens
 
 
-def generate_text(step, tokenizer, prompt, max_new_tokens, skip_special_tokens=True, **kwargs):
-    """``generate`` on text: encodes ``prompt`` with ``tokenizer`` (unknown characters are the tokenizer's clear
-    error), bans the tokenizer's special tokens except ``<eos>`` (which ends the text), and decodes the result
-    (prompt + continuation)."""
+def generate_text(step, tokenizer, prompt, max_new_tokens, skip_special_tokens=True, return_details=False,
+                  **kwargs):
+    """``generate`` (or ``beam_search``) on text. Encodes ``prompt`` with ``tokenizer`` (an unknown character is
+    the tokenizer's clear error), bans the tokenizer's special tokens except ``<eos>`` (which ends the text), and
+    returns prompt + continuation as one string.
+
+    ``return_details=True`` returns a dict instead: ``texts`` (the continuations only: one, or one per beam, best
+    first), ``logprobs`` (their log-probabilities under the model), ``tokens`` (the generated ids) and ``prompt``."""
     if not isinstance(prompt, str):
         raise GenerationError(f"generate_text: prompt must be a str, got {type(prompt).__name__}")
     if not prompt:
@@ -274,16 +319,33 @@ def generate_text(step, tokenizer, prompt, max_new_tokens, skip_special_tokens=T
     kwargs.setdefault("eos_token_id", eos)
     if "banned_token_ids" not in kwargs:
         kwargs["banned_token_ids"] = [i for i in getattr(tokenizer, "special_ids", []) if i != eos] or None
-    out = generate(step, ids, max_new_tokens, **kwargs)
-    return tokenizer.decode(out[0], skip_special_tokens=skip_special_tokens)
+    if kwargs.get("strategy") == "beam":
+        beam_args = {k: kwargs[k] for k in ("beam_width", "length_penalty", "eos_token_id", "banned_token_ids",
+                                            "device", "num_return_sequences", "reorder_state", "state_batch_dim")
+                     if k in kwargs}
+        hyps = beam_search(step, ids, max_new_tokens, **beam_args)
+        gens = [h.tokens[len(ids):] for h in hyps]
+        logprobs = [h.log_prob for h in hyps]
+    else:
+        out, logp = generate(step, ids, max_new_tokens, return_log_probs=True, **kwargs)
+        gens, logprobs = [out[0, len(ids):]], [float(logp[0])]
+    texts = [tokenizer.decode(g, skip_special_tokens=skip_special_tokens) for g in gens]
+    if return_details:
+        return {"prompt": prompt, "texts": texts, "logprobs": logprobs, "tokens": [g.tolist() for g in gens]}
+    return prompt + texts[0]
 
 
 # ====================================================================== beam search
 def select_state(state, indices, dim=0):
     """``state`` with every array/Tensor in it indexed by ``indices`` along ``dim`` (tuples, lists and dicts are
-    walked; other values, e.g. a position counter, are kept)."""
+    walked; an object with a ``select(indices)`` method selects itself; other values, e.g. a position counter,
+    are kept)."""
     if state is None:
         return None
+    select = getattr(state, "select", None)
+    if callable(select) and not isinstance(state, Tensor) and not hasattr(state, "shape"):
+        xp = backend.get_array_module(*_first_array(state))
+        return select(xp.asarray(np.asarray(indices, dtype=np.int64)))
     if isinstance(state, Tensor):
         return Tensor._make(select_state(state.data, indices, dim))
     if isinstance(state, tuple) and hasattr(state, "_fields"):
@@ -298,8 +360,28 @@ def select_state(state, indices, dim=0):
     return state
 
 
+def _first_array(obj, depth=0):
+    """A list holding the first array found inside ``obj`` (to learn its array module), or empty."""
+    if depth > 4 or obj is None:
+        return []
+    if isinstance(obj, Tensor):
+        return [obj.data]
+    if hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        return [obj]
+    if isinstance(obj, dict):
+        obj = list(obj.values())
+    elif not isinstance(obj, (list, tuple)):
+        slots = getattr(type(obj), "__slots__", ())
+        obj = [getattr(obj, n, None) for n in slots] + list(getattr(obj, "__dict__", {}).values())
+    for item in obj:
+        found = _first_array(item, depth + 1)
+        if found:
+            return found
+    return []
+
+
 def beam_search(step, prompt, max_new_tokens, beam_width=4, length_penalty=0.0, eos_token_id=None,
-                banned_token_ids=None, num_return_sequences=None, reorder_state=None, state_batch_dim=0,
+                banned_token_ids=None, num_return_sequences=None, reorder_state=None, state_batch_dim=None,
                 device=None):
     """Beam search from one prompt ((T,) ids). Keeps the ``beam_width`` prefixes with the highest cumulative
     log-probability; a beam that emits ``eos_token_id`` is finished. Stops after ``max_new_tokens`` tokens, or
@@ -320,8 +402,11 @@ def beam_search(step, prompt, max_new_tokens, beam_width=4, length_penalty=0.0, 
     if not 1 <= n_return <= beam_width:
         raise GenerationError(f"{owner}: num_return_sequences must be in [1, beam_width={beam_width}], got {n_return}")
     if reorder_state is None:
-        reorder_state = getattr(step, "reorder_state", None) or (
-            lambda s, idx: select_state(s, idx, dim=state_batch_dim))
+        reorder_state = getattr(step, "reorder_state", None)
+    if reorder_state is None:
+        dim = _state_batch_dim(step, state_batch_dim)
+        reorder_state = lambda s, idx: select_state(s, idx, dim=dim)  # noqa: E731
+    step = as_step(step)
     if max_new_tokens == 0:
         return [BeamHypothesis(prompt.copy(), 0.0, 0.0)]
 

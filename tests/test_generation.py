@@ -412,3 +412,53 @@ def test_argument_and_protocol_errors():
         generate(lambda t, s: np.zeros((1, 6)), [0], 3)
     with pytest.raises(GenerationError, match="one prompt"):
         beam_search(m, [[0], [1]], 3)
+
+
+def test_generate_text_details_for_the_cli():
+    tok = CharTokenizer.from_text("abc", special_tokens=("<eos>",))
+    probs = np.array([[0.1, 0.6, 0.2, 0.1], [0.1, 0.1, 0.7, 0.1], [0.5, 0.1, 0.1, 0.3], [0.25] * 4])
+    model = Markov(probs)
+    out = generate_text(model, tok, "a", 3, return_details=True)
+    assert out["texts"] == ["bca"] and out["tokens"] == [[1, 2, 0]]
+    assert out["logprobs"][0] == pytest.approx(np.log(0.6 * 0.7 * 0.5))
+    beams = generate_text(model, tok, "a", 2, strategy="beam", beam_width=3, return_details=True)
+    assert len(beams["texts"]) == 3 and beams["texts"][0] == "bc"
+    assert beams["logprobs"] == sorted(beams["logprobs"], reverse=True)
+    assert beams["logprobs"][0] == pytest.approx(np.log(0.6 * 0.7))
+    sampled = generate_text(model, tok, "a", 50, strategy="sample", seed=0, return_details=True)
+    # <eos> ends the text: nothing after it, and its probability is part of the log-probability
+    text = sampled["texts"][0]
+    assert "<eos>" not in text and len(sampled["tokens"][0]) == len(text) + 1 and sampled["tokens"][0][-1] == 3
+
+
+def test_strategy_selects_the_filters():
+    """'top-k' uses only top_k and 'top-p' only top_p (a CLI passes both defaults); 'sample' combines them."""
+    a = generate(Markov(P), np.zeros((3000, 1), dtype=np.int64), 1, strategy="top-k", top_k=4, top_p=0.01, seed=0)
+    assert len(set(a[:, 1].tolist())) == 4
+    b = generate(Markov(P), np.zeros((3000, 1), dtype=np.int64), 1, strategy="top-p", top_p=0.999, top_k=1, seed=0)
+    assert len(set(b[:, 1].tolist())) == V
+    c = generate(Markov(P), np.zeros((3000, 1), dtype=np.int64), 1, strategy="sample", top_k=4, top_p=0.01, seed=0)
+    assert set(c[:, 1].tolist()) == {int(np.argmax(P[0]))}
+
+
+def _real_models():
+    models = pytest.importorskip("minitorch.models")
+    minitorch.manual_seed(0)
+    return {
+        "gpt": models.GPT(17, block_size=12, n_layer=2, n_head=2, n_embd=16),
+        "lstm-2-layers": models.RecurrentLM(17, 8, 12, num_layers=2, cell="lstm"),
+        "gru-3-layers": models.RecurrentLM(17, 8, 12, num_layers=3, cell="gru"),  # num_layers == beam_width
+    }
+
+
+@pytest.mark.parametrize("kwargs", [dict(strategy="greedy"), dict(strategy="sample", temperature=2.0, seed=1),
+                                    dict(strategy="top-p", top_p=0.9, seed=2), dict(strategy="beam", beam_width=3)])
+def test_real_models_cached_equals_uncached(kwargs):
+    """The GPT key/value cache and the recurrent hidden state give exactly the tokens of recomputing the whole
+    window every step (past the GPT's block_size too), for every strategy; beam search reorders both kinds."""
+    for name, model in _real_models().items():
+        model.eval()
+        prompt = [3, 1, 4] if kwargs["strategy"] == "beam" else [[3, 1, 4], [1, 5, 9]]
+        cached = generate(model, prompt, 14, **kwargs)
+        uncached = generate(uncached_step(model.forward, block_size=12), prompt, 14, **kwargs)
+        np.testing.assert_array_equal(cached, uncached, err_msg=name)
