@@ -350,7 +350,7 @@ class Tensor:
         if self._ctx is not None and is_grad_enabled():
             raise RuntimeError("in-place assignment into a tensor that is part of a graph is not supported")
         v = value.data if isinstance(value, Tensor) else value
-        self.data[_index_arrays(index)] = v
+        self.data[_index_arrays(index, backend.get_array_module(self.data))] = v
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other):
@@ -627,7 +627,7 @@ class Tensor:
         self._check_reduce_nonempty(name, (d,))
         xp = backend.get_array_module(self.data)
         idx_k = (xp.argmax if name == "max" else xp.argmin)(self.data, axis=d, keepdims=True).astype(np.int64)
-        values = self.gather(d, Tensor._make(idx_k))
+        values = B.Gather.apply(self, index=idx_k, dim=d)  # gradient to the returned index only
         if keepdim:
             return MaxResult(values, Tensor._make(idx_k))
         return MaxResult(values.squeeze(d), Tensor._make(idx_k.reshape(values.shape[:d] + values.shape[d + 1:])))
@@ -765,13 +765,31 @@ class Tensor:
         return self
 
     def __getitem__(self, index):
-        return B.GetItem.apply(self, index=_index_arrays(index))
+        """Basic indexing (ints, slices, None, ...) and advanced indexing with integer arrays
+        (repeats accumulate in the gradient) or boolean masks; indices are checked against the shape."""
+        xp = backend.get_array_module(self.data)
+        index = _index_arrays(index, xp)
+        _check_index(index, self.shape)
+        return B.GetItem.apply(self, index=index)
 
     def gather(self, dim, index):
+        """out[i][j] = self[i][index[i][j]] for dim=1 (torch.gather): ``index`` has self's number of
+        dimensions and is no larger than self outside ``dim``; the result has index's shape."""
         idx = index.data if isinstance(index, Tensor) else index
-        if idx.dtype.kind not in "iu":
-            raise TypeError(f"gather: index must be an integer tensor, got {idx.dtype}")
-        return B.Gather.apply(self, index=idx, dim=dim % self.ndim)
+        if not _is_array(idx) or idx.dtype.kind not in "iu":
+            raise TypeError(f"gather: index must be an integer tensor, got {getattr(idx, 'dtype', type(idx).__name__)}")
+        (d,) = _dims(dim, self.ndim) or (0,)
+        if idx.ndim != self.ndim or any(idx.shape[k] > self.shape[k] for k in range(self.ndim) if k != d):
+            raise RuntimeError(
+                f"gather: index of shape {tuple(idx.shape)} does not fit input of shape {self.shape} "
+                f"(same number of dims, and no larger than the input outside dim {d})"
+            )
+        if idx.size and self.ndim and (int(idx.min()) < 0 or int(idx.max()) >= self.shape[d]):
+            raise IndexError(
+                f"gather: index out of range for dim {d} of size {self.shape[d]} "
+                f"(got values from {int(idx.min())} to {int(idx.max())})"
+            )
+        return B.Gather.apply(self, index=idx, dim=d)
 
     def split(self, split_size_or_sections, dim=0):
         return split(self, split_size_or_sections, dim)
@@ -822,15 +840,50 @@ def _dims(dim, ndim):
     return normalize_dims(dim, ndim)
 
 
-def _index_arrays(index):
-    """Tensors inside an index become arrays (integer or boolean)."""
+def _index_arrays(index, xp):
+    """Tensors and lists inside an index become arrays of the data's array module ``xp``."""
     if isinstance(index, Tensor):
         return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
-        return np.asarray(index) if backend.get_backend() == "numpy" else backend.to_device(np.asarray(index), "cpu")
+        return xp.asarray(index)
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else xp.asarray(i) if isinstance(i, list) else i for i in index)
     return index
+
+
+def _check_index(index, shape):
+    """Raise a clear IndexError for integer-array indices out of range and boolean masks of the wrong
+    shape (NumPy would raise deep inside the kernel; CuPy would silently wrap around)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    consumed = sum(1 if not _is_array(p) or p.dtype != np.bool_ else max(p.ndim, 1)
+                   for p in parts if p is not None and p is not Ellipsis)
+    axis = 0
+    for p in parts:
+        if p is None:
+            continue
+        if p is Ellipsis:
+            axis += len(shape) - consumed
+            continue
+        if _is_array(p) and p.ndim > 0:
+            if p.dtype == np.bool_:
+                if tuple(p.shape) != tuple(shape[axis:axis + p.ndim]):
+                    raise IndexError(
+                        f"index: boolean mask of shape {tuple(p.shape)} does not match the tensor's shape "
+                        f"{tuple(shape)} at dim {axis}"
+                    )
+                axis += p.ndim
+                continue
+            if p.dtype.kind not in "iu":
+                raise IndexError(f"index: tensors used as indices must be integer or boolean, got {p.dtype}")
+            if axis >= len(shape):
+                raise IndexError(f"index: too many indices for a tensor of shape {tuple(shape)}")
+            n = shape[axis]
+            if p.size and (int(p.min()) < -n or int(p.max()) >= n):
+                raise IndexError(
+                    f"index: values from {int(p.min())} to {int(p.max())} are out of range for dim {axis} "
+                    f"of size {n} (tensor shape {tuple(shape)})"
+                )
+        axis += 1
 
 
 def _scalar_like(value, t):

@@ -16,9 +16,9 @@ def matmul_backward(dout, cache):
     # BEGIN SOLUTION hw1
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
-    g = dout
+    g = dout  # put back the axes the 1-D operands dropped: g is shaped like a2 @ b2
     if a.ndim == 1:
-        g = xp.expand_dims(g, -2)
+        g = xp.expand_dims(g, g.ndim - 1 if b.ndim > 1 else g.ndim)
     if b.ndim == 1:
         g = xp.expand_dims(g, -1)
     if a2.ndim == 2 and g.ndim > 2:

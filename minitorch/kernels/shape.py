@@ -79,9 +79,13 @@ def getitem_backward(dout, cache):
 
 
 def gather_forward(x, index, dim):
-    """out[i][j] = x[i][index[i][j]] along ``dim`` (torch.gather; index has x's rank)."""
+    """out[i][j] = x[i][index[i][j]] for dim=1 (torch.gather). ``index`` has x's number of dims and is
+    no larger than x outside ``dim``; out has index's shape."""
     xp = get_array_module(x)
-    return xp.take_along_axis(x, index, axis=dim), (x.shape, index, dim)
+    src = x
+    if index.shape[:dim] + index.shape[dim + 1:] != x.shape[:dim] + x.shape[dim + 1:]:
+        src = x[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))]
+    return xp.take_along_axis(src, index, axis=dim), (x.shape, index, dim)
 
 
 def gather_backward(dout, cache):
