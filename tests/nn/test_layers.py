@@ -65,6 +65,17 @@ def test_embedding_from_pretrained(dtype):
     compare(trainable, ttrain, [np.array([1, 2, 1, 0])], dtype, randomize=False)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_embedding_max_norm_and_scale_grad_by_freq(dtype):
+    kw = dict(max_norm=1.5, norm_type=2.0, scale_grad_by_freq=True)
+    ours, theirs = nn.Embedding(8, 3, **kw), torch.nn.Embedding(8, 3, **kw)
+    idx = np.array([[1, 2, 2, 7], [2, 7, 0, 0]])
+    compare(ours, theirs, [idx], dtype)
+    # the looked-up rows were renormalised in place, exactly like torch's
+    np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert (np.linalg.norm(ours.weight.detach().numpy()[[0, 1, 2, 7]], axis=1) <= 1.5 + 1e-5).all()
+
+
 # ----------------------------------------------------------------------------- normalisation
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kwargs,shape", [
@@ -158,3 +169,35 @@ def test_composed_model(dtype):
         )
 
     compare(build(nn), build(torch.nn), [np.array([[0, 3, 10, 3], [1, 1, 2, 0]])], dtype)
+
+
+def test_composed_model_finite_differences():
+    """Independent of torch: d(sum(out * g))/d(param) by float64 central differences for sampled
+    coordinates of every parameter (biases included) and the input."""
+    minitorch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 6), nn.Tanh(), nn.LayerNorm(6), nn.Linear(6, 6), nn.GELU(),
+                          nn.RMSNorm(6, eps=1e-6), nn.Linear(6, 3)).double()
+    x = minitorch.tensor(np.random.default_rng(0).standard_normal((4, 5)), requires_grad=True)
+    g = np.random.default_rng(1).standard_normal((4, 3))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+    t = minitorch.tensor(np.array([0, 2, 1, 2]))
+
+    def objective():
+        out = model(x)
+        return (out * minitorch.tensor(g)).sum() + loss_fn(out, t)
+
+    objective().backward()
+    rng = np.random.default_rng(2)
+    h = 1e-6
+    for name, p in list(model.named_parameters()) + [("input", x)]:
+        analytic = p.grad.numpy()
+        flat = p.data.reshape(-1)
+        for k in rng.choice(flat.size, size=min(4, flat.size), replace=False):
+            orig = flat[k]
+            flat[k] = orig + h
+            fp = objective().item()
+            flat[k] = orig - h
+            fm = objective().item()
+            flat[k] = orig
+            numeric = (fp - fm) / (2 * h)
+            assert abs(analytic.reshape(-1)[k] - numeric) <= 1e-6 * max(1.0, abs(numeric)), (name, k)
