@@ -122,7 +122,6 @@ def test_getitem_with_lists_and_python_ints_vs_torch():
 @pytest.mark.torch
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_shape_ops_vs_torch(dtype):
-    torch = pytest.importorskip("torch")
     x = X.astype(dtype)
     ops = [
         (lambda t: t.reshape(6, 4), None), (lambda t: t.reshape(-1), None), (lambda t: t.view(4, -1), None),
@@ -179,7 +178,8 @@ def test_gather_vs_torch(dtype):
     r = np.random.default_rng(3)
     for dim, ishape in ((0, (4, 3, 4)), (1, (2, 5, 4)), (2, (2, 3, 7)), (-1, (1, 2, 2)), (1, (2, 1, 1))):
         idx = r.integers(0, X.shape[dim], ishape)
-        compare_with_torch(lambda t: t.gather(dim, mt(idx)), lambda t: t.gather(dim, torch.from_numpy(idx)), [x])
+        compare_with_torch(lambda t, d=dim, i=idx: t.gather(d, mt(i)),
+                           lambda t, d=dim, i=idx: t.gather(d, torch.from_numpy(i)), [x])
 
 
 @pytest.mark.torch
