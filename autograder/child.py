@@ -62,7 +62,7 @@ def _import_submodules(minitorch, describe):
     fails to import only fails the tests that use it."""
     import importlib  # noqa: PLC0415
 
-    for sub in ("nn", "nn.functional", "nn.utils", "optim"):
+    for sub in ("nn", "nn.functional", "nn.utils", "nn.attention", "optim"):
         try:
             importlib.import_module(f"minitorch.{sub}")
         except Exception as e:  # noqa: BLE001

@@ -105,20 +105,25 @@ class Idx:
 
 @dataclass(frozen=True)
 class Mask:
-    """A boolean input: True with probability ``p``; ``rows_all`` sets these rows (first axis
-    after ``row_axis`` leading axes) entirely to ``fill`` (e.g. fully masked attention rows)."""
+    """A boolean input: True with probability ``p``; ``full_rows`` sets these rows (axis -2) entirely
+    to ``fill`` (e.g. fully masked attention rows); ``upper``: True strictly above the diagonal;
+    ``clear_first``: the first entry of every row False."""
     shape: tuple
     p: float = 0.5
     full_rows: tuple = ()
     fill: bool = True
     lower: bool = False
+    upper: bool = False
+    clear_first: bool = False
 
-    def __init__(self, *shape, p=0.5, full_rows=(), fill=True, lower=False):
+    def __init__(self, *shape, p=0.5, full_rows=(), fill=True, lower=False, upper=False, clear_first=False):
         object.__setattr__(self, "shape", tuple(shape))
         object.__setattr__(self, "p", p)
         object.__setattr__(self, "full_rows", tuple(full_rows))
         object.__setattr__(self, "fill", fill)
         object.__setattr__(self, "lower", lower)
+        object.__setattr__(self, "upper", upper)
+        object.__setattr__(self, "clear_first", clear_first)
 
     grad = False
 
@@ -129,6 +134,10 @@ class Mask:
             n, m = shape[-2], shape[-1]
             tri = np.tril(np.ones((n, m), dtype=bool))
             a = a & tri | np.eye(n, m, dtype=bool)
+        if self.upper:  # True strictly above the diagonal (torch's causal attn_mask: True = masked out)
+            a = np.broadcast_to(np.triu(np.ones(shape[-2:], dtype=bool), 1), shape).copy()
+        if self.clear_first:  # the first key is never masked (no row is fully masked)
+            a[..., 0] = False
         for r in self.full_rows:
             if r < shape[-2]:
                 a[..., r, :] = self.fill

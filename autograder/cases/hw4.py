@@ -1,0 +1,191 @@
+"""hw4: the attention kernel (F.scaled_dot_product_attention), the array-level ``Attention`` class,
+nn.MultiheadAttention and the GPT decoder block (nn.TransformerDecoderBlock)."""
+import math
+
+from ..spec import Mask, Registry, X, load
+
+REGISTRY = Registry("hw4")
+case = REGISTRY.case
+
+NO_SCALE = "missing 1/sqrt(d_k): the scores are q k^T / sqrt(d_k)"
+WRONG_AXIS = "softmax over the wrong axis: each query's weights over the keys (the last axis) sum to 1"
+MASK_IGNORED = "mask not applied: masked scores must be set to -inf before the softmax"
+MASK_IGNORED_BWD = ("mask ignored in backward: the forward is right, but the gradient flows through masked "
+                    "positions (their softmax weights are 0, so their score gradients must be 0)")
+NOT_CAUSAL = "causal mask not applied: query i may only attend to keys j <= i"
+
+
+def F(lib):
+    return lib.nn.functional
+
+
+def _manual(lib, q, k, v, mask=None, scale=None, axis=-1):
+    """Attention written out in torch ops; fully masked rows give zero weights (and output)."""
+    s = q @ k.transpose(-1, -2) * (1.0 / math.sqrt(q.shape[-1]) if scale is None else scale)
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf"))
+        any_row = mask.any(dim=-1, keepdim=True)
+        s = s.masked_fill(~any_row, 0.0)
+        w = s.softmax(dim=axis).masked_fill(~any_row, 0.0)
+    else:
+        w = s.softmax(dim=axis)
+    return w @ v
+
+
+QKV = dict(q=X("B", "H", "T", "D"), k=X("B", "H", "S", "D"), v=X("B", "H", "S", "E"))
+case("sdpa/basic", test="attention_kernel",
+     fn=lambda lib, q, k, v: F(lib).scaled_dot_product_attention(q, k, v),
+     inputs=QKV, dims=dict(B=2, H=2, T=3, S=3, D=4, E=2),
+     alts=[(NO_SCALE, lambda lib, q, k, v: F(lib).scaled_dot_product_attention(q, k, v, scale=1.0)),
+           (WRONG_AXIS, lambda lib, q, k, v: _manual(lib, q, k, v, axis=-2))])
+case("sdpa/bool_mask_full_rows", test="attention_kernel", edge="rows with every key masked give 0, not NaN",
+     fn=lambda lib, q, k, v, m: F(lib).scaled_dot_product_attention(q, k, v, attn_mask=m),
+     ref=lambda lib, q, k, v, m: _manual(lib, q, k, v, mask=m),
+     inputs=dict(QKV, m=Mask("T", "S", p=0.6, full_rows=(1,), fill=False)),
+     dims=dict(B=1, H=2, T=4, S=3, D=3, E=2),
+     alts=[(MASK_IGNORED, lambda lib, q, k, v, m: _manual(lib, q, k, v)),
+           (MASK_IGNORED_BWD, lambda lib, q, k, v, m: _manual(lib, q, k, v)
+            + (_manual(lib, q, k, v, mask=m) - _manual(lib, q, k, v)).detach())])
+case("sdpa/causal", test="attention_kernel",
+     fn=lambda lib, q, k, v: F(lib).scaled_dot_product_attention(q, k, v, is_causal=True),
+     inputs=QKV, dims=dict(B=2, H=1, T=4, S=4, D=3, E=3), fixed=frozenset({"S", "T"}),
+     alts=[(NOT_CAUSAL, lambda lib, q, k, v: F(lib).scaled_dot_product_attention(q, k, v))])
+case("sdpa/cross_float_mask", test="attention_kernel", edge="T_q != T_k, an additive float mask",
+     fn=lambda lib, q, k, v, m: F(lib).scaled_dot_product_attention(q, k, v, attn_mask=m),
+     inputs=dict(QKV, m=X("T", "S", grad=False)), dims=dict(B=2, H=1, T=2, S=5, D=3, E=2))
+case("sdpa/length1_batch1", test="attention_kernel", edge="batch 1, length 1",
+     fn=lambda lib, q, k, v: F(lib).scaled_dot_product_attention(q, k, v, scale=0.3),
+     inputs=QKV, dims=dict(B=1, H=1, T=1, S=1, D=2, E=3))
+
+
+# --------------------------------------------------------------------------- the Attention class (arrays)
+ATT_IN = {"X": X("B", "T", "D"), "W_k": X("D", "K"), "W_q": X("D", "K"), "W_v": X("D", "V"),
+          "dLdXnew": X("B", "T", "V", grad=False)}
+
+
+def _attention_class(causal):
+    def fn(lib, X_, W_k, W_q, W_v, dLdXnew):
+        a = lib.nn.attention.Attention(W_k, W_q, W_v, causal=causal)
+        X_new = a.forward(X_)
+        dLdX = a.backward(dLdXnew)
+        return {"X_new": X_new, "A_sig": a.A_sig, "dLdX": dLdX, "dLdWq": a.dLdWq, "dLdWk": a.dLdWk,
+                "dLdWv": a.dLdWv}
+    return fn
+
+
+def _attention_ref(causal, scale=None, axis=-1, batch_mean=False):
+    def ref(torch, X_, W_k, W_q, W_v, dLdXnew):
+        X_, W_k, W_q, W_v = (torch.tensor(a, requires_grad=True) for a in (X_, W_k, W_q, W_v))
+        Q, K, V = X_ @ W_q, X_ @ W_k, X_ @ W_v
+        s = Q @ K.transpose(1, 2) * (1.0 / math.sqrt(W_k.shape[1]) if scale is None else scale)
+        if causal:
+            t = s.shape[-1]
+            s = s.masked_fill(torch.triu(torch.ones(t, t, dtype=torch.bool), 1), float("-inf"))
+        A_sig = s.softmax(dim=axis)
+        X_new = A_sig @ V
+        X_new.backward(torch.tensor(dLdXnew))
+        div = X_.shape[0] if batch_mean else 1
+        return {"X_new": X_new.detach(), "A_sig": A_sig.detach(), "dLdX": X_.grad, "dLdWq": W_q.grad / div,
+                "dLdWk": W_k.grad / div, "dLdWv": W_v.grad / div}
+    return ref
+
+
+case("attention_class/self", test="attention_class", arrays=True, fd=False,
+     fn=_attention_class(False), ref=_attention_ref(False), inputs=ATT_IN, dims=dict(B=2, T=3, D=4, K=3, V=2),
+     scales={"the batch size": "B"},
+     alts=[(NO_SCALE, _attention_ref(False, scale=1.0)), (WRONG_AXIS, _attention_ref(False, axis=-2))])
+case("attention_class/causal", test="attention_class", arrays=True, fd=False,
+     fn=_attention_class(True), ref=_attention_ref(True), inputs=ATT_IN, dims=dict(B=3, T=4, D=3, K=2, V=3),
+     scales={"the batch size": "B"},
+     alts=[(NOT_CAUSAL, _attention_ref(False)), (NO_SCALE, _attention_ref(True, scale=1.0))])
+case("attention_class/batch1_length1", test="attention_class", arrays=True, fd=False, edge="batch 1, length 1",
+     fn=_attention_class(True), ref=_attention_ref(True), inputs=ATT_IN, dims=dict(B=1, T=1, D=3, K=2, V=2))
+
+
+# --------------------------------------------------------------------------- nn.MultiheadAttention
+MHA_P = ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")
+
+
+def _mha_inputs(E="E"):
+    return {"x": X("B", "T", E), "in_proj_weight": X("3E", E, scale=0.5), "in_proj_bias": X("3E", scale=0.5),
+            "out_proj.weight": X(E, E, scale=0.5), "out_proj.bias": X(E, scale=0.5)}
+
+
+def _mha(heads, masked=None):
+    def fn(lib, x, *rest):
+        if masked:
+            mask, params = rest[0], rest[1:]
+        else:
+            mask, params = None, rest
+        m = lib.nn.MultiheadAttention(x.shape[-1], heads, batch_first=True, dtype=x.dtype)
+        leaves = load(lib, m, dict(zip(MHA_P, params)))
+        kw = {}
+        if masked == "padding":
+            kw["key_padding_mask"] = mask
+        elif masked == "causal":
+            kw["attn_mask"] = mask
+        out, w = m(x, x, x, **kw)
+        return (out, w), leaves
+    return fn
+
+
+case("mha/self", test="multihead_attention",
+     fn=_mha(2), inputs=_mha_inputs(), dims={"B": 2, "T": 3, "E": 4, "3E": 12}, fixed=frozenset({"E", "3E"}))
+case("mha/key_padding", test="multihead_attention",
+     fn=_mha(2, "padding"),
+     inputs=dict({"x": X("B", "T", "E"), "pad": Mask("B", "T", p=0.4, clear_first=True)},
+                 **{k: v for k, v in _mha_inputs().items() if k != "x"}),
+     dims={"B": 2, "T": 4, "E": 4, "3E": 12}, fixed=frozenset({"E", "3E"}))
+case("mha/causal_batch1", test="multihead_attention", edge="batch 1, a boolean attn_mask",
+     fn=_mha(1, "causal"),
+     inputs=dict({"x": X(1, "T", "E"), "upper": Mask("T", "T", upper=True)},
+                 **{k: v for k, v in _mha_inputs().items() if k != "x"}),
+     dims={"T": 3, "E": 4, "3E": 12}, fixed=frozenset({"E", "3E"}))
+
+
+# --------------------------------------------------------------------------- decoder block (pre-norm GPT)
+BLOCK_P = ("ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight",
+           "attn.c_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias",
+           "mlp.c_proj.weight", "mlp.c_proj.bias")
+
+
+def _block_inputs():
+    d = {"x": X("B", "T", "E")}
+    shapes = {"ln_1.weight": ("E",), "ln_1.bias": ("E",), "attn.c_attn.weight": ("3E", "E"),
+              "attn.c_attn.bias": ("3E",), "attn.c_proj.weight": ("E", "E"), "attn.c_proj.bias": ("E",),
+              "ln_2.weight": ("E",), "ln_2.bias": ("E",), "mlp.c_fc.weight": ("F", "E"), "mlp.c_fc.bias": ("F",),
+              "mlp.c_proj.weight": ("E", "F"), "mlp.c_proj.bias": ("E",)}
+    for name in BLOCK_P:
+        d[name] = X(*shapes[name], scale=0.5)
+    return d
+
+
+def _block(heads):
+    def fn(lib, x, *params):
+        e = x.shape[-1]
+        m = lib.nn.TransformerDecoderBlock(e, heads, dim_feedforward=params[8].shape[0], dtype=x.dtype)
+        leaves = load(lib, m, dict(zip(BLOCK_P, params)))
+        return m(x), leaves
+    return fn
+
+
+def _block_ref(heads):
+    def ref(torch, x, l1w, l1b, caw, cab, cpw, cpb, l2w, l2b, fw, fb, pw, pb):
+        f = torch.nn.functional
+        b, t, e = x.shape
+        h = f.layer_norm(x, (e,), l1w, l1b, 1e-5)
+        qkv = f.linear(h, caw, cab).reshape(b, t, 3, heads, e // heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        y = f.scaled_dot_product_attention(q, k, v, is_causal=t > 1).transpose(1, 2).reshape(b, t, e)
+        x = x + f.linear(y, cpw, cpb)
+        h = f.layer_norm(x, (e,), l2w, l2b, 1e-5)
+        return x + f.linear(f.gelu(f.linear(h, fw, fb)), pw, pb)
+    return ref
+
+
+case("decoder_block/pre_norm", test="decoder_block",
+     fn=_block(2), ref=_block_ref(2), inputs=_block_inputs(),
+     dims={"B": 2, "T": 3, "E": 4, "3E": 12, "F": 8}, fixed=frozenset({"E", "3E", "F"}))
+case("decoder_block/batch1_length1", test="decoder_block", edge="batch 1, length 1",
+     fn=_block(1), ref=_block_ref(1), inputs=_block_inputs(),
+     dims={"B": 1, "T": 1, "E": 4, "3E": 12, "F": 6}, fixed=frozenset({"E", "3E", "F"}))
