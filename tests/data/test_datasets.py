@@ -302,3 +302,20 @@ def test_random_batch_sampler_seeded_resumable_and_memmap(tmp_path):
     # offsets cover the whole valid range [0, len - block_size)
     starts = np.concatenate([_np(RandomBatchSampler(np.arange(20), 4, 64, seed=s)()[0])[:, 0] for s in range(5)])
     assert set(starts.tolist()) == set(range(16))
+
+
+def test_padding_is_ignored_by_the_loss():
+    """Cross-entropy (ignore_index=-100) on a padded batch equals the mean over the real tokens of each line."""
+    from minitorch.nn import functional as F
+
+    tok = _line_tok()
+    ds = LineDataset(LINES, tok)
+    x, y = pad_collate([ds[i] for i in range(len(ds))], tok.pad_id)
+    logits = np.random.default_rng(0).standard_normal(x.shape + (tok.vocab_size,))
+    padded = F.cross_entropy(minitorch.tensor(logits.reshape(-1, tok.vocab_size)), y.reshape(-1)).item()
+    losses = []
+    for r in range(len(ds)):
+        n = len(ds[r][1])
+        lp = logits[r, :n] - np.log(np.exp(logits[r, :n]).sum(-1, keepdims=True))
+        losses.extend(-lp[np.arange(n), _np(ds[r][1])])
+    assert padded == pytest.approx(np.mean(losses), rel=1e-6)
