@@ -375,7 +375,35 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        d = self.__dict__
+        pre, post = d.get("_forward_pre_hooks"), d.get("_forward_hooks")
+        if not pre and not post:
+            return self.forward(*args, **kwargs)
+        for hook in list(pre.values()) if pre else ():
+            res = hook(self, args)
+            if res is not None:
+                args = res if isinstance(res, tuple) else (res,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(post.values()) if post else ():
+            res = hook(self, args, out)
+            if res is not None:
+                out = res
+        return out
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, args)`` before each forward; a non-None result replaces the positional
+        args. Returns a handle whose ``remove()`` unregisters it."""
+        return _RemovableHandle(self._hooks("_forward_pre_hooks"), hook)
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, args, output)`` after each forward (e.g. to record activations); a non-None
+        result replaces the output. Returns a handle whose ``remove()`` unregisters it."""
+        return _RemovableHandle(self._hooks("_forward_hooks"), hook)
+
+    def _hooks(self, name):
+        if name not in self.__dict__:
+            object.__setattr__(self, name, OrderedDict())
+        return self.__dict__[name]
 
     def extra_repr(self):
         """Extra text inside this module's repr, e.g. ``in_features=4, out_features=2, bias=True``."""
@@ -402,6 +430,28 @@ class Module:
     def num_parameters(self):
         """The number of learnable values (shared parameters counted once)."""
         return sum(p.numel() for p in self.parameters())
+
+
+class _RemovableHandle:
+    """What ``register_forward_hook`` returns: ``handle.remove()`` (or ``with handle:``) unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks, hook):
+        self._hooks = hooks
+        self.id = _RemovableHandle._next_id
+        _RemovableHandle._next_id += 1
+        hooks[self.id] = hook
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
 
 
 def _addindent(s, n):

@@ -321,3 +321,20 @@ def test_deepcopy_is_independent():
 def test_forward_missing():
     with pytest.raises(NotImplementedError, match='missing the required "forward"'):
         nn.Module()(1)
+
+
+def test_forward_hooks():
+    net = Net()
+    seen = []
+    h = net.enc.register_forward_hook(lambda m, args, out: seen.append((type(m).__name__, out.shape)))
+    pre = net.dec.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
+    out = net(minitorch.randn(2, 3))
+    assert seen == [("Affine", (2, 4))]
+    assert not out.detach().numpy().any()  # the pre-hook replaced dec's input with zeros, and dec has no bias
+    h.remove()
+    pre.remove()
+    net(minitorch.randn(2, 3))
+    assert len(seen) == 1
+    with net.register_forward_hook(lambda m, args, o: o * 0 + 7):
+        assert (net(minitorch.randn(1, 3)).detach().numpy() == 7).all()
+    assert not (net(minitorch.randn(1, 3)).detach().numpy() == 7).all()
