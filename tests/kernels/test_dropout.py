@@ -111,3 +111,34 @@ def test_inplace_and_errors():
         F.dropout(x, 1.5)
     with pytest.raises(TypeError, match=r"dropout\(\).*floating point.*int64"):
         F.dropout(minitorch.arange(4), 0.5)
+
+
+def _on_strict(fwd, bwd, arrays, seed=0, **kw):
+    """Run a kernel pair on strict-backend arrays (which refuse np.<fn>(data), as CuPy arrays would) and
+    check outputs and grads equal the NumPy run."""
+    from minitorch.backend import strict
+
+    def wrap(a):
+        return strict.asarray(a) if isinstance(a, np.ndarray) else a
+
+    out, cache = fwd(*arrays, **kw)
+    g = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    grads = bwd(g, cache)
+    s_out, s_cache = fwd(*[wrap(a) for a in arrays], **{k: wrap(v) for k, v in kw.items()})
+    s_grads = bwd(strict.asarray(g), s_cache)
+    assert isinstance(s_out, strict.StrictArray)
+    np.testing.assert_allclose(s_out.unwrap(), out, rtol=1e-12)
+    for s, e in zip(s_grads, grads):
+        assert (s is None) == (e is None)
+        if e is not None:
+            assert isinstance(s, strict.StrictArray)
+            np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
+
+
+def test_dropout_kernels_run_on_strict_backend():
+    _on_strict(dk.dropout_forward, dk.dropout_backward, [randn((6, 7))], p=0.3, generator=_FixedGenerator(2))
+    _on_strict(dk.dropout_forward, dk.dropout_backward, [randn((6, 7))], p=1.0)
+    from minitorch.backend import generator, strict
+
+    out, mask = dk.dropout_forward(strict.asarray(np.ones((5, 5))), p=0.5, generator=generator(strict))
+    assert isinstance(out, strict.StrictArray) and isinstance(mask, strict.StrictArray)

@@ -139,3 +139,33 @@ def test_embedding_errors_name_index_and_table_size():
         F.embedding(minitorch.tensor([1]), minitorch.randn(65))
     with pytest.raises(NotImplementedError, match="sparse=True"):
         F.embedding(minitorch.tensor([1]), w, sparse=True)
+
+
+def _on_strict(fwd, bwd, arrays, seed=0, **kw):
+    """Run a kernel pair on strict-backend arrays (which refuse np.<fn>(data), as CuPy arrays would) and
+    check outputs and grads equal the NumPy run."""
+    from minitorch.backend import strict
+
+    def wrap(a):
+        return strict.asarray(a) if isinstance(a, np.ndarray) else a
+
+    out, cache = fwd(*arrays, **kw)
+    g = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    grads = bwd(g, cache)
+    s_out, s_cache = fwd(*[wrap(a) for a in arrays], **{k: wrap(v) for k, v in kw.items()})
+    s_grads = bwd(strict.asarray(g), s_cache)
+    assert isinstance(s_out, strict.StrictArray)
+    np.testing.assert_allclose(s_out.unwrap(), out, rtol=1e-12)
+    for s, e in zip(s_grads, grads):
+        assert (s is None) == (e is None)
+        if e is not None:
+            assert isinstance(s, strict.StrictArray)
+            np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
+
+
+def test_embedding_kernels_run_on_strict_backend():
+    idx = np.random.default_rng(1).integers(0, 7, size=(4, 5))
+    _on_strict(ek.embedding_forward, ek.embedding_backward, [randn((7, 3))], indices=idx, padding_idx=1,
+               scale_grad_by_freq=True)
+    big = np.random.default_rng(2).integers(0, 7000, size=(40, 20))  # the unbuffered-add path
+    _on_strict(ek.embedding_forward, ek.embedding_backward, [randn((7000, 3))], indices=big)

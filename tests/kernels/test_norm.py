@@ -144,3 +144,33 @@ def test_norm_errors_name_op_and_shapes():
         F.layer_norm(x, 96, minitorch.ones(96, dtype="float64"))
     with pytest.raises(TypeError, match="floating point"):
         F.rms_norm(minitorch.ones(3, 4, dtype="int64"), 4)
+
+
+def _on_strict(fwd, bwd, arrays, seed=0, **kw):
+    """Run a kernel pair on strict-backend arrays (which refuse np.<fn>(data), as CuPy arrays would) and
+    check outputs and grads equal the NumPy run."""
+    from minitorch.backend import strict
+
+    def wrap(a):
+        return strict.asarray(a) if isinstance(a, np.ndarray) else a
+
+    out, cache = fwd(*arrays, **kw)
+    g = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    grads = bwd(g, cache)
+    s_out, s_cache = fwd(*[wrap(a) for a in arrays], **{k: wrap(v) for k, v in kw.items()})
+    s_grads = bwd(strict.asarray(g), s_cache)
+    assert isinstance(s_out, strict.StrictArray)
+    np.testing.assert_allclose(s_out.unwrap(), out, rtol=1e-12)
+    for s, e in zip(s_grads, grads):
+        assert (s is None) == (e is None)
+        if e is not None:
+            assert isinstance(s, strict.StrictArray)
+            np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
+
+
+def test_norm_kernels_run_on_strict_backend():
+    x = randn((2, 3, 5), seed=1)
+    _on_strict(nk.layer_norm_forward, nk.layer_norm_backward, [x, (3, 5), randn((3, 5), seed=2), randn((3, 5), seed=3)])
+    _on_strict(nk.layer_norm_forward, nk.layer_norm_backward, [x, (5,), None, None])
+    _on_strict(nk.rms_norm_forward, nk.rms_norm_backward, [x, (5,), randn((5,), seed=4)])
+    _on_strict(nk.rms_norm_forward, nk.rms_norm_backward, [x, (5,), None])

@@ -298,3 +298,37 @@ def test_loss_errors_name_op_shapes_and_values():
         F.cross_entropy(x, minitorch.tensor([1, 2, 3, 0]), weight=minitorch.ones(64))
     with pytest.raises(ValueError, match=r"class probabilities and must have the input's shape \(4, 65\)"):
         F.cross_entropy(x, minitorch.randn(4, 64))
+
+
+def _on_strict(fwd, bwd, arrays, seed=0, **kw):
+    """Run a kernel pair on strict-backend arrays (which refuse np.<fn>(data), as CuPy arrays would) and
+    check outputs and grads equal the NumPy run."""
+    from minitorch.backend import strict
+
+    def wrap(a):
+        return strict.asarray(a) if isinstance(a, np.ndarray) else a
+
+    out, cache = fwd(*arrays, **kw)
+    g = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    grads = bwd(g, cache)
+    s_out, s_cache = fwd(*[wrap(a) for a in arrays], **{k: wrap(v) for k, v in kw.items()})
+    s_grads = bwd(strict.asarray(g), s_cache)
+    assert isinstance(s_out, strict.StrictArray)
+    np.testing.assert_allclose(s_out.unwrap(), out, rtol=1e-12)
+    for s, e in zip(s_grads, grads):
+        assert (s is None) == (e is None)
+        if e is not None:
+            assert isinstance(s, strict.StrictArray)
+            np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
+
+
+def test_softmax_kernels_run_on_strict_backend():
+    x = randn((2, 3, 5), seed=1)
+    t = _targets((2, 5), 3, 2, ignore_frac=0.3)
+    _on_strict(sk.softmax_forward, sk.softmax_backward, [x], dim=1)
+    _on_strict(sk.log_softmax_forward, sk.log_softmax_backward, [x], dim=-1)
+    for reduction in ("mean", "sum", "none"):
+        _on_strict(sk.nll_loss_forward, sk.nll_loss_backward, [x], target=t, reduction=reduction)
+        for w in (None, np.random.default_rng(3).random(3)):
+            _on_strict(sk.cross_entropy_forward, sk.cross_entropy_backward, [x], target=t, reduction=reduction,
+                       label_smoothing=0.1, weight=w)
