@@ -323,12 +323,13 @@ class Module:
         out.update(self._state_items(prefix, keep_vars))
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy values (minitorch Tensors, torch tensors or arrays) into parameters and buffers, in place.
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy values (minitorch Tensors, torch tensors or arrays) into parameters and buffers, in place,
+        in the module's dtypes (``assign=True``: take the checkpoint's arrays and dtypes instead).
 
         With ``strict`` (default), missing and unexpected keys are an error; a shape mismatch always
-        is. All problems are reported together in one RuntimeError. Returns
-        ``(missing_keys, unexpected_keys)`` as a named tuple."""
+        is. All problems are reported together in one RuntimeError, and then nothing is loaded.
+        Returns ``(missing_keys, unexpected_keys)`` as a named tuple."""
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         own = self.state_dict(keep_vars=True)
@@ -345,6 +346,9 @@ class Module:
                     f"size mismatch for {k}: copying a param with shape {tuple(arr.shape)} from checkpoint, "
                     f"the shape in current model is {tuple(target.shape)}."
                 )
+            elif arr.dtype.kind == "f" and target.data.dtype.kind != "f":
+                problems.append(f"dtype mismatch for {k}: copying floating values ({arr.dtype}) from checkpoint "
+                                f"into {target.data.dtype}")
             values[k] = arr
         if strict and unexpected:
             problems.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
@@ -357,10 +361,9 @@ class Module:
         with no_grad():
             for k, arr in values.items():
                 target = own[k]
-                if arr.dtype.kind == "f" and target.data.dtype.kind != "f":
-                    raise RuntimeError(
-                        f"load_state_dict: {k} holds {target.data.dtype} values, got floating values ({arr.dtype})"
-                    )
+                if assign:
+                    target.data = backend.to_device(arr.copy(), target.device)
+                    continue
                 src = arr.astype(target.data.dtype, copy=False)
                 if target.device != "cpu":
                     src = backend.to_device(src, target.device)

@@ -338,3 +338,18 @@ def test_forward_hooks():
     with net.register_forward_hook(lambda m, args, o: o * 0 + 7):
         assert (net(minitorch.randn(1, 3)).detach().numpy() == 7).all()
     assert not (net(minitorch.randn(1, 3)).detach().numpy() == 7).all()
+
+
+def test_load_state_dict_dtype_mismatch_and_assign():
+    net = Net()
+    before = net.enc.weight.detach().numpy().copy()
+    sd = dict(net.state_dict())
+    sd["enc.weight"] = np.zeros((4, 3))
+    sd["steps"] = np.ones(2)  # floats into an int64 buffer
+    with pytest.raises(RuntimeError, match="dtype mismatch for steps"):
+        net.load_state_dict(sd)
+    np.testing.assert_array_equal(net.enc.weight.detach().numpy(), before)  # nothing loaded
+    sd["steps"] = np.ones(2, dtype=np.int64)
+    w = net.enc.weight
+    net.load_state_dict(sd, assign=True)
+    assert net.enc.weight is w and w.dtype == np.float64 and not w.detach().numpy().any()
