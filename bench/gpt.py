@@ -1,0 +1,296 @@
+"""Benchmark: one GPT training step (forward, cross-entropy, backward, AdamW) in minitorch vs PyTorch.
+
+    python bench/gpt.py                 # "baby GPT" on the CPU: vocab 65, 4 layers, 4 heads, 128-d,
+                                        # block 64, batch 12, dropout 0, tied head, AdamW
+    python bench/gpt.py --device cuda   # nanoGPT's GPU config (6 layers, 6 heads, 384-d, block 256,
+                                        # batch 64, dropout 0.2); needs CuPy and a CUDA GPU
+
+How it is measured: both models are built in this process with identical weights (torch loads
+minitorch's state_dict) and train on the same batches of TinyShakespeare characters (random ids
+when the corpus is absent). Steps alternate between the two frameworks, so a change of load on a
+shared machine hits both alike; after ``--warmup`` steps each, the median wall time of ``--steps``
+steps is reported. A step is zero_grad + forward + loss + backward + optimizer step (on the GPU,
+synchronised before the clock is read). Peak memory: each framework runs a few steps in a fresh
+subprocess and reports its peak resident set size (ru_maxrss) minus the RSS after imports, i.e. the
+memory the model, optimizer, activations and gradients added; for minitorch also the peak of
+NumPy/CuPy allocations seen by tracemalloc (CPU only). The final line is the ratio of the medians.
+"""
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def _threads_from_argv(argv):
+    """--threads must act before NumPy loads its BLAS: read it from argv first."""
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return None
+
+
+_THREADS = _threads_from_argv(sys.argv)
+if _THREADS:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = _THREADS
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+CONFIGS = {
+    "cpu": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, dropout=0.0),
+    "cuda": dict(n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64, dropout=0.2),
+}
+VOCAB = 65
+OPTIM = dict(lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+
+
+def load_ids():
+    """TinyShakespeare as character ids (the 65-character vocabulary), or None when absent."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in (os.environ.get("MINITORCH_DATA"), os.path.join(here, "..", "..", "shared", "data"),
+              os.path.join(here, "..", "data")):
+        path = d and os.path.join(d, "tinyshakespeare.txt")
+        if path and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            chars = sorted(set(text))
+            table = {c: i for i, c in enumerate(chars)}
+            return np.array([table[c] for c in text], dtype=np.int64)
+    return None
+
+
+def batches(cfg, n, seed=0):
+    ids = load_ids()
+    rng = np.random.default_rng(seed)
+    b, t = cfg["batch_size"], cfg["block_size"]
+    out = []
+    for _ in range(n):
+        if ids is None:
+            x = rng.integers(0, VOCAB, (b, t + 1))
+        else:
+            starts = rng.integers(0, len(ids) - t - 1, b)
+            x = np.stack([ids[s:s + t + 1] for s in starts])
+        out.append((x[:, :-1].copy(), x[:, 1:].copy()))
+    return out
+
+
+# ----------------------------------------------------------------------------- minitorch
+def minitorch_setup(cfg, device):
+    import minitorch
+    from minitorch.models import GPT
+    from minitorch.nn import functional as F
+
+    minitorch.manual_seed(0)
+    model = GPT(VOCAB, cfg["block_size"], cfg["n_layer"], cfg["n_head"], cfg["n_embd"], dropout=cfg["dropout"],
+                tie_weights=True)
+    if device == "cuda":
+        model.to("cuda")
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    opt = minitorch.optim.AdamW([{"params": decay, "weight_decay": OPTIM["weight_decay"]},
+                                 {"params": no_decay, "weight_decay": 0.0}], lr=OPTIM["lr"], betas=OPTIM["betas"])
+
+    if device == "cuda":
+        import cupy
+
+        sync = cupy.cuda.get_current_stream().synchronize
+    else:
+        def sync():
+            return None
+
+    def step(x, y):
+        opt.zero_grad()
+        logits = model(minitorch.tensor(x, device=device))
+        loss = F.cross_entropy(logits.reshape(-1, VOCAB), minitorch.tensor(y.reshape(-1), device=device))
+        loss.backward()
+        opt.step()
+        sync()
+        return loss.item()
+
+    return model, step
+
+
+# ----------------------------------------------------------------------------- torch (nanoGPT's model)
+def torch_setup(cfg, device, state_dict):
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class Block(nn.Module):
+        def __init__(self, e, h, p):
+            super().__init__()
+            self.h, self.p = h, p
+            self.ln_1, self.ln_2 = nn.LayerNorm(e), nn.LayerNorm(e)
+            self.attn = nn.Module()
+            self.attn.c_attn, self.attn.c_proj = nn.Linear(e, 3 * e), nn.Linear(e, e)
+            self.mlp = nn.Module()
+            self.mlp.c_fc, self.mlp.c_proj = nn.Linear(e, 4 * e), nn.Linear(4 * e, e)
+            self.drop = nn.Dropout(p)
+
+        def forward(self, x):
+            b, t, e = x.shape
+            q, k, v = self.attn.c_attn(self.ln_1(x)).split(e, dim=2)
+            q, k, v = (z.view(b, t, self.h, e // self.h).transpose(1, 2) for z in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0, is_causal=True)
+            x = x + self.drop(self.attn.c_proj(y.transpose(1, 2).reshape(b, t, e)))
+            return x + self.drop(self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x)))))
+
+    class GPT(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.transformer = nn.ModuleDict(dict(
+                wte=nn.Embedding(VOCAB, c["n_embd"]), wpe=nn.Embedding(c["block_size"], c["n_embd"]),
+                drop=nn.Dropout(c["dropout"]),
+                h=nn.ModuleList([Block(c["n_embd"], c["n_head"], c["dropout"]) for _ in range(c["n_layer"])]),
+                ln_f=nn.LayerNorm(c["n_embd"])))
+            self.lm_head = nn.Linear(c["n_embd"], VOCAB, bias=False)
+            self.lm_head.weight = self.transformer.wte.weight
+
+        def forward(self, idx):
+            pos = torch.arange(idx.shape[1], device=idx.device)
+            x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+            for block in self.transformer.h:
+                x = block(x)
+            return self.lm_head(self.transformer.ln_f(x))
+
+    model = GPT(cfg)
+    model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state_dict.items()})
+    model.to(device)
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": OPTIM["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=OPTIM["lr"], betas=OPTIM["betas"])
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def step(x, y):
+        opt.zero_grad(set_to_none=True)
+        logits = model(torch.from_numpy(x).to(device))
+        loss = F.cross_entropy(logits.view(-1, VOCAB), torch.from_numpy(y).to(device).view(-1))
+        loss.backward()
+        opt.step()
+        sync()
+        return loss.item()
+
+    return model, step
+
+
+def host_state_dict(model):
+    from minitorch.backend import to_numpy
+
+    return {k: to_numpy(v.data) for k, v in model.state_dict().items()}
+
+
+# ----------------------------------------------------------------------------- memory probe (subprocess)
+def rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def memory_probe(which, device, n_steps=3):
+    import tracemalloc
+
+    cfg = CONFIGS[device]
+    data = batches(cfg, n_steps)
+    import minitorch  # noqa: F401 - imports counted in the baseline
+
+    if which == "torch":
+        import torch  # noqa: F401
+    base = current_rss_mib()
+    if device == "cpu" and which == "minitorch":
+        tracemalloc.start()
+    model, step = minitorch_setup(cfg, device)
+    if which == "torch":
+        sd = host_state_dict(model)
+        del model, step
+        model, step = torch_setup(cfg, device, sd)
+    for x, y in data:
+        step(x, y)
+    traced = tracemalloc.get_traced_memory()[1] / 2 ** 20 if tracemalloc.is_tracing() else float("nan")
+    print(f"{rss_mib() - base:.1f} {traced:.1f}")
+
+
+def measure_memory(which, device):
+    cmd = [sys.executable, os.path.abspath(__file__), "--memory-probe", which, "--device", device]
+    out = subprocess.run(cmd + (["--threads", _THREADS] if _THREADS else []),
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode:
+        return float("nan"), float("nan")
+    rss, traced = out.stdout.split()[-2:]
+    return float(rss), float(traced)
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--steps", type=int, default=20, help="timed steps per framework (median reported)")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS/OpenMP threads for both frameworks (default: the libraries' own choice, all cores)")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--memory-probe", choices=("minitorch", "torch"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.steps < 10:
+        p.error("--steps must be at least 10 (the median of >= 10 steps is reported)")
+    import minitorch
+
+    if args.device == "cuda" and not minitorch.cupy_available():
+        print("bench/gpt.py --device cuda: no usable CUDA GPU with CuPy on this machine; nothing was measured. "
+              "Install CuPy (pip install minitorch-course[gpu]) on a machine with an NVIDIA GPU, or run "
+              "without --device for the CPU benchmark.", file=sys.stderr)
+        return 2
+    if args.memory_probe:
+        memory_probe(args.memory_probe, args.device)
+        return 0
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch_device = args.device
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("note: this torch build has no CUDA; PyTorch runs on the CPU for the comparison", file=sys.stderr)
+        torch_device = "cpu"
+    cfg = CONFIGS[args.device]
+    data = batches(cfg, args.warmup + args.steps)
+    mt_model, mt_step = minitorch_setup(cfg, args.device)
+    _, th_step = torch_setup(cfg, torch_device, host_state_dict(mt_model))
+    times = {"minitorch": [], "torch": []}
+    losses = {"minitorch": [], "torch": []}
+    for i, (x, y) in enumerate(data):
+        for name, step in (("minitorch", mt_step), ("torch", th_step)):
+            t0 = time.perf_counter()
+            loss = step(x, y)
+            dt = time.perf_counter() - t0
+            losses[name].append(loss)
+            if i >= args.warmup:
+                times[name].append(dt * 1e3)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    mem = {k: (float("nan"), float("nan")) for k in times} if args.no_memory else \
+        {k: measure_memory(k, args.device if k == "minitorch" else torch_device) for k in times}
+    n_params = mt_model.num_parameters()
+    print(f"GPT training step, {args.device}: n_layer={cfg['n_layer']} n_head={cfg['n_head']} n_embd={cfg['n_embd']} "
+          f"block={cfg['block_size']} batch={cfg['batch_size']} dropout={cfg['dropout']} vocab={VOCAB} tied head, "
+          f"AdamW; {n_params:,} parameters; torch {torch.__version__} ({torch.get_num_threads()} threads), "
+          f"numpy {np.__version__}; median of {args.steps} steps after {args.warmup} warm-up")
+    print(f"{'framework':<10} {'ms/step':>9} {'min':>8} {'max':>8} {'peak RSS MiB':>13} {'traced MiB':>11} "
+          f"{'loss first/last':>17}")
+    for k in times:
+        print(f"{k:<10} {med[k]:9.1f} {min(times[k]):8.1f} {max(times[k]):8.1f} {mem[k][0]:13.1f} {mem[k][1]:11.1f} "
+              f"{losses[k][0]:8.4f}/{losses[k][-1]:.4f}")
+    print(f"ratio minitorch/torch: {med['minitorch'] / med['torch']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
