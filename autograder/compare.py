@@ -25,6 +25,7 @@ class Check:
     details: dict = field(default_factory=dict)
     points: float = 0.0
     max_points: float = 0.0
+    weight: float = 1.0
 
     def as_dict(self):
         return {"name": self.name, "passed": self.passed, "points": round(self.points, 4),

@@ -120,10 +120,11 @@ def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None,
         for t in selected:
             checks = per_test.get((label, t), [])
             pts = rubric.points(t) * weight
-            each = pts / len(checks) if checks else 0.0
+            total_w = sum(ch.weight for ch in checks)
+            each = pts / total_w if total_w else 0.0
             for ch in checks:
-                ch.max_points = each
-                ch.points = each if ch.passed else 0.0
+                ch.max_points = each * ch.weight
+                ch.points = ch.max_points if ch.passed else 0.0
             earned = sum(ch.points for ch in checks)
             report_tests.append({
                 "name": t if label == "public" else f"{t} [hidden]",
@@ -166,6 +167,8 @@ def evaluate(case, inst, arrays, dims, got, errors):
                   for n, v in expected.items() if n != key and n.split("/")[0] == kind]
         g = got.get(key) if err is None else None
         ch = compare(f"{label} {qty}", g, expected[key], error=err, scales=scales, alts=alts, others=others)
+        if kind == "out" and not case.forward_points:
+            ch.weight = 0.0  # the forward is given code: reported, not scored
         checks.append(ch)
     if inst.endswith("[float64]") and case.fd and case.backward:
         for name in case.grad_inputs():

@@ -52,7 +52,23 @@ def load_rubric(assignment):
         return Rubric(assignment, tomllib.load(f))
 
 
+def handout_assignment():
+    """In a student handout: the assignment it was built for (else None)."""
+    import json  # noqa: PLC0415
+
+    path = os.path.join(os.path.dirname(RUBRIC_DIR), "HANDOUT.json")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f).get("assignment")
+
+
 def available_assignments():
+    """Assignments with a rubric (in a handout: up to the one it was built for)."""
     from . import ASSIGNMENTS  # noqa: PLC0415
 
-    return [a for a in ASSIGNMENTS if os.path.exists(os.path.join(RUBRIC_DIR, f"{a}.toml"))]
+    out = [a for a in ASSIGNMENTS if os.path.exists(os.path.join(RUBRIC_DIR, f"{a}.toml"))]
+    last = handout_assignment()
+    if last in ASSIGNMENTS:
+        out = [a for a in out if ASSIGNMENTS.index(a) <= ASSIGNMENTS.index(last)]
+    return out

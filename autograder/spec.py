@@ -184,6 +184,7 @@ class Case:
     hidden_dims: Optional[dict] = None  # dims for hidden fixtures (default: derived from dims)
     fixed: frozenset = frozenset()      # dims that hidden fixtures must keep
     arrays: bool = False                # fn takes and returns plain arrays ({name: array}); no autograd
+    forward_points: bool = True         # False: the forward is given code, its checks carry no points
 
     def options(self, dims):
         if self.opts is None:
@@ -219,14 +220,15 @@ class Case:
 class Registry:
     """The cases of one assignment, in declaration order."""
 
-    def __init__(self, assignment):
+    def __init__(self, assignment, **defaults):
         self.assignment = assignment
+        self.defaults = defaults
         self.cases = {}
 
     def case(self, name, **kwargs):
         if name in self.cases:
             raise ValueError(f"duplicate case {name!r} in {self.assignment}")
-        c = Case(name=name, **kwargs)
+        c = Case(name=name, **{**self.defaults, **kwargs})
         for k in c.inputs.values():
             for s in k.shape:
                 if isinstance(s, str) and s not in c.dims:
