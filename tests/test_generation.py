@@ -24,6 +24,11 @@ _rng = np.random.default_rng(1234)
 P = _rng.dirichlet(np.ones(V), size=V)
 
 
+def _dev(x):
+    """A Tensor holding ``x`` in the current backend's array module (a strict array under the strict backend)."""
+    return minitorch.Tensor(minitorch.backend.to_device(np.asarray(x), "cpu"))
+
+
 def _log(p):
     with np.errstate(divide="ignore"):
         return np.log(p)
@@ -42,7 +47,7 @@ class Markov:
         t = tokens.numpy()
         self.fed.append(t.shape)
         logits = self.logp[t[:, -1]]
-        return (minitorch.tensor(logits) if self.as_tensor else logits), (0 if state is None else state + 1)
+        return (_dev(logits) if self.as_tensor else logits), (0 if state is None else state + 1)
 
 
 class SecondOrder:
@@ -56,7 +61,7 @@ class SecondOrder:
         self.calls = 0
 
     def _pack(self, prev):
-        return prev if self.batch_dim == 0 else minitorch.tensor(prev[None, :])
+        return prev if self.batch_dim == 0 else _dev(prev[None, :])
 
     def _unpack(self, state):
         return state if self.batch_dim == 0 else state.numpy()[0]
@@ -462,3 +467,21 @@ def test_real_models_cached_equals_uncached(kwargs):
         cached = generate(model, prompt, 14, **kwargs)
         uncached = generate(uncached_step(model.forward, block_size=12), prompt, 14, **kwargs)
         np.testing.assert_array_equal(cached, uncached, err_msg=name)
+
+
+def test_strict_backend_logits_and_states():
+    """Logits and states held in a non-NumPy array module (the strict double stands in for CuPy) work: decoding
+    copies logits to the host and reorders states with the state's own array module."""
+    minitorch.set_backend("strict")
+    model = Markov(P, as_tensor=True)
+    assert type(model(_dev([[0]]), None)[0].data).__module__ == "minitorch.backend.strict"
+    greedy = generate(model, [[0], [4]], 5)
+    minitorch.set_backend("numpy")
+    assert (greedy == generate(Markov(P), [[0], [4]], 5)).all()
+    minitorch.set_backend("strict")
+    tensor_state = SecondOrder(P2, batch_dim=1)  # its state is a (1, B) Tensor on the strict backend
+    hyps = beam_search(tensor_state, [1, 2], 3, beam_width=16, state_batch_dim=1)
+    assert type(tensor_state._pack(np.zeros(2, dtype=np.int64)).data).__module__ == "minitorch.backend.strict"
+    minitorch.set_backend("numpy")
+    ref = beam_search(SecondOrder(P2), [1, 2], 3, beam_width=16)
+    assert [h.tokens.tolist() for h in hyps] == [h.tokens.tolist() for h in ref]

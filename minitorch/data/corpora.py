@@ -82,9 +82,13 @@ def _download(url, dest, expected_sha256, progress=True):
                 total = int(response.headers.get("Content-Length") or 0) or None
                 bar = None
                 if progress:
-                    from tqdm import tqdm  # noqa: PLC0415 - only needed when downloading
-
-                    bar = tqdm(total=total, unit="B", unit_scale=True, desc=os.path.basename(dest), file=sys.stderr)
+                    try:
+                        from tqdm import tqdm  # noqa: PLC0415 - only needed when downloading
+                    except ImportError:  # pragma: no cover - tqdm is a dependency; degrade to a plain message
+                        print(f"downloading {url} ...", file=sys.stderr)
+                    else:
+                        bar = tqdm(total=total, unit="B", unit_scale=True, desc=os.path.basename(dest),
+                                   file=sys.stderr)
                 try:
                     for block in iter(lambda: response.read(1 << 16), b""):
                         out.write(block)

@@ -20,6 +20,8 @@ from collections import Counter
 
 import numpy as np
 
+from ..backend import to_numpy
+
 FORMAT_NAME = "minitorch.tokenizer"
 FORMAT_VERSION = 1
 SOS, EOS, PAD, UNK = "<sos>", "<eos>", "<pad>", "<unk>"
@@ -99,8 +101,8 @@ class Tokenizer:
     def _ids_array(self, ids, owner):
         if hasattr(ids, "detach"):  # a minitorch (or torch) Tensor
             ids = ids.detach().numpy() if hasattr(ids, "numpy") else ids
-        if hasattr(ids, "get") and type(ids).__module__.startswith("cupy"):
-            ids = ids.get()
+        if hasattr(ids, "shape") and not isinstance(ids, np.ndarray):  # CuPy / strict-backend arrays
+            ids = to_numpy(ids)
         arr = np.asarray(ids)
         if arr.size == 0:
             return np.zeros(0, dtype=np.int64)
@@ -209,7 +211,7 @@ class CharTokenizer(Tokenizer):
     def encode_array(self, text, add_special_tokens=False):
         if not isinstance(text, str):
             raise TypeError(f"CharTokenizer.encode: expected a str, got {type(text).__name__}")
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.int64)
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int64)
         idx = np.searchsorted(self._sorted_codes, codes)
         idx_c = np.minimum(idx, len(self._sorted_codes) - 1)
         found = self._sorted_codes[idx_c] == codes
@@ -310,7 +312,7 @@ class BPETokenizer(Tokenizer):
         self.char_to_id = {c: i for i, c in enumerate(chars)}
         self.vocab_size = len(tokens) + len(self.special_tokens)
         # bytes of every id, for decoding
-        id_bytes = [t.encode("utf-8") if t is not None else b"" for t in tokens]
+        id_bytes = [t.encode("utf-8", "surrogatepass") if t is not None else b"" for t in tokens]
         if fallback == "byte":
             for b in range(256):
                 id_bytes[len(chars) + b] = bytes([b])
@@ -348,6 +350,8 @@ class BPETokenizer(Tokenizer):
         if (vocab_size is None) == (num_merges is None):
             raise TokenizerError("BPETokenizer.train: give exactly one of vocab_size or num_merges")
         special_tokens = _check_special_tokens(special_tokens, "BPETokenizer.train")
+        if fallback not in ("byte", "unk"):
+            raise TokenizerError(f"BPETokenizer.train: fallback must be 'byte' or 'unk', got {fallback!r}")
         chars = sorted(set(text))
         n_fallback = 256 if fallback == "byte" else 1
         if num_merges is None:
@@ -376,7 +380,7 @@ class BPETokenizer(Tokenizer):
             if i is not None:
                 syms.append(i)
             elif self.fallback == "byte":
-                syms.extend(len(self.chars) + b for b in ch.encode("utf-8"))
+                syms.extend(len(self.chars) + b for b in ch.encode("utf-8", "surrogatepass"))
             else:
                 syms.append(len(self.chars))
         ranks = self.ranks

@@ -16,6 +16,7 @@ from minitorch.data.tokenizers import DEFAULT_PATTERN
 
 SAMPLE = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n"
 any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+with_surrogates = st.text(max_size=30)
 
 
 # ====================================================================== CharTokenizer
@@ -60,6 +61,13 @@ def test_char_round_trip_any_text(text, extra):
     tok = CharTokenizer.from_text(text + extra, special_tokens=("<eos>",))
     assert tok.decode(tok.encode(text)) == text
     assert tok.encode(text) == [tok.stoi[c] for c in text]
+
+
+@settings(max_examples=30, deadline=None)
+@given(text=with_surrogates.filter(bool))
+def test_char_round_trip_even_lone_surrogates(text):
+    tok = CharTokenizer.from_text(text)
+    assert tok.decode(tok.encode(text)) == text
 
 
 def test_char_unknown_character_error_names_it_and_its_position():
@@ -216,8 +224,7 @@ def test_bpe_is_deterministic_and_stops_at_min_frequency():
     a = BPETokenizer.train(SAMPLE * 2, num_merges=200)
     b = BPETokenizer.train(SAMPLE * 2, num_merges=200)
     assert a.merges == b.merges
-    # every pair left occurs once per copy... with 2 copies each merged pair had count >= 2, and training stopped
-    # before the target because no pair was left twice
+    # SAMPLE is short: the pairs run out of repeats (count >= 2) long before 200 merges, and training stops there
     assert 0 < len(a.merges) < 200
     assert a.merges == _reference_merges(SAMPLE * 2, a.chars, a.merge_offset, 200)
 
