@@ -88,14 +88,13 @@ class DataLoader:
         self.collate_fn = collate_fn
         self._rng = _new_rng(seed, "DataLoader") if shuffle else None
         self.epoch = 0
+        self._skip = 0
+        self._done = None
+        self._epoch_start = None
 
     def __len__(self):
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    def _order(self):
-        n = len(self.dataset)
-        return self._rng.permutation(n) if self.shuffle else np.arange(n)
 
     def _fetch(self, indices):
         ds = self.dataset
@@ -106,18 +105,31 @@ class DataLoader:
         return collate(samples)
 
     def __iter__(self):
-        order = self._order()
+        skip, self._skip = self._skip, 0
+        self._epoch_start = None if self._rng is None else self._rng.bit_generator.state
+        n = len(self.dataset)
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
         self.epoch += 1
-        n_batches = len(self)
-        for b in range(n_batches):
-            yield self._fetch(order[b * self.batch_size:(b + 1) * self.batch_size])
+        self._done = skip
+        for b in range(skip, len(self)):
+            batch = self._fetch(order[b * self.batch_size:(b + 1) * self.batch_size])
+            self._done = b + 1
+            yield batch
+        self._done = None
 
     def state_dict(self):
-        """The generator state and epoch count, to resume the same sequence of batches."""
-        return {"epoch": self.epoch, "generator": None if self._rng is None else self._rng.bit_generator.state}
+        """Where the loader is: its generator and, in the middle of an epoch, how many batches of it were
+        given out. ``load_state_dict`` on a new loader makes its next iteration continue exactly there."""
+        in_epoch = self._done is not None and self._done < len(self)
+        if in_epoch:
+            return {"epoch": self.epoch - 1, "batches_done": self._done, "generator": self._epoch_start}
+        return {"epoch": self.epoch, "batches_done": 0,
+                "generator": None if self._rng is None else self._rng.bit_generator.state}
 
     def load_state_dict(self, state):
         self.epoch = int(state["epoch"])
+        self._skip = int(state.get("batches_done", 0))
+        self._done = None
         if state.get("generator") is not None:
             if self._rng is None:
                 raise ValueError("DataLoader.load_state_dict: the state has a shuffle generator but shuffle=False")

@@ -251,6 +251,28 @@ def test_dataloader_shuffle_seeded_and_resumable():
     assert all((p == q).all() for p, q in zip(d1, d2))
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_dataloader_resumes_mid_epoch(shuffle):
+    ds = LMDataset(np.arange(60), 4)
+    a = DataLoader(ds, batch_size=5, shuffle=shuffle, seed=3)
+    first_epoch = [_np(x) for x, _ in a]
+    it = iter(a)
+    head = [_np(next(it)[0]) for _ in range(4)]
+    state = a.state_dict()
+    assert state["batches_done"] == 4
+    rest = [_np(x) for x, _ in it]
+    third = [_np(x) for x, _ in a]
+    b = DataLoader(ds, batch_size=5, shuffle=shuffle, seed=99)
+    b.load_state_dict(state)
+    resumed = [_np(x) for x, _ in b]
+    assert len(resumed) == len(rest) == len(b) - 4
+    assert all((p == q).all() for p, q in zip(resumed, rest))
+    assert all((p == q).all() for p, q in zip([_np(x) for x, _ in b], third))
+    assert b.epoch == a.epoch == 3
+    if shuffle:
+        assert not all((p == q).all() for p, q in zip(head, first_epoch[:4]))
+
+
 def test_dataloader_custom_collate_and_errors():
     dl = DataLoader(_Squares(), batch_size=3, collate_fn=lambda b: [s[1] for s in b])
     assert next(iter(dl)) == [0, 1, 2]
