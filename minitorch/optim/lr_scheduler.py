@@ -85,9 +85,8 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict):
+        """Restore the attributes saved by ``state_dict()``."""
         self.__dict__.update(state_dict)
-        self.base_lrs = list(self.base_lrs)
-        self._last_lr = list(self._last_lr)
 
 
 class LambdaLR(LRScheduler):
@@ -294,8 +293,6 @@ class SequentialLR(LRScheduler):
         state = dict(state_dict)
         saved = state.pop("_schedulers")
         self.__dict__.update(state)
-        self._milestones = list(self._milestones)
-        self._last_lr = list(self._last_lr)
         for s, sd in zip(self._schedulers, saved):
             s.load_state_dict(sd)
 
@@ -427,5 +424,4 @@ class ReduceLROnPlateau(LRScheduler):
 
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)
-        self.min_lrs = list(self.min_lrs)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
