@@ -13,6 +13,8 @@ tensor's dtype. Fan and gain follow ``torch.nn.init``:
 import math
 import warnings
 
+import numpy as np  # dtype objects only
+
 from .. import backend
 from ..autograd import Tensor
 
@@ -94,7 +96,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     _check_tensor("uniform_", tensor)
     if not a <= b:
         raise ValueError(f"nn.init.uniform_: expects a <= b, got a={a}, b={b}")
-    u = _gen(tensor, generator).random(tensor.shape, dtype="float64")
+    u = _gen(tensor, generator).random(tensor.shape, dtype=np.float64)
     return _fill(tensor, u * (b - a) + a)
 
 

@@ -281,7 +281,12 @@ class Module:
         if device is not None:
             self._map_tensors(lambda arr: backend.to_device(arr, device))
         if dtype is not None:
-            dt = as_dtype(dtype)
+            try:
+                dt = as_dtype(dtype)
+            except TypeError:
+                raise TypeError(
+                    f"Module.to: expected a device ('cpu', 'cuda') or a floating dtype, got {dtype!r}"
+                ) from None
             if dt.kind != "f":
                 raise TypeError(f"Module.to only accepts floating point dtypes, but got desired dtype={dt}")
             self._map_tensors(lambda arr: arr.astype(dt) if arr.dtype.kind == "f" and arr.dtype != dt else arr)

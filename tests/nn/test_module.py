@@ -276,6 +276,8 @@ def test_to_dtype_casts_floats_only_and_keeps_identity():
     assert w.dtype == np.float16
     with pytest.raises(TypeError, match="floating point"):
         net.to(minitorch.int64)
+    with pytest.raises(TypeError, match="expected a device \\('cpu', 'cuda'\\) or a floating dtype, got 'gpu'"):
+        net.to("gpu")
 
 
 def test_repr_matches_torch_layout():
