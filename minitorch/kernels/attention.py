@@ -21,19 +21,27 @@ the dropout keep-mask (None without dropout), dropout_p and the score scale."""
 _causal_masks = {}
 
 
-def causal_mask(t_q, t_k, xp, offset=0):
-    """Boolean (t_q, t_k) mask, True where key j <= query i + offset may be attended to.
+def causal_mask(t_q, t_k, xp, offset=0, dtype=None):
+    """(t_q, t_k) mask of what query i may attend to: keys j <= i + offset. Boolean (True = allowed)
+    by default; with a float ``dtype``, the additive form (0 where allowed, -inf elsewhere).
 
     offset 0 is torch's ``is_causal`` (top-left aligned); offset t_k - t_q aligns the last query with
-    the last key (queries that continue a cached prefix). Cached per shape and array module."""
-    key = (t_q, t_k, offset, xp.__name__)
+    the last key (queries that continue a cached prefix). Cached per shape, dtype and array module."""
+    key = (t_q, t_k, offset, xp.__name__, None if dtype is None else str(dtype))
     m = _causal_masks.get(key)
     if m is None:
         m = xp.tril(xp.ones((t_q, t_k), dtype=bool), k=offset)
+        if dtype is not None:
+            m = xp.where(m, 0.0, -xp.inf).astype(dtype)
         if len(_causal_masks) > 64:
             _causal_masks.clear()
         _causal_masks[key] = m
     return m
+
+
+def _fits(shape, target):
+    """True when an array of ``shape`` broadcasts to ``target`` without enlarging it."""
+    return len(shape) <= len(target) and all(s in (1, t) for s, t in zip(shape[::-1], target[::-1]))
 
 
 def masked_softmax(scores, mask=None, is_causal=False):
@@ -41,38 +49,44 @@ def masked_softmax(scores, mask=None, is_causal=False):
     boolean ``mask`` forbids (False) and the causal upper triangle to -inf and adding a float ``mask``.
     Rows with no allowed key give zeros. Overwrites ``scores`` (the caller passes a fresh array)."""
     xp = get_array_module(scores)
-    any_mask = mask is not None or is_causal
+    t_q, t_k = scores.shape[-2:]
+    bool_mask = mask is not None and mask.dtype.kind == "b"
     # BEGIN SOLUTION hw4
-    if mask is not None and mask.dtype.kind != "b":
+    if mask is not None and not bool_mask:
         bias = mask.astype(scores.dtype, copy=False)
-        if bias.ndim <= scores.ndim and all(b in (1, s) for b, s in zip(bias.shape[::-1], scores.shape[::-1])):
-            scores += bias
-        else:  # the mask adds batch dims: the result is larger than scores
-            scores = scores + bias
-    allowed = None
-    if is_causal:
-        allowed = causal_mask(scores.shape[-2], scores.shape[-1], xp)
-    if mask is not None and mask.dtype.kind == "b":
-        allowed = mask if allowed is None else allowed & mask
-    if allowed is not None:
+        scores = _add(scores, bias)
+    if is_causal and not bool_mask:  # the cached additive 0/-inf triangle, added in place
+        scores = _add(scores, causal_mask(t_q, t_k, xp, dtype=scores.dtype))
+    elif bool_mask:
+        allowed = causal_mask(t_q, t_k, xp) & mask if is_causal else mask
         scores = xp.where(allowed, scores, -xp.inf)
     m = scores.max(axis=-1, keepdims=True)
-    if any_mask:
+    if mask is not None:  # a row may be fully masked: its max is -inf
         m = xp.where(xp.isfinite(m), m, 0)
     scores -= m
     xp.exp(scores, out=scores)
     total = scores.sum(axis=-1, keepdims=True)
-    if any_mask:
+    if mask is not None:  # ... and its sum 0: leave its weights at 0
         total = xp.where(total == 0, 1, total)
     scores /= total
     return scores
     # END SOLUTION
 
 
+def _add(scores, bias):
+    """scores + bias, in place when the result keeps scores' shape."""
+    if _fits(bias.shape, scores.shape):
+        scores += bias
+        return scores
+    return scores + bias
+
+
 def softmax_backward_rows(dweights, weights):
     """The softmax Jacobian-vector product along the last axis: w * (dw - sum(dw * w))."""
     # BEGIN SOLUTION hw4
-    return weights * (dweights - (dweights * weights).sum(axis=-1, keepdims=True))
+    out = dweights - (dweights * weights).sum(axis=-1, keepdims=True)
+    out *= weights
+    return out
     # END SOLUTION
 
 
@@ -81,8 +95,7 @@ def _forward(q, k, v, mask, is_causal, scale, dropout_p):
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     keep = None
     # BEGIN SOLUTION hw4
-    scores = q @ xp.swapaxes(k, -1, -2)
-    scores *= scale
+    scores = (q * scale) @ xp.swapaxes(k, -1, -2)  # scaling q costs T*D, scaling the scores T*T
     weights = masked_softmax(scores, mask, is_causal)
     dropped = weights
     if dropout_p > 0:
@@ -98,9 +111,10 @@ def attention_backward_parts(dout, cache, dweights=None):
     """The whole backward of scaled dot-product attention, with its intermediates.
 
     dout: (..., T_q, D_v); ``dweights``: optional gradient of the returned (post-dropout) weights.
-    Returns (dq, dk, dv, d_weights, d_qk): d_weights is dL/d softmax(...) (before dropout) and d_qk
-    is dL/d(q k^T) (unscaled scores): dV = A^T dO, dA = dO V^T, dS = softmax JVP, dQ = dS K * scale,
-    dK = dS^T Q * scale. dq, dk, dv have the shapes of q, k, v (broadcast dims summed)."""
+    Returns (dq, dk, dv, d_weights, d_scores): d_weights is dL/dA for A = softmax(S) (before dropout),
+    d_scores is dL/dS for the scaled, masked scores S = q k^T * scale + mask:
+    dV = A^T dO, dA = dO V^T, dS = A * (dA - rowsum(dA * A)), dQ = dS K * scale, dK = dS^T Q * scale.
+    dq, dk, dv have the shapes of q, k, v (broadcast batch dims summed)."""
     q, k, v, weights, keep, dropout_p, scale = cache
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw4
@@ -110,19 +124,19 @@ def attention_backward_parts(dout, cache, dweights=None):
         dropped = weights * keep
         dropped *= 1.0 / (1.0 - dropout_p)
     dv = xp.swapaxes(dropped, -1, -2) @ dout
-    d_dropped = dout @ xp.swapaxes(v, -1, -2)
+    d_weights = dout @ xp.swapaxes(v, -1, -2)
     if dweights is not None:
-        d_dropped += dweights
-    d_weights = d_dropped
+        d_weights += dweights
     if keep is not None:
-        d_weights = d_dropped * keep
+        d_weights *= keep
         d_weights *= 1.0 / (1.0 - dropout_p)
-    d_qk = softmax_backward_rows(d_weights, weights)
-    d_qk *= scale
-    dq = d_qk @ k
-    dk = xp.swapaxes(d_qk, -1, -2) @ q
+    d_scores = softmax_backward_rows(d_weights, weights)
+    dq = d_scores @ k
+    dq *= scale
+    dk = xp.swapaxes(d_scores, -1, -2) @ q
+    dk *= scale
     # END SOLUTION
-    return unbroadcast(dq, q.shape), unbroadcast(dk, k.shape), unbroadcast(dv, v.shape), d_weights, d_qk
+    return unbroadcast(dq, q.shape), unbroadcast(dk, k.shape), unbroadcast(dv, v.shape), d_weights, d_scores
 
 
 def scaled_dot_product_attention_forward(q, k, v, mask=None, is_causal=False, scale=None, dropout_p=0.0):
@@ -150,3 +164,30 @@ def scaled_dot_product_attention_with_weights_backward(dout, dweights, cache):
     """Returns (dq, dk, dv) given the gradients of both outputs."""
     dq, dk, dv, _, _ = attention_backward_parts(dout, cache, dweights)
     return dq, dk, dv
+
+
+def qkv_attention_forward(qkv, n_head, mask=None, is_causal=False, scale=None, dropout_p=0.0):
+    """Multi-head attention straight from a fused projection: qkv (B, T, 3E) holds q, k, v side by
+    side, each split into ``n_head`` heads of E / n_head; returns the heads' outputs merged, (B, T, E).
+    The heads are strided views of qkv (no copies); the attention is
+    ``scaled_dot_product_attention_forward``."""
+    xp = get_array_module(qkv)
+    b, t, e3 = qkv.shape
+    e = e3 // 3
+    heads = xp.transpose(qkv.reshape(b, t, 3, n_head, e // n_head), (2, 0, 3, 1, 4))  # (3, B, H, T, hd)
+    out, cache = scaled_dot_product_attention_forward(heads[0], heads[1], heads[2], mask=mask, is_causal=is_causal,
+                                                      scale=scale, dropout_p=dropout_p)
+    return xp.swapaxes(out, 1, 2).reshape(b, t, e), (cache, n_head)
+
+
+def qkv_attention_backward(dout, cache):
+    """dout: (B, T, E). Returns (dqkv,), (B, T, 3E): the three head gradients written in place."""
+    att_cache, n_head = cache
+    xp = get_array_module(dout)
+    b, t, e = dout.shape
+    d_heads = xp.swapaxes(dout.reshape(b, t, n_head, e // n_head), 1, 2)
+    dq, dk, dv = scaled_dot_product_attention_backward(d_heads, att_cache)
+    dqkv = xp.empty((b, t, 3 * e), dtype=dout.dtype)
+    view = xp.transpose(dqkv.reshape(b, t, 3, n_head, e // n_head), (2, 0, 3, 1, 4))
+    view[0], view[1], view[2] = dq, dk, dv
+    return (dqkv,)

@@ -71,7 +71,8 @@ class Attention:
             raise ValueError(f"Attention.backward: expected dLdXnew of shape {expected}, got {tuple(dLdXnew.shape)}")
         X = self.X
         # BEGIN SOLUTION hw4
-        self.dLdQ, self.dLdK, self.dLdV, self.dLdA_sig, self.dLdA_w = K.attention_backward_parts(dLdXnew, self._cache)
+        self.dLdQ, self.dLdK, self.dLdV, self.dLdA_sig, d_scores = K.attention_backward_parts(dLdXnew, self._cache)
+        self.dLdA_w = d_scores * self._cache.scale  # the scores are A_w / sqrt(D_k)
         x2 = X.reshape(-1, X.shape[-1])
         self.dLdWq = x2.T @ self.dLdQ.reshape(-1, self.dLdQ.shape[-1])
         self.dLdWk = x2.T @ self.dLdK.reshape(-1, self.dLdK.shape[-1])

@@ -7,7 +7,7 @@ Submodule names follow nanoGPT (``ln_1``, ``attn.c_attn``, ``attn.c_proj``, ``ln
 import math
 
 from ..autograd import Tensor, arange, cat, empty, zeros
-from ..autograd.functions.attention import ScaledDotProductAttention
+from ..autograd.functions.attention import QKVAttention, ScaledDotProductAttention
 from ..backend import get_array_module
 from ..kernels.attention import causal_mask
 from . import functional as F
@@ -112,17 +112,19 @@ class CausalSelfAttention(Module):
     def forward(self, x, cache=None):
         b, t, e = x.shape
         h = self.n_head
-        qkv = self.c_attn(x).reshape(b, t, 3, h, e // h).permute(2, 0, 3, 1, 4)  # (3, B, H, T, hd)
-        q, k, v = qkv.unbind(0)
-        mask, is_causal = None, t > 1
-        if cache is not None:
-            past = cache.length
-            if past:
-                k, v = cat([cache.k, k], dim=2), cat([cache.v, v], dim=2)
-                xp = get_array_module(x.data)
-                mask, is_causal = (causal_mask(t, past + t, xp, offset=past) if t > 1 else None), False
-            cache.k, cache.v = k.detach(), v.detach()
         p = self.dropout if self.training else 0.0
+        qkv = self.c_attn(x)
+        if cache is None:  # training and full-sequence scoring: one node from qkv to the merged heads
+            y = QKVAttention.apply(qkv, n_head=h, is_causal=t > 1, dropout_p=p)
+            return self.resid_dropout(self.c_proj(y))
+        q, k, v = qkv.reshape(b, t, 3, h, e // h).permute(2, 0, 3, 1, 4).unbind(0)  # (B, H, T, hd) each
+        mask, is_causal = None, t > 1
+        past = cache.length
+        if past:
+            k, v = cat([cache.k, k], dim=2), cat([cache.v, v], dim=2)
+            xp = get_array_module(x.data)
+            mask, is_causal = (causal_mask(t, past + t, xp, offset=past) if t > 1 else None), False
+        cache.k, cache.v = k.detach(), v.detach()
         y = ScaledDotProductAttention.apply(q, k, v, mask=mask, is_causal=is_causal, dropout_p=p)
         y = y.transpose(1, 2).reshape(b, t, e)
         return self.resid_dropout(self.c_proj(y))

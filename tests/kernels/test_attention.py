@@ -228,3 +228,30 @@ def test_with_weights_matches_torch_softmax_composition(dtype):
     np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), **tol)
     for a, b in ((mq, tq), (mk, tk), (mv, tv)):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), **tol)
+
+
+# ----------------------------------------------------------------------------- fused qkv -> merged heads
+@pytest.mark.parametrize("b,t,h,hd", [(2, 5, 2, 3), (1, 1, 3, 2), (1, 4, 1, 4)])
+@pytest.mark.parametrize("is_causal", [True, False])
+def test_qkv_attention_gradcheck(b, t, h, hd, is_causal):
+    qkv = randn((b, t, 3 * h * hd), seed=17)
+    err = check_kernel_grads(K.qkv_attention_forward, K.qkv_attention_backward, [qkv],
+                             kwargs=dict(n_head=h, is_causal=is_causal))
+    assert err < 1e-6
+
+
+def test_qkv_attention_equals_split_heads_composition():
+    b, t, h, hd = 2, 6, 3, 4
+    e = h * hd
+    qkv = randn((b, t, 3 * e), seed=19)
+    out, cache = K.qkv_attention_forward(qkv, n_head=h, is_causal=True, scale=0.4)
+    heads = [qkv[..., i * e:(i + 1) * e].reshape(b, t, h, hd).transpose(0, 2, 1, 3) for i in range(3)]
+    ref, ref_cache = K.scaled_dot_product_attention_forward(*heads, is_causal=True, scale=0.4)
+    np.testing.assert_allclose(out, ref.transpose(0, 2, 1, 3).reshape(b, t, e), rtol=1e-12)
+    g = randn((b, t, e), seed=20)
+    (dqkv,) = K.qkv_attention_backward(g, cache)
+    grads = K.scaled_dot_product_attention_backward(g.reshape(b, t, h, hd).transpose(0, 2, 1, 3), ref_cache)
+    expected = np.concatenate([d.transpose(0, 2, 1, 3).reshape(b, t, e) for d in grads], axis=-1)
+    np.testing.assert_allclose(dqkv, expected, rtol=1e-12)
+    f32 = K.qkv_attention_forward(qkv.astype(np.float32), n_head=h, is_causal=True)
+    assert f32[0].dtype == np.float32 and K.qkv_attention_backward(g.astype(np.float32), f32[1])[0].dtype == np.float32

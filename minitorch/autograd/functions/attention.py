@@ -11,3 +11,8 @@ ScaledDotProductAttentionWithWeights = kernel_function(
     at.scaled_dot_product_attention_with_weights_backward,
     doc="Like ScaledDotProductAttention, returning (out, attention weights); both are differentiable.",
 )
+QKVAttention = kernel_function(
+    "QKVAttention", at.qkv_attention_forward, at.qkv_attention_backward,
+    doc="Multi-head attention from a fused (B, T, 3E) projection: apply(qkv, n_head=, mask=, is_causal=, "
+        "scale=, dropout_p=) -> (B, T, E).",
+)
