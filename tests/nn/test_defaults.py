@@ -26,6 +26,7 @@ def test_linear_default_init_bounds_and_stats():
 def test_linear_init_matches_torch_distribution():
     """Same formula as torch: compare the empirical bound with torch's module of the same size."""
     torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
     ours = nn.Linear(37, 500)
     theirs = torch.nn.Linear(37, 500)
     for name in ("weight", "bias"):
