@@ -59,7 +59,7 @@ def within_tolerance(got, expected):
         diff = np.where(finite, np.abs(g - e), 0.0)
         same_inf = np.isinf(e) & (g == e)
         diff = np.where(same_inf, 0.0, diff)
-        ok = diff <= atol * mag + rtol * np.abs(np.where(np.isinf(e), 0.0, e))
+        ok = diff <= atol * mag + rtol * np.abs(np.where(np.isfinite(e), e, 0.0))
     return bool(np.all(ok)), diff
 
 
