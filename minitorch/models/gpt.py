@@ -154,39 +154,47 @@ class GPT(nn.Module):
         """Raw next-token scores (B, vocab) after the sequences ``x`` (B, T) (their last block_size tokens)."""
         return self.forward(x[:, -self.block_size:])[:, -1, :]
 
-    @no_grad()
     def generate(self, x, timesteps, banned_tokens=None, use_cache=True, do_sample=False, temperature=1.0):
         """``timesteps`` new tokens after ``x`` (B, T): (B, timesteps) int64 ids, greedy unless
         ``do_sample``. Tokens in ``banned_tokens`` (default: the model's ``special_tokens``) are never
-        drawn. With ``use_cache`` each new token costs one single-token step on the key/value cache."""
-        banned = self.special_tokens if banned_tokens is None else tuple(int(t) for t in banned_tokens)
-        if len(set(banned)) >= self.vocab_size:
-            raise ValueError("GPT.generate: every token is banned")
-        xp = get_array_module(x.data)
-        out = []
-        state = None
-        logits = None
-        for i in range(timesteps):
-            if use_cache:
-                logits, state = self.step(x if i == 0 else Tensor._make(out[-1][:, None]), state)
-            else:
-                ctx = x if i == 0 else cat([x, Tensor._make(xp.stack(out, axis=1))], dim=1)
-                logits = self.predict(ctx)
-            scores = logits.data
-            if banned:
-                scores = scores.copy()
-                scores[:, list(banned)] = -xp.inf
-            if do_sample:
-                z = scores / temperature
-                z = xp.exp(z - z.max(axis=-1, keepdims=True))
-                probs = z / z.sum(axis=-1, keepdims=True)
-                c = probs.cumsum(axis=-1)
-                u = generator(xp).random((probs.shape[0], 1)) * c[:, -1:]
-                nxt = (c <= u).sum(axis=-1)  # the first token whose cumulative mass passes u
-            else:
-                nxt = scores.argmax(axis=-1)
-            out.append(nxt.astype(x.dtype))
-        return Tensor._make(xp.stack(out, axis=1) if out else xp.zeros((x.shape[0], 0), dtype=x.dtype))
+        drawn. With ``use_cache`` each new token costs one single-token step on the key/value cache;
+        without, each re-encodes the last block_size tokens (both give the same tokens)."""
+        return generate_tokens(self, x, timesteps, self.special_tokens if banned_tokens is None else banned_tokens,
+                               use_cache, do_sample, temperature)
+
+
+@no_grad()
+def generate_tokens(model, x, timesteps, banned_tokens=(), use_cache=True, do_sample=False, temperature=1.0):
+    """The decoding loop shared by the models: ``model.step(tokens, state)`` when ``use_cache``, else
+    ``model.predict(sequence so far)``; greedy (argmax) or, with ``do_sample``, drawn from
+    softmax(logits / temperature) with the seeded generator. ``banned_tokens`` get probability 0.
+    Returns (B, timesteps) ids in x's integer dtype."""
+    banned = sorted({int(t) for t in banned_tokens})
+    if len(banned) >= model.vocab_size:
+        raise ValueError(f"{type(model).__name__}.generate: every token is banned")
+    if do_sample and not temperature > 0:
+        raise ValueError(f"{type(model).__name__}.generate: temperature must be positive, got {temperature}")
+    xp = get_array_module(x.data)
+    out, state = [], None
+    for i in range(timesteps):
+        if use_cache:
+            logits, state = model.step(x if i == 0 else Tensor._make(out[-1][:, None]), state)
+        else:
+            logits = model.predict(x if i == 0 else cat([x, Tensor._make(xp.stack(out, axis=1))], dim=1))
+        scores = logits.data
+        if banned:
+            scores = scores.copy()
+            scores[:, banned] = -xp.inf
+        if do_sample:
+            z = scores / temperature
+            z = xp.exp(z - z.max(axis=-1, keepdims=True))
+            c = z.cumsum(axis=-1)
+            u = generator(xp).random((c.shape[0], 1)) * c[:, -1:]
+            nxt = (c <= u).sum(axis=-1)  # the first token whose cumulative mass passes u (never a banned one)
+        else:
+            nxt = scores.argmax(axis=-1)
+        out.append(nxt.astype(x.dtype))
+    return Tensor._make(xp.stack(out, axis=1) if out else xp.zeros((x.shape[0], 0), dtype=x.dtype))
 
 
 CausalLanguageModel = GPT
