@@ -8,7 +8,7 @@ import math
 
 from ..autograd import Tensor, arange, cat, empty, zeros
 from ..autograd.functions.attention import QKVAttention, ScaledDotProductAttention
-from ..backend import get_array_module
+from ..backend import get_array_module, get_default_dtype
 from ..kernels.attention import causal_mask
 from . import functional as F
 from . import init
@@ -26,15 +26,14 @@ class SinusoidalPositionalEncoding(Module):
     def __init__(self, d_model, max_len=5000, dtype=None, device=None):
         super().__init__()
         self.d_model, self.max_len = d_model, max_len
-        pos = arange(max_len, dtype="float64").data[:, None]
-        div = arange(0, d_model, 2, dtype="float64").data * (-math.log(10000.0) / d_model)
+        pos = arange(max_len, dtype="float64", device=device).data[:, None]
+        div = arange(0, d_model, 2, dtype="float64", device=device).data * (-math.log(10000.0) / d_model)
         xp = get_array_module(pos)
         pe = zeros(max_len, d_model, dtype="float64", device=device).data
         pe[:, 0::2] = xp.sin(pos * xp.exp(div))
         pe[:, 1::2] = xp.cos(pos * xp.exp(div[: d_model // 2]))
         table = Tensor._make(pe)
-        self.register_buffer("pe", table.to(dtype) if dtype is not None else table.to(zeros(1).dtype),
-                             persistent=False)
+        self.register_buffer("pe", table.to(get_default_dtype() if dtype is None else dtype), persistent=False)
 
     def extra_repr(self):
         return f"d_model={self.d_model}, max_len={self.max_len}"
