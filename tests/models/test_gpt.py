@@ -208,3 +208,25 @@ def test_small_gpt_learns_a_short_text():
         losses.append(loss.item())
     assert abs(losses[0] - math.log(len(chars))) < 0.2
     assert np.mean(losses[-5:]) < 1.3, losses[-5:]
+
+
+def test_gpt_runs_on_the_strict_backend():
+    """No NumPy call on data anywhere in the model, its attention or decoding (as CuPy would require)."""
+    x = ids((2, 6), 7)
+    minitorch.manual_seed(0)
+    ref_model = small_gpt(embedding_dropout=0.2, dropout=0.1)
+    minitorch.manual_seed(5)
+    ref = ref_model(minitorch.tensor(x))
+    ref.sum().backward()
+    minitorch.set_backend("strict")
+    minitorch.manual_seed(0)
+    model = small_gpt(embedding_dropout=0.2, dropout=0.1)
+    minitorch.manual_seed(5)
+    out = model(minitorch.tensor(x))
+    out.sum().backward()
+    assert type(out.data).__name__ == "StrictArray"
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(model.lm_head.weight.grad.numpy(), ref_model.lm_head.weight.grad.numpy(), rtol=1e-5,
+                               atol=1e-7)
+    model.eval()
+    assert model.generate(minitorch.tensor(x), 3, banned_tokens=[0]).shape == (2, 3)
