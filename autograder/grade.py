@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from .compare import Check, compare, compare_fd
+from .compare import Check, _close, compare, compare_fd
 from .fixtures import FixtureSet, default_dir
 from .rubric import available_assignments, load_rubric
 from .sandbox import run_cases
@@ -158,11 +158,18 @@ def evaluate(case, inst, arrays, dims, got, errors):
         return checks
     expected = {k: v for k, v in arrays.items() if k.startswith(("out/", "grad/"))}
     n_alts = len(case.alts)
+    # a known-wrong variant explains a wrong gradient only if it also explains the forward the
+    # student produced (e.g. "mask ignored in backward" has the right forward, "mask not applied" not)
+    outs = [k for k in expected if k.startswith("out/")]
+    consistent = {k for k in range(n_alts)
+                  if fwd_err is not None or all(f"alt{k}/{o}" in arrays and o in got
+                                                and _close(got[o], arrays[f"alt{k}/{o}"], 1e-4) for o in outs)}
     for key in sorted(expected, key=lambda k: (not k.startswith("out/"), k)):
         kind, name = key.split("/", 1)
         qty = name if kind == "out" else f"dL/d{name}"
         err = fwd_err if kind == "out" else (fwd_err or errors.get("backward") or errors.get(key))
-        alts = [(case.alts[k][0], arrays[f"alt{k}/{key}"]) for k in range(n_alts) if f"alt{k}/{key}" in arrays]
+        alts = [(case.alts[k][0], arrays[f"alt{k}/{key}"]) for k in range(n_alts)
+                if f"alt{k}/{key}" in arrays and (kind == "out" or k in consistent)]
         others = [((n.split("/", 1)[1] if n.startswith("out/") else "dL/d" + n.split("/", 1)[1]), v)
                   for n, v in expected.items() if n != key and n.split("/")[0] == kind]
         g = got.get(key) if err is None else None

@@ -71,6 +71,20 @@ def _gru_cell_reset_outside(x, h, w_ih, w_hh, b_ih, b_hh):
     return (1 - z) * n + z * h
 
 
+NO_BPTT = ("gradient not propagated through time: the gradient reaching h_t from step t+1 (dh = da W_hh) "
+           "must be added to the upstream gradient of step t")
+
+
+def _rnn_seq_no_bptt(lib, x, h0, w_ih, w_hh, b_ih, b_hh):
+    """An RNN whose backward drops the gradient flowing back from later steps (h0 still gets one)."""
+    h, outs = h0[0], []
+    for t in range(x.shape[1]):
+        prev = h if t == 0 else h.detach()
+        h = (x[:, t] @ w_ih.T + b_ih + prev @ w_hh.T + b_hh).tanh()
+        outs.append(h)
+    return lib.stack(outs, dim=1), h.unsqueeze(0)
+
+
 def _lstm_seq_alt(lib, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     h, c, outs = h0[0], c0[0], []
     for t in range(x.shape[1]):
@@ -118,7 +132,8 @@ def _flat(res):
 case("rnn/sequence", test="rnn_sequence",
      fn=_module_fn(lambda lib, dt: lib.nn.RNN(3, 2, batch_first=True, dtype=dt), 2, _seq_params(),
                    lambda m, x, h0: _flat(m(x, h0))),
-     inputs=_seq_inputs("1"), dims=_dims(), hidden_dims=_dims(B=3, T=5))
+     inputs=_seq_inputs("1"), dims=_dims(), hidden_dims=_dims(B=3, T=5),
+     alts=[(NO_BPTT, _rnn_seq_no_bptt)])
 case("rnn/length1", test="rnn_sequence", edge="length 1",
      fn=_module_fn(lambda lib, dt: lib.nn.RNN(3, 2, batch_first=True, dtype=dt), 2, _seq_params(),
                    lambda m, x, h0: _flat(m(x, h0))),

@@ -8,6 +8,15 @@ import pytest
 
 from .bugs import REPO, Bug, failed_checks, grade_bugs
 
+L, EM, SM, N, D, O = ("minitorch/kernels/linear.py", "minitorch/kernels/embedding.py", "minitorch/kernels/softmax.py",
+                      "minitorch/kernels/norm.py", "minitorch/kernels/dropout.py", "minitorch/kernels/optim.py")
+RC, AK, AC = "minitorch/kernels/recurrent.py", "minitorch/kernels/attention.py", "minitorch/nn/attention.py"
+_SOFTMAX_ROWS = """    m = scores.max(axis=-1, keepdims=True)
+    if mask is not None:  # a row may be fully masked: its max is -inf
+        m = xp.where(xp.isfinite(m), m, 0)
+    scores -= m
+    xp.exp(scores, out=scores)
+    total = scores.sum(axis=-1, keepdims=True)"""
 E, R, M, S, G = ("minitorch/kernels/elementwise.py", "minitorch/kernels/reduce.py", "minitorch/kernels/matmul.py",
                  "minitorch/kernels/shape.py", "minitorch/autograd/engine.py")
 
@@ -57,6 +66,69 @@ BUGS = [
         "    e = xp.exp(-xp.abs(a))\n    out = xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)",
         "    out = (xp.exp(a) / (xp.exp(a) + 1)).astype(a.dtype, copy=False)",
         "elementwise_unary", "NaN/inf"),
+    # ------------------------------------------------------------------ hw2
+    Bug("hw2-linear-dW-transposed", "hw2", L, "    dweight = g.T @ x2", "    dweight = x2.T @ g",
+        "linear", "transposed"),
+    Bug("hw2-linear-dbias-not-summed", "hw2", L, "dbias = g.sum(axis=0) if has_bias else None",
+        "dbias = g if has_bias else None", "linear", "not summed over the batch"),
+    Bug("hw2-linear-dW-averaged-over-batch", "hw2", L, "    dweight = g.T @ x2", "    dweight = g.T @ x2 / x2.shape[0]",
+        "linear", "divided by the batch size"),
+    Bug("hw2-embedding-repeats-lost", "hw2", EM, "    dweight = scatter_add_rows(num_embeddings, flat, g)",
+        "    dweight = xp.zeros((num_embeddings, g.shape[1]), dtype=g.dtype)\n    dweight[flat] += g",
+        "embedding", "repeated indices lost"),
+    Bug("hw2-softmax-wrong-axis", "hw2", SM,
+        "    y = x - x.max(axis=dim, keepdims=True)\n    xp.exp(y, out=y)\n    y /= y.sum(axis=dim, keepdims=True)",
+        "    y = x - x.max(axis=0, keepdims=True)\n    xp.exp(y, out=y)\n    y /= y.sum(axis=0, keepdims=True)",
+        "softmax", "wrong axis"),
+    Bug("hw2-softmax-backward-sign", "hw2", SM, "    dx = dout - (dout * y).sum(axis=dim, keepdims=True)",
+        "    dx = (dout * y).sum(axis=dim, keepdims=True) - dout", "softmax", "wrong sign"),
+    Bug("hw2-log-softmax-no-max-shift", "hw2", SM, "    out = x - x.max(axis=dim, keepdims=True)\n    p = xp.exp(out)",
+        "    out = x.copy()\n    p = xp.exp(out)", "softmax", "NaN/inf"),
+    Bug("hw2-layer-norm-missing-mean-term", "hw2", N, "    xp.subtract(dn, dx, out=dx)\n    dx -= c1\n",
+        "    xp.subtract(dn, dx, out=dx)\n", "layer_norm", "missing the mean term"),
+    Bug("hw2-layer-norm-dweight-not-summed", "hw2", N,
+        'dweight = xp.einsum("ij,ij->j", g, n).reshape(normalized_shape) if has_weight else None',
+        "dweight = g * n if has_weight else None", "layer_norm", "not summed over the batch"),
+    Bug("hw2-dropout-not-rescaled", "hw2", D, "    mask *= 1.0 / (1.0 - p)\n    out = x * mask",
+        "    out = x * mask", "dropout", "x / (1 - p)"),
+    Bug("hw2-adam-no-bias-correction", "hw2", O,
+        "    step_size = lr / (1.0 - beta1 ** step)\n    bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)",
+        "    step_size = lr\n    bias_correction2_sqrt = 1.0", "optimizers", "bias correction"),
+    Bug("hw2-adamw-coupled-weight-decay", "hw2", O, "        if decoupled_weight_decay:", "        if False:",
+        "optimizers", "coupled"),
+    # ------------------------------------------------------------------ hw3
+    Bug("hw3-lstm-cell-gate-order", "hw3", RC,
+        "    g = xp.tanh(a[:, 2 * H:3 * H])\n    o = _sigmoid(a[:, 3 * H:])",
+        "    g = xp.tanh(a[:, 3 * H:])\n    o = _sigmoid(a[:, 2 * H:3 * H])", "lstm_cell", "gates in the wrong order"),
+    Bug("hw3-gru-cell-reset-outside-whn", "hw3", RC, "    n = xp.tanh(gi[:, 2 * H:] + r * hn)",
+        "    n = xp.tanh(gi[:, 2 * H:] + (r * h) @ w_hh[2 * H:].T + (0 if b_hh is None else b_hh[2 * H:]))",
+        "gru_cell", "reset gate applied outside"),
+    Bug("hw3-rnn-cell-dW-transposed", "hw3", RC, "return da @ w_ih, da @ w_hh, da.T @ x, da.T @ h, db_ih, db_hh",
+        "return da @ w_ih, da @ w_hh, x.T @ da, da.T @ h, db_ih, db_hh", "rnn_cell", "transposed"),
+    Bug("hw3-rnn-no-bptt", "hw3", RC, "        dh = da[t] @ w_hh", "        dh = xp.zeros_like(dh)",
+        "rnn_sequence", "not propagated through time"),
+    # ------------------------------------------------------------------ hw4
+    Bug("hw4-sdpa-missing-scale", "hw4", AK, "    scores = (q * scale) @ xp.swapaxes(k, -1, -2)",
+        "    scores = q @ xp.swapaxes(k, -1, -2)", "attention_kernel", "missing 1/sqrt(d_k)"),
+    Bug("hw4-softmax-wrong-axis", "hw4", AK, _SOFTMAX_ROWS, _SOFTMAX_ROWS.replace("axis=-1", "axis=-2"),
+        "attention_kernel", "wrong axis"),
+    Bug("hw4-mask-not-applied", "hw4", AK, "        scores = xp.where(allowed, scores, -xp.inf)\n",
+        "        scores = scores + 0 * allowed\n", "attention_kernel", "mask not applied"),
+    Bug("hw4-mask-ignored-in-backward", "hw4", AK, "    d_scores = softmax_backward_rows(d_weights, weights)",
+        "    d_scores = softmax_backward_rows(d_weights, masked_softmax((q * scale) @ xp.swapaxes(k, -1, -2)))",
+        "attention_kernel", "mask ignored in backward"),
+    Bug("hw4-causal-ignored", "hw4", AK, "    if is_causal and not bool_mask:", "    if False:",
+        "attention_kernel", "causal mask not applied"),
+    Bug("hw4-attention-class-dWq-transposed", "hw4", AC,
+        "        self.dLdWq = x2.T @ self.dLdQ.reshape(-1, self.dLdQ.shape[-1])",
+        "        self.dLdWq = (x2.T @ self.dLdQ.reshape(-1, self.dLdQ.shape[-1])).T",
+        "attention_class", "transposed"),
+    Bug("hw4-attention-class-missing-scale", "hw4", AC, "scale=1.0 / math.sqrt(self.W_k.shape[1]))",
+        "scale=1.0)", "attention_class", "missing 1/sqrt(d_k)"),
+    Bug("hw4-attention-class-dWv-averaged", "hw4", AC,
+        "        self.dLdWv = x2.T @ self.dLdV.reshape(-1, self.dLdV.shape[-1])",
+        "        self.dLdWv = x2.T @ self.dLdV.reshape(-1, self.dLdV.shape[-1]) / X.shape[0]",
+        "attention_class", "divided by the batch size"),
 ]
 
 
@@ -80,5 +152,6 @@ def test_planted_bug_loses_points_with_hint(bug, graded):
         pytest.skip(f"{bug.file} does not exist yet")
     test, failed = failed_checks(graded[bug.name], bug.test)
     assert test["points"] < test["max_points"], f"{bug.name}: the bug cost no points on {bug.test}"
-    hints = [c["hint"] for c in failed]
+    # property checks (dropout) explain themselves in the message rather than a separate hint
+    hints = [c["hint"] or c["message"] for c in failed]
     assert any(bug.hint in h for h in hints), f"{bug.name}: expected a hint containing {bug.hint!r}, got {set(hints)}"
