@@ -300,3 +300,29 @@ def test_float32_model_and_map_location(tmp_path):
     C.load_checkpoint(path, model=other)
     assert other.weight.dtype == np.float32
     np.testing.assert_array_equal(other.weight.detach().numpy(), layer.weight.detach().numpy())
+
+
+@pytest.mark.skipif(not minitorch.cupy_available(), reason="needs CuPy and a CUDA GPU")
+def test_gpu_arrays_go_to_host_on_save_and_to_the_models_device_on_load(tmp_path):
+    path = tmp_path / "gpu.ckpt"
+    model, _, _ = _setup()
+    model.to("cuda")
+    opt = AdamW(model.parameters(), lr=0.01)
+    for p in model.parameters():
+        p.grad = minitorch.ones_like(p)
+    opt.step()
+    C.save_checkpoint(path, model=model, optimizer=opt, step=1)
+    expected = {k: minitorch.backend.to_numpy(v.data) for k, v in model.state_dict().items()}
+    on_cpu = _Net()
+    C.load_checkpoint(path, model=on_cpu)
+    on_gpu = _Net().to("cuda")
+    opt_gpu = AdamW(on_gpu.parameters(), lr=0.01)
+    C.load_checkpoint(path, model=on_gpu, optimizer=opt_gpu)
+    for k, v in on_cpu.state_dict().items():
+        assert v.device == "cpu"
+        np.testing.assert_array_equal(v.numpy(), expected[k])
+    for k, v in on_gpu.state_dict().items():
+        assert v.device == "cuda"
+        np.testing.assert_array_equal(minitorch.backend.to_numpy(v.data), expected[k])
+    for state in opt_gpu.state.values():
+        assert state["exp_avg"].device == "cuda" and state["step"] == 1
