@@ -4,6 +4,7 @@ public Tensor API that users run (``minitorch.nn.functional`` vs ``torch.nn.func
     python bench/kernels.py                  # default thread counts of both libraries
     python bench/kernels.py --threads 1      # OPENBLAS/OMP/MKL threads and torch.set_num_threads(1)
     python bench/kernels.py --steps 50
+    python bench/kernels.py --threads 1 --clock cpu   # process CPU time: robust to a loaded machine
 
 Ops, at the "baby GPT" sizes (batch 12 x block 64 = 768 rows):
   linear         x (768, 128) -> (768, 512) with bias; grads for x, weight, bias
@@ -16,7 +17,9 @@ forward, then ``backward`` with a fixed random upstream gradient (the loss: a sc
 ``.grad`` reset before each step. The two frameworks alternate step by step, so a change of load on
 a shared machine hits both alike; after ``--warmup`` steps each, the median wall time of ``--steps``
 steps is reported per op with the ratio minitorch/torch. The final line is the ratio of the summed
-medians (the four ops run once each).
+medians (the four ops run once each). ``--clock cpu`` reads the process CPU time instead of the wall
+clock: on a machine shared with other jobs it ignores the time this process waits for a core, and
+with ``--threads 1`` it is a fair single-core comparison (with more threads it adds the threads up).
 """
 import argparse
 import os
@@ -102,7 +105,7 @@ def make_cases(torch, dtype):
     return cases
 
 
-def bench(cases, warmup, steps):
+def bench(cases, warmup, steps, clock=time.perf_counter):
     rows = []
     for name, (run_mt, run_t) in cases.items():
         for _ in range(warmup):
@@ -110,11 +113,11 @@ def bench(cases, warmup, steps):
             run_t()
         t_mt, t_t = [], []
         for _ in range(steps):
-            t0 = time.perf_counter()
+            t0 = clock()
             run_mt()
-            t1 = time.perf_counter()
+            t1 = clock()
             run_t()
-            t2 = time.perf_counter()
+            t2 = clock()
             t_mt.append(t1 - t0)
             t_t.append(t2 - t1)
         rows.append((name, statistics.median(t_mt) * 1e3, statistics.median(t_t) * 1e3))
@@ -127,6 +130,8 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads for both frameworks")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    ap.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                    help="wall: time.perf_counter; cpu: time.process_time (use with --threads 1)")
     args = ap.parse_args(argv)
     if args.steps < 10:
         ap.error("--steps must be at least 10 (median of >= 10 steps)")
@@ -135,8 +140,10 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     minitorch.manual_seed(0)
-    rows = bench(make_cases(torch, np.dtype(args.dtype)), args.warmup, args.steps)
-    print(f"# forward+backward, {args.dtype}, median of {args.steps} steps after {args.warmup} warm-up, "
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    rows = bench(make_cases(torch, np.dtype(args.dtype)), args.warmup, args.steps, clock)
+    print(f"# forward+backward, {args.dtype}, {args.clock} clock, median of {args.steps} steps after "
+          f"{args.warmup} warm-up, "
           f"torch {torch.__version__} threads={torch.get_num_threads()}, numpy {np.__version__}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")

@@ -66,15 +66,15 @@ def layer_norm_backward(dout, cache):
     d = n.shape[1]
     g = dout.reshape(-1, d)
     # BEGIN SOLUTION hw2
-    dn = g if w is None else g * w
-    c1 = _row_mean(dn)
-    c2 = _row_dot(xp, dn, n)
-    c2 *= 1.0 / d
-    dx = n * c2
-    xp.subtract(dn, dx, out=dx)
-    dx -= c1
+    gn = g * n                                   # shared by dweight and mean(dn * n)
+    w_over_d = xp.full((d,), 1.0 / d, dtype=g.dtype) if w is None else w * (1.0 / d)
+    mean_dn = (g @ w_over_d)[:, None]            # mean(dn) as a matrix-vector product
+    mean_dn_n = (gn @ w_over_d)[:, None]         # mean(dn * n)
+    dx = g * w if w is not None else g.copy()    # dn
+    dx -= mean_dn
+    dx -= n * mean_dn_n
     dx *= r
-    dweight = xp.einsum("ij,ij->j", g, n).reshape(normalized_shape) if has_weight else None
+    dweight = _col_sum(gn).reshape(normalized_shape) if has_weight else None
     dbias = _col_sum(g).reshape(normalized_shape) if has_bias else None
     # END SOLUTION
     return dx.reshape(x_shape), dweight, dbias
@@ -108,12 +108,12 @@ def rms_norm_backward(dout, cache):
     d = xhat.shape[1]
     dy = dout.reshape(-1, d)
     # BEGIN SOLUTION hw2
-    g = dy if w is None else dy * w
-    c = _row_dot(xp, g, xhat)
-    c *= 1.0 / d
-    dx = xhat * c
-    xp.subtract(g, dx, out=dx)
+    gx = dy * xhat                               # shared by dweight and mean(g * xhat)
+    w_over_d = xp.full((d,), 1.0 / d, dtype=dy.dtype) if w is None else w * (1.0 / d)
+    mean_gx = (gx @ w_over_d)[:, None]
+    dx = dy * w if w is not None else dy.copy()  # g
+    dx -= xhat * mean_gx
     dx *= r
-    dweight = None if w is None else xp.einsum("ij,ij->j", dy, xhat).reshape(normalized_shape)
+    dweight = None if w is None else _col_sum(gx).reshape(normalized_shape)
     # END SOLUTION
     return dx.reshape(x_shape), dweight
