@@ -7,7 +7,11 @@ Both run on the kernels in ``minitorch.kernels.attention``.
 import math
 
 from ..autograd import Tensor, zeros
-from ..autograd.functions.attention import ScaledDotProductAttention, ScaledDotProductAttentionWithWeights
+from ..autograd.functions.attention import (
+    QKVAttention,
+    ScaledDotProductAttention,
+    ScaledDotProductAttentionWithWeights,
+)
 from ..backend import get_array_module
 from ..kernels import attention as K
 from . import functional as F
@@ -241,18 +245,25 @@ class MultiheadAttention(Module):
         if is_causal and attn_mask is None:
             raise RuntimeError(f"{op}: need attn_mask if specifying the is_causal hint")
         mask = merge_masks(attn_mask, key_padding_mask, n, h, t_q, t_k)
-        q, k, v = self._project(query, key, value)
-        q = q.reshape(n, t_q, h, hd).transpose(1, 2)
-        k = k.reshape(n, t_k, h, hd).transpose(1, 2)
-        v = v.reshape(n, t_k, h, hd).transpose(1, 2)
         p = self.dropout if self.training else 0.0
-        if need_weights:
-            out, weights = ScaledDotProductAttentionWithWeights.apply(q, k, v, mask=mask, dropout_p=p)
-            if average_attn_weights:
-                weights = weights.mean(dim=1)
+        if not need_weights and self._qkv_same_embed_dim and query is key and key is value:
+            # self-attention: one node from the fused projection to the merged heads
+            out = QKVAttention.apply(F.linear(query, self.in_proj_weight, self.in_proj_bias), n_head=h, mask=mask,
+                                     dropout_p=p)
+            weights = None
         else:
-            out, weights = ScaledDotProductAttention.apply(q, k, v, mask=mask, dropout_p=p), None
-        out = self.out_proj(out.transpose(1, 2).reshape(n, t_q, e))
+            q, k, v = self._project(query, key, value)
+            q = q.reshape(n, t_q, h, hd).transpose(1, 2)
+            k = k.reshape(n, t_k, h, hd).transpose(1, 2)
+            v = v.reshape(n, t_k, h, hd).transpose(1, 2)
+            if need_weights:
+                out, weights = ScaledDotProductAttentionWithWeights.apply(q, k, v, mask=mask, dropout_p=p)
+                if average_attn_weights:
+                    weights = weights.mean(dim=1)
+            else:
+                out, weights = ScaledDotProductAttention.apply(q, k, v, mask=mask, dropout_p=p), None
+            out = out.transpose(1, 2).reshape(n, t_q, e)
+        out = self.out_proj(out)
         if not batched:
             return out.squeeze(0), (None if weights is None else weights.squeeze(0))
         if not self.batch_first:
@@ -268,7 +279,7 @@ class MultiheadAttention(Module):
             return (F.linear(query, self.q_proj_weight, bq), F.linear(key, self.k_proj_weight, bk),
                     F.linear(value, self.v_proj_weight, bv))
         w = self.in_proj_weight
-        if query is key and key is value:
+        if query is key and key is value:  # one GEMM for q, k and v
             return F.linear(query, w, b).split(e, dim=-1)
         if key is value:
             k, v = F.linear(key, w[e:], None if b is None else b[e:]).split(e, dim=-1)
