@@ -7,6 +7,7 @@ the current lr, so several schedulers can act on one optimizer; ``step(epoch)`` 
 form where torch has one. ``state_dict()`` holds plain numbers and lists (checkpoint-friendly).
 """
 import math
+import numbers
 import types
 import warnings
 from bisect import bisect_right
@@ -133,7 +134,7 @@ class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` epochs."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        if not isinstance(step_size, int) or step_size < 1:
+        if not isinstance(step_size, numbers.Integral) or step_size < 1:
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
         self.step_size = step_size
         self.gamma = gamma
