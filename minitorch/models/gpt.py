@@ -115,9 +115,7 @@ class GPT(nn.Module):
     def forward(self, idx, cache=None):
         """idx: (B, T) token ids -> logits (B, T, vocab). With a ``KVCache``, idx continues the cached
         sequence and the cache is extended in place (see ``step`` for the functional form)."""
-        if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.dtype.kind not in "iu":
-            raise ValueError(f"GPT: expected token ids of shape (batch, time) and an integer dtype, got "
-                             f"{getattr(idx, 'shape', type(idx).__name__)} {getattr(idx, 'dtype', '')}".rstrip())
+        check_token_ids("GPT", idx)
         past = 0 if cache is None else cache.length
         t = idx.shape[1]
         if past + t > self.block_size:
@@ -161,6 +159,13 @@ class GPT(nn.Module):
         without, each re-encodes the last block_size tokens (both give the same tokens)."""
         return generate_tokens(self, x, timesteps, self.special_tokens if banned_tokens is None else banned_tokens,
                                use_cache, do_sample, temperature)
+
+
+def check_token_ids(owner, idx):
+    """A clear error unless ``idx`` is a (batch, time) integer Tensor."""
+    if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.dtype.kind not in "iu":
+        raise ValueError(f"{owner}: expected token ids of shape (batch, time) and an integer dtype, got "
+                         f"{getattr(idx, 'shape', type(idx).__name__)} {getattr(idx, 'dtype', '')}".rstrip())
 
 
 @no_grad()

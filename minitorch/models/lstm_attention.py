@@ -16,7 +16,7 @@ from .. import nn
 from ..autograd import Tensor, cat, no_grad
 from ..backend import get_array_module
 from ..kernels.attention import causal_mask
-from .gpt import generate_tokens
+from .gpt import check_token_ids, generate_tokens
 
 
 class LSTMAttentionState:
@@ -72,9 +72,7 @@ class LSTMAttentionLM(nn.Module):
         return f"num_heads={self.num_heads}, bidirectional={self.bidirectional}"
 
     def forward(self, idx, state=None, return_state=False):
-        if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.dtype.kind not in "iu":
-            raise ValueError(f"LSTMAttentionLM: expected token ids of shape (batch, time) and an integer dtype, got "
-                             f"{getattr(idx, 'shape', type(idx).__name__)} {getattr(idx, 'dtype', '')}".rstrip())
+        check_token_ids("LSTMAttentionLM", idx)
         if state is not None and self.bidirectional and state.length:
             raise ValueError("LSTMAttentionLM: a bidirectional model cannot continue a state; feed the whole "
                              "sequence (step() does this for you)")
