@@ -83,3 +83,6 @@ for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "clamp", "
               "masked_fill", "chunk", "unbind", "square", "rsqrt", "allclose", "equal", "numel"):
     globals()[_name] = _method(_name)
 del _name
+
+# Subpackages reachable as attributes after ``import minitorch`` (like torch.nn, torch.optim).
+from . import nn, optim  # noqa: E402
