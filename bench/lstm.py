@@ -1,0 +1,278 @@
+"""Benchmark: one training step of a character LSTM language model in minitorch vs PyTorch (CPU).
+
+    python bench/lstm.py        # Embedding(65, 128) -> LSTM(128, 256, 1 layer) -> Linear(256, 65),
+                                # batch 12, sequence 64, cross-entropy, AdamW (torch defaults)
+
+How it is measured: both models are built in this process with identical weights (torch loads
+minitorch's state_dict: the parameter names are the same) and train on the same batches of
+TinyShakespeare characters (random ids when the corpus is absent). Steps alternate between the two
+frameworks, so a change of load on a shared machine hits both alike; after ``--warmup`` steps each,
+the median wall time of ``--steps`` steps is reported. A step is zero_grad + forward + loss +
+backward + AdamW step. Peak memory: each framework runs 3 steps in a fresh subprocess and reports
+its peak resident set size (VmHWM, reset after imports and data loading) minus the RSS at that
+point (torch's optimizer imports torch._dynamo lazily; that is done before the baseline), i.e. the
+memory that the model, optimizer, activations and gradients added. For minitorch a second
+subprocess reports the peak of NumPy allocations seen by tracemalloc (NumPy reports its buffers to
+tracemalloc, torch does not; it runs separately because tracemalloc's bookkeeping inflates the
+RSS). The final line is the ratio of the medians. ``--threads N`` sets the BLAS/OpenMP threads
+of both frameworks (default: each its own).
+"""
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def _threads_from_argv(argv):
+    """The value of ``--threads N`` / ``--threads=N``, read before NumPy is imported (OpenBLAS fixes its
+    thread count at load time)."""
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return None
+
+
+_THREADS = _threads_from_argv(sys.argv[1:])
+if _THREADS is not None:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = _THREADS
+
+import numpy as np  # noqa: E402 - after the thread settings above
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+CONFIG = dict(vocab=65, embedding_dim=128, hidden_size=256, batch_size=12, block_size=64)
+
+
+def load_ids():
+    """TinyShakespeare as character ids (the 65-character vocabulary), or None when absent."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in (os.environ.get("MINITORCH_DATA"), os.path.join(here, "..", "..", "shared", "data"),
+              os.path.join(here, "..", "data")):
+        path = d and os.path.join(d, "tinyshakespeare.txt")
+        if path and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+            chars, ids = np.unique(codes, return_inverse=True)  # ids in sorted-character order
+            return ids.astype(np.int64)
+    return None
+
+
+def batches(n, seed=0):
+    ids = load_ids()
+    rng = np.random.default_rng(seed)
+    b, t = CONFIG["batch_size"], CONFIG["block_size"]
+    out = []
+    for _ in range(n):
+        if ids is None:
+            x = rng.integers(0, CONFIG["vocab"], (b, t + 1))
+        else:
+            starts = rng.integers(0, len(ids) - t - 1, b)
+            x = np.stack([ids[s:s + t + 1] for s in starts])
+        out.append((x[:, :-1].copy(), x[:, 1:].copy()))
+    return out
+
+
+# ----------------------------------------------------------------------------- minitorch
+def minitorch_setup():
+    import minitorch
+    from minitorch import nn
+    from minitorch.nn import functional as F
+
+    class CharLSTM(nn.Module):
+        def __init__(self, vocab, emb, hidden):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, emb)
+            self.lstm = nn.LSTM(emb, hidden, batch_first=True)
+            self.head = nn.Linear(hidden, vocab)
+
+        def forward(self, idx):
+            out, _ = self.lstm(self.embedding(idx))
+            return self.head(out)
+
+    minitorch.manual_seed(0)
+    model = CharLSTM(CONFIG["vocab"], CONFIG["embedding_dim"], CONFIG["hidden_size"])
+    opt = minitorch.optim.AdamW(model.parameters())
+    V = CONFIG["vocab"]
+
+    def step(x, y):
+        opt.zero_grad()
+        logits = model(minitorch.tensor(x))
+        loss = F.cross_entropy(logits.reshape(-1, V), minitorch.tensor(y.reshape(-1)))
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return model, step
+
+
+# ----------------------------------------------------------------------------- torch
+def torch_setup(state_dict):
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class CharLSTM(nn.Module):
+        def __init__(self, vocab, emb, hidden):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, emb)
+            self.lstm = nn.LSTM(emb, hidden, batch_first=True)
+            self.head = nn.Linear(hidden, vocab)
+
+        def forward(self, idx):
+            out, _ = self.lstm(self.embedding(idx))
+            return self.head(out)
+
+    model = CharLSTM(CONFIG["vocab"], CONFIG["embedding_dim"], CONFIG["hidden_size"])
+    model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state_dict.items()})
+    opt = torch.optim.AdamW(model.parameters())
+    V = CONFIG["vocab"]
+
+    def step(x, y):
+        opt.zero_grad(set_to_none=True)
+        logits = model(torch.from_numpy(x))
+        loss = F.cross_entropy(logits.view(-1, V), torch.from_numpy(y).view(-1))
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return model, step
+
+
+def host_state_dict(model):
+    from minitorch.backend import to_numpy
+
+    return {k: to_numpy(v.data) for k, v in model.state_dict().items()}
+
+
+# ----------------------------------------------------------------------------- memory probe (subprocess)
+def reset_peak_rss():
+    """Restart the kernel's peak-RSS counter (VmHWM) so earlier peaks (data loading) do not count."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def rss_mib():
+    """Peak RSS in MiB: VmHWM (resettable) where /proc has it, else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def memory_probe(which, traced, n_steps=3):
+    """Run a few training steps of one framework; print the RSS growth (MiB) and, with ``traced``,
+    the tracemalloc peak (MiB) instead (tracemalloc's own bookkeeping would inflate the RSS)."""
+    import tracemalloc
+
+    data = batches(n_steps)
+    import minitorch  # noqa: F401 - imports counted in the baseline
+
+    if which == "torch":
+        import torch
+
+        if _THREADS is not None:
+            torch.set_num_threads(int(_THREADS))
+        torch.optim.AdamW([torch.zeros(1, requires_grad=True)])  # its lazy imports (torch._dynamo) go in the baseline
+    reset_peak_rss()
+    base = current_rss_mib()
+    if traced:
+        tracemalloc.start()
+    model, step = minitorch_setup()
+    if which == "torch":
+        sd = host_state_dict(model)
+        del model, step
+        model, step = torch_setup(sd)
+    for x, y in data:
+        step(x, y)
+    if traced:
+        print(f"{tracemalloc.get_traced_memory()[1] / 2 ** 20:.1f}")
+    else:
+        print(f"{rss_mib() - base:.1f}")
+
+
+def measure_memory(which):
+    """(peak RSS growth, tracemalloc peak) in MiB, each from its own fresh subprocess; tracemalloc sees
+    NumPy's buffers but not torch's, so it is measured for minitorch only."""
+    results = []
+    for traced in ((False, True) if which == "minitorch" else (False,)):
+        cmd = [sys.executable, os.path.abspath(__file__), "--memory-probe", which]
+        cmd += (["--traced"] if traced else []) + ([] if _THREADS is None else ["--threads", _THREADS])
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        results.append(float("nan") if out.returncode else float(out.stdout.split()[-1]))
+    return results[0], (results[1] if len(results) > 1 else float("nan"))
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=20, help="timed steps per framework (median reported)")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for both frameworks (BLAS/OpenMP and torch.set_num_threads); default: their own")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--memory-probe", choices=("minitorch", "torch"), help=argparse.SUPPRESS)
+    p.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.steps < 10:
+        p.error("--steps must be at least 10 (the median of >= 10 steps is reported)")
+    if args.memory_probe:
+        memory_probe(args.memory_probe, args.traced)
+        return 0
+    import torch
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    data = batches(args.warmup + args.steps)
+    mt_model, mt_step = minitorch_setup()
+    _, th_step = torch_setup(host_state_dict(mt_model))
+    times = {"minitorch": [], "torch": []}
+    losses = {"minitorch": [], "torch": []}
+    for i, (x, y) in enumerate(data):
+        for name, step in (("minitorch", mt_step), ("torch", th_step)):
+            t0 = time.perf_counter()
+            loss = step(x, y)
+            dt = time.perf_counter() - t0
+            losses[name].append(loss)
+            if i >= args.warmup:
+                times[name].append(dt * 1e3)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    mem = {k: (float("nan"), float("nan")) for k in times} if args.no_memory else \
+        {k: measure_memory(k) for k in times}
+    n_params = mt_model.num_parameters()
+    print(f"char-LSTM training step, cpu: Embedding({CONFIG['vocab']}, {CONFIG['embedding_dim']}) -> "
+          f"LSTM({CONFIG['embedding_dim']}, {CONFIG['hidden_size']}) -> Linear({CONFIG['hidden_size']}, "
+          f"{CONFIG['vocab']}), batch={CONFIG['batch_size']} seq={CONFIG['block_size']}, AdamW; "
+          f"{n_params:,} parameters; torch {torch.__version__} ({torch.get_num_threads()} threads), "
+          f"numpy {np.__version__} (BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}); "
+          f"median of {args.steps} steps after {args.warmup} warm-up")
+    print(f"{'framework':<10} {'ms/step':>9} {'min':>8} {'max':>8} {'peak RSS MiB':>13} {'traced MiB':>11} "
+          f"{'loss first/last':>17}")
+    for k in times:
+        print(f"{k:<10} {med[k]:9.1f} {min(times[k]):8.1f} {max(times[k]):8.1f} {mem[k][0]:13.1f} {mem[k][1]:11.1f} "
+              f"{losses[k][0]:8.4f}/{losses[k][-1]:.4f}")
+    print(f"ratio minitorch/torch: {med['minitorch'] / med['torch']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
