@@ -12,8 +12,9 @@ shared machine hits both alike; after ``--warmup`` steps each, the median wall t
 steps is reported (and the median CPU time the process used per step, which a busy machine
 distorts less than wall time). A step is zero_grad + forward + loss + backward + optimizer step (on the GPU,
 synchronised before the clock is read). Peak memory: each framework runs a few steps in a fresh
-subprocess and reports its peak resident set size (ru_maxrss) minus the RSS after imports, i.e. the
-memory the model, optimizer, activations and gradients added; for minitorch also the peak of
+subprocess, which resets the kernel's peak-RSS counter after its imports and reports peak RSS
+(VmHWM) minus the RSS at that point, i.e. the memory the model, optimizer, activations and
+gradients added; for minitorch also the peak of
 NumPy/CuPy allocations seen by tracemalloc (CPU only). The final line is the ratio of the medians.
 """
 import argparse
@@ -189,13 +190,33 @@ def host_state_dict(model):
 
 
 # ----------------------------------------------------------------------------- memory probe (subprocess)
-def rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def _status_mib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    raise KeyError(field)
+
+
+def reset_peak_rss():
+    """Make the kernel's peak-RSS counter (VmHWM) start again from the current RSS (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mib():
+    try:
+        return _status_mib("VmHWM")
+    except (OSError, KeyError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def current_rss_mib():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+    return _status_mib("VmRSS")
 
 
 def memory_probe(which, device, n_steps=3):
@@ -207,6 +228,7 @@ def memory_probe(which, device, n_steps=3):
 
     if which == "torch":
         import torch  # noqa: F401
+    reset_peak_rss()
     base = current_rss_mib()
     if device == "cpu" and which == "minitorch":
         tracemalloc.start()
@@ -218,7 +240,7 @@ def memory_probe(which, device, n_steps=3):
     for x, y in data:
         step(x, y)
     traced = tracemalloc.get_traced_memory()[1] / 2 ** 20 if tracemalloc.is_tracing() else float("nan")
-    print(f"{rss_mib() - base:.1f} {traced:.1f}")
+    print(f"{peak_rss_mib() - base:.1f} {traced:.1f}")
 
 
 def measure_memory(which, device):
