@@ -16,7 +16,7 @@ class Context:
     def __init__(self, fn, inputs):
         self.fn = fn
         self.inputs = inputs
-        self.needs_input_grad = tuple(t is not None and t.requires_grad for t in inputs)
+        self.needs_input_grad = tuple([t is not None and t._requires_grad for t in inputs])
         self.cache = None
         self.n_outputs = 1
         self.output_shapes = None
@@ -53,14 +53,29 @@ class Context:
         return f"<{self.name}Backward>"
 
 
-def _device_check(fn, tensors):
-    devices = {t.device for t in tensors if t is not None}
+def _device_check(fn, inputs, arrays):
+    """All array inputs must live on one device. Fast path: they all have the same array type."""
+    kind = None
+    for a in arrays:
+        if a is not None:
+            if kind is None:
+                kind = type(a)
+            elif type(a) is not kind:
+                break
+    else:
+        return
+    devices = {t.device for t in inputs if t is not None}
     if len(devices) > 1:
-        desc = ", ".join(f"{t.device} {tuple(t.shape)}" for t in tensors if t is not None)
+        desc = ", ".join(f"{t.device} {tuple(t.shape)}" for t in inputs if t is not None)
         raise RuntimeError(
             f"{fn.__name__}: expected all tensors on the same device, got tensors on {' and '.join(sorted(devices))} "
             f"({desc}); move them with .to(device) first"
         )
+
+
+# The Tensor class. tensor.py imports this module, so it fills this in once Tensor exists
+# (a module-level name is much cheaper than an import statement inside ``apply``, which runs per op).
+Tensor = None
 
 
 class Function:
@@ -76,18 +91,25 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options):
-        from .tensor import Tensor  # noqa: PLC0415
-
+        """Run ``forward`` on the inputs' arrays; when grad mode is on and an input requires grad,
+        return tensors that remember this call (a ``Context``) for backward."""
+        arrays = []
+        requires_grad = False
         for t in inputs:
-            if t is not None and not isinstance(t, Tensor):
+            if t is None:
+                arrays.append(None)
+                continue
+            if not isinstance(t, Tensor):
                 raise TypeError(f"{cls.__name__}: expected Tensor inputs, got {type(t).__name__}")
-        if len(inputs) > 1:
-            _device_check(cls, inputs)
+            arrays.append(t.data)
+            requires_grad = requires_grad or t._requires_grad
+        if len(arrays) > 1:
+            _device_check(cls, inputs, arrays)
+        if options:
+            options = {k: (v.data if isinstance(v, Tensor) else v) for k, v in options.items()}
         ctx = Context(cls, inputs)
-        arrays = [None if t is None else t.data for t in inputs]
-        opts = {k: (v.data if isinstance(v, Tensor) else v) for k, v in options.items()}
-        out = cls.forward(ctx, *arrays, **opts)
-        record = is_grad_enabled() and any(ctx.needs_input_grad)
+        out = cls.forward(ctx, *arrays, **options)
+        record = requires_grad and is_grad_enabled()
         if isinstance(out, tuple):
             ctx.n_outputs = len(out)
             ctx.output_shapes = [o.shape for o in out]

@@ -5,12 +5,15 @@ division, type promotion of Python scalars); each differentiable one calls a Fun
 ``tensor.data`` is the raw array (numpy or cupy), not a Tensor.
 """
 import numbers
+import operator
 from collections import namedtuple
 
 import numpy as np
 
 from .. import backend
+from ..kernels.reduce import normalize_dims
 from . import engine
+from . import function as _function_module
 from .function import Function
 from .functions import basic as B
 from .grad_mode import is_grad_enabled
@@ -69,10 +72,9 @@ class Tensor:
             data = data.data
         dtype = as_dtype(dtype)
         if _is_array(data) and device is None:
-            xp = backend.get_array_module(data)
             arr = data if dtype is None or data.dtype == dtype else data.astype(dtype)
-            if xp is np and backend.get_backend() == "strict":
-                arr = backend.to_device(arr, "cpu")
+            if isinstance(arr, np.ndarray) and backend.get_backend() == "strict":
+                arr = backend.to_device(arr, "cpu")  # host arrays become strict arrays
         else:
             if dtype is None:
                 dtype = _infer_dtype(data)
@@ -179,7 +181,7 @@ class Tensor:
     # ----------------------------------------------------------------- array facts
     @property
     def shape(self):
-        return tuple(self.data.shape)
+        return self.data.shape
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
@@ -312,11 +314,12 @@ class Tensor:
         return self.data.dtype.kind == "f"
 
     # ----------------------------------------------------------------- in-place (no autograd)
-    def _inplace_check(self, name):
-        if self._requires_grad and is_grad_enabled():
+    def _inplace_check(self, name, other=None):
+        """In-place ops change data without recording: refuse them where a gradient would be lost."""
+        if is_grad_enabled() and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
             raise RuntimeError(
-                f"{name}: a leaf tensor that requires grad can't be modified in place outside no_grad(); "
-                "wrap the update in `with minitorch.no_grad():`"
+                f"{name}: in-place operations are not recorded for autograd, and a tensor involved requires grad; "
+                "wrap the update in `with minitorch.no_grad():` (or use the out-of-place operation)"
             )
 
     def zero_(self):
@@ -351,6 +354,58 @@ class Tensor:
             raise RuntimeError("in-place assignment into a tensor that is part of a graph is not supported")
         v = value.data if isinstance(value, Tensor) else value
         self.data[_index_arrays(index, backend.get_array_module(self.data))] = v
+
+    def _inplace(self, name, other, op):
+        """``self <op>= other`` on the data, for tensors outside any graph (parameter updates under
+        no_grad, running statistics). Returns self."""
+        self._inplace_check(name, other)
+        o = other.data if isinstance(other, Tensor) else other
+        if _broadcast_shapes(self.shape, tuple(getattr(o, "shape", ()))) != self.shape:
+            raise RuntimeError(
+                f"{name}: shape {tuple(getattr(o, 'shape', ()))} can't be broadcast to the tensor's shape {self.shape}"
+            )
+        try:
+            self.data = op(self.data, o)
+        except TypeError as err:  # e.g. float into an int tensor (numpy's same_kind casting rule)
+            raise RuntimeError(f"{name}: can't store the result in a tensor of dtype {self.dtype}: {err}") from None
+        return self
+
+    def _augmented(self, name, other, op, fallback):
+        """``x += y`` and friends: in place, like torch, when no gradient is involved; inside a graph the
+        result is recorded out of place (same values and gradients) and rebinds the name."""
+        if is_grad_enabled() and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
+            if self._requires_grad and self._ctx is None:
+                raise RuntimeError(
+                    f"{name}: a leaf tensor that requires grad can't be modified in place outside no_grad(); "
+                    "wrap the update in `with minitorch.no_grad():`"
+                )
+            return fallback(self, other)
+        return self._inplace(name, other, op)
+
+    def __iadd__(self, other):
+        return self._augmented("__iadd__", other, operator.iadd, Tensor.__add__)
+
+    def __isub__(self, other):
+        return self._augmented("__isub__", other, operator.isub, Tensor.__sub__)
+
+    def __imul__(self, other):
+        return self._augmented("__imul__", other, operator.imul, Tensor.__mul__)
+
+    def __itruediv__(self, other):
+        return self._augmented("__itruediv__", other, operator.itruediv, Tensor.__truediv__)
+
+    def add_(self, other, alpha=1):
+        """In place: self += alpha * other (no autograd: use under no_grad for parameters)."""
+        return self._inplace("add_", other if alpha == 1 else other * alpha, operator.iadd)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace("sub_", other if alpha == 1 else other * alpha, operator.isub)
+
+    def mul_(self, other):
+        return self._inplace("mul_", other, operator.imul)
+
+    def div_(self, other):
+        return self._inplace("div_", other, operator.itruediv)
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other):
@@ -808,6 +863,11 @@ class Tensor:
         return iter(self.unbind(0))
 
 
+# Function.apply and the engine wrap arrays into Tensors; they get the class here (no import cycle).
+_function_module.Tensor = Tensor
+engine.Tensor = Tensor
+
+
 # --------------------------------------------------------------------- helpers
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -835,8 +895,6 @@ def _resolve_shape(shape, numel):
 
 
 def _dims(dim, ndim):
-    from ..kernels.reduce import normalize_dims  # noqa: PLC0415
-
     return normalize_dims(dim, ndim)
 
 
@@ -922,15 +980,31 @@ def _promote_pair(a, b):
     return (a if da == common else a._cast(common)), (b if db == common else b._cast(common))
 
 
+def _broadcast_shapes(sa, sb):
+    """The broadcast of shapes ``sa`` and ``sb``, or None when they do not broadcast. (Plain Python:
+    several times faster than np.broadcast_shapes on the short tuples every op checks.)"""
+    if len(sa) < len(sb):
+        sa, sb = sb, sa
+    lead = len(sa) - len(sb)
+    out = list(sa[:lead])
+    for x, y in zip(sa[lead:], sb):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            return None
+    return tuple(out)
+
+
 def _broadcast_check(op, sa, sb, result_shape=None):
     if sa == sb:
         return
-    try:
-        out = np.broadcast_shapes(sa, sb)
-    except ValueError:
-        raise RuntimeError(f"{op}: shapes {sa} and {sb} are not broadcastable") from None
+    out = _broadcast_shapes(sa, sb)
+    if out is None:
+        raise RuntimeError(f"{op}: shapes {tuple(sa)} and {tuple(sb)} are not broadcastable")
     if result_shape is not None and out != tuple(result_shape):
-        raise RuntimeError(f"{op}: shape {sb} can't be broadcast to {tuple(result_shape)} (from {sa})")
+        raise RuntimeError(f"{op}: shape {tuple(sb)} can't be broadcast to {tuple(result_shape)} (from {tuple(sa)})")
 
 
 def _binary(op, t, other, true_div=False):
@@ -955,10 +1029,8 @@ def _check_matmul(op, sa, sb):
             "must equal the second-to-last dimension of the second)"
         )
     if len(sa) > 2 and len(sb) > 2:
-        try:
-            np.broadcast_shapes(sa[:-2], sb[:-2])
-        except ValueError:
-            raise RuntimeError(f"{op}: batch dimensions of {sa} and {sb} are not broadcastable") from None
+        if _broadcast_shapes(sa[:-2], sb[:-2]) is None:
+            raise RuntimeError(f"{op}: batch dimensions of {sa} and {sb} are not broadcastable")
 
 
 class _Cast(Function):

@@ -92,6 +92,8 @@ def get_array_module(*arrays):
 
     Python scalars and NumPy arrays give numpy (or the strict module when it is active)."""
     for a in arrays:
+        if type(a) is np.ndarray:  # the common case, decided without string tests
+            continue
         mod = type(a).__module__
         if mod.startswith("cupy"):
             return _load_cupy()

@@ -29,10 +29,10 @@ def normalize_dims(dim, ndim):
 
 
 def _expand_like(dout, shape, dims, keepdim):
-    """Broadcast a reduced gradient back over ``shape``."""
+    """Broadcast a reduced gradient back over ``shape`` (a read-only view, no copy)."""
     xp = get_array_module(dout)
-    if not keepdim and dims and len(shape) > 0:
-        dout = xp.expand_dims(dout, dims)
+    if not keepdim and dims:
+        dout = dout.reshape(tuple(1 if i in dims else n for i, n in enumerate(shape)))
     return xp.broadcast_to(dout, shape)
 
 
