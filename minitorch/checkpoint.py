@@ -261,24 +261,6 @@ def save_checkpoint(path, model=None, optimizer=None, scheduler=None, step=None,
     save(tree, path)
 
 
-def _first_mismatch(model, saved, strict):
-    """A sentence naming the first key where ``saved`` does not fit ``model``, or None."""
-    own = model.state_dict()
-    for key, value in own.items():
-        if key not in saved:
-            if strict:
-                return f"key {key!r} (shape {value.shape}) is missing from the checkpoint"
-            continue
-        shape = tuple(saved[key].shape)
-        if shape != value.shape:
-            return f"{key!r} has shape {shape} in the checkpoint, but {value.shape} in the model"
-    if strict:
-        for key in saved:
-            if key not in own:
-                return f"the checkpoint has key {key!r}, which the model does not have"
-    return None
-
-
 def load_checkpoint(path, model=None, optimizer=None, scheduler=None, map_location=None, strict=True,
                     restore_rng=True):
     """Load a file written by ``save_checkpoint``; returns its dict (keys model, optimizer, scheduler,
@@ -293,10 +275,10 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, map_locati
         saved = ckpt.get("model")
         if saved is None:
             raise CheckpointError(f"{path}: the checkpoint holds no model state")
-        problem = _first_mismatch(model, saved, strict)
-        if problem:
-            raise CheckpointError(f"{path}: the checkpoint does not fit {type(model).__name__}: {problem}")
-        model.load_state_dict(saved, strict=strict)
+        try:
+            model.load_state_dict(saved, strict=strict)  # checks everything before it copies anything
+        except (RuntimeError, TypeError) as err:
+            raise CheckpointError(f"{path}: the checkpoint does not fit {type(model).__name__}: {err}") from err
     for name, target in (("optimizer", optimizer), ("scheduler", scheduler)):
         if target is None:
             continue

@@ -226,20 +226,21 @@ def test_newer_format_version_is_refused(tmp_path, monkeypatch):
 def test_wrong_model(tmp_path):
     path, model = _saved(tmp_path)
     bigger = _Net(hidden=6)
-    with pytest.raises(C.CheckpointError, match=rf"{path}: the checkpoint does not fit _Net: 'fc1.weight' has shape "
-                                                rf"\(5, 3\) in the checkpoint, but \(6, 3\) in the model"):
+    expected = (rf"{path}: the checkpoint does not fit _Net: (.|\n)*size mismatch for fc1.weight: copying a param "
+                rf"with shape \(5, 3\) from checkpoint, the shape in current model is \(6, 3\)")
+    with pytest.raises(C.CheckpointError, match=expected):
         C.load_checkpoint(path, model=bigger)
     extra = _Net()
     extra.fc3 = _Layer(2, 2)
-    with pytest.raises(C.CheckpointError, match=rf"{path}: .* key 'fc3.weight' \(shape \(2, 2\)\) is missing"):
+    with pytest.raises(C.CheckpointError, match=rf"{path}: (.|\n)*Missing key\(s\) in state_dict: \"fc3.weight\""):
         C.load_checkpoint(path, model=extra)
     fewer = _Net()
     del fewer.fc2
-    with pytest.raises(C.CheckpointError, match=f"{path}: .*the checkpoint has key 'fc2.weight', which the model"):
+    with pytest.raises(C.CheckpointError, match=rf"{path}: (.|\n)*Unexpected key\(s\) in state_dict: \"fc2.weight\""):
         C.load_checkpoint(path, model=fewer)
     C.load_checkpoint(path, model=fewer, strict=False)  # unexpected keys are allowed when not strict
     np.testing.assert_array_equal(fewer.fc1.weight.detach().numpy(), model.fc1.weight.detach().numpy())
-    with pytest.raises(C.CheckpointError, match="'fc1.weight' has shape"):
+    with pytest.raises(C.CheckpointError, match="size mismatch for fc1.weight"):
         C.load_checkpoint(path, model=bigger, strict=False)  # shapes must always match
     model2, opt2, _ = _setup()
     opt_one_group = SGD(model2.parameters(), lr=0.1)
