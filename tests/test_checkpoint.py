@@ -143,6 +143,35 @@ def test_optimizer_state_dict_survives_the_file(tmp_path):
     assert back["sched"] == sched.state_dict()
 
 
+@pytest.mark.parametrize("make", [
+    lambda opt: lr_scheduler.ReduceLROnPlateau(opt, patience=0, min_lr=[0.001, 0.0]),
+    lambda opt: lr_scheduler.MultiStepLR(opt, [2, 2, 5]),
+    lambda opt: lr_scheduler.SequentialLR(opt, [lr_scheduler.LinearLR(opt, 0.5, total_iters=2),
+                                                lr_scheduler.CosineAnnealingLR(opt, 6)], milestones=[2]),
+], ids=["plateau", "multistep", "sequential"])
+def test_scheduler_states_survive_the_file(tmp_path, make):
+    """Resuming from a file gives the lrs of an uninterrupted run (inf, Counter, nested schedulers)."""
+    def run(sched, opt, steps):
+        out = []
+        for i in range(steps):
+            opt.step()
+            sched.step(1.0 / (1 + i % 3)) if isinstance(sched, lr_scheduler.ReduceLROnPlateau) else sched.step()
+            out.append(sched.get_last_lr())
+        return out
+
+    model, _, _ = _setup()
+    opt = SGD([{"params": [model.fc1.weight]}, {"params": [model.fc2.weight]}], lr=0.1)
+    sched = make(opt)
+    run(sched, opt, 3)
+    C.save_checkpoint(tmp_path / "s.ckpt", optimizer=opt, scheduler=sched)
+    expected = run(sched, opt, 6)
+    model2, _, _ = _setup()
+    opt2 = SGD([{"params": [model2.fc1.weight]}, {"params": [model2.fc2.weight]}], lr=0.1)
+    sched2 = make(opt2)
+    C.load_checkpoint(tmp_path / "s.ckpt", optimizer=opt2, scheduler=sched2)
+    assert run(sched2, opt2, 6) == expected
+
+
 def test_unsupported_objects_are_refused(tmp_path):
     with pytest.raises(TypeError, match=r"can't save builtins.function at the saved object\['extra'\]\['fn'\]"):
         C.save({"extra": {"fn": _params}}, tmp_path / "x.npz")
