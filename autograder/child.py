@@ -27,6 +27,71 @@ class _Blocker(importlib.abc.MetaPathFinder):
         return None
 
 
+class _BrokenModule(importlib.abc.Loader):
+    """Stands in for a student module that cannot be imported (a syntax error, a missing file):
+    importing it succeeds, and every function taken from it raises the original problem when called,
+    so only the tests that use that module fail."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def create_module(self, spec):
+        import types  # noqa: PLC0415
+
+        message = self.message
+
+        class Stub(types.ModuleType):
+            def __getattr__(self, name):
+                if name.startswith("__"):
+                    raise AttributeError(name)
+
+                def broken(*args, **kwargs):
+                    raise ImportError(message)
+
+                broken.__name__ = broken.__qualname__ = name
+                return broken
+
+        return Stub(spec.name)
+
+    def exec_module(self, module):
+        module.__file__ = "<broken>"
+
+
+class _StubFinder(importlib.abc.MetaPathFinder):
+    def __init__(self, broken):
+        self.broken = broken
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in self.broken:
+            return importlib.util.spec_from_loader(fullname, _BrokenModule(self.broken[fullname]))
+        return None
+
+
+def _broken_modules(submission, required):
+    """{module name: message} for student files that do not compile, and required files that are missing."""
+    broken = {}
+    root = os.path.join(submission, "minitorch")
+    for dirpath, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for f in files:
+            if not f.endswith(".py") or f == "__init__.py":
+                continue
+            path = os.path.join(dirpath, f)
+            rel = os.path.relpath(path, submission)
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    compile(fh.read(), rel, "exec")
+            except (SyntaxError, ValueError, UnicodeDecodeError) as e:
+                line = getattr(e, "lineno", None)
+                broken[rel[:-3].replace(os.sep, ".")] = (
+                    f"{rel} cannot be imported: {type(e).__name__}: {getattr(e, 'msg', e)}"
+                    + (f" (line {line})" if line else ""))
+    for rel in required:
+        if rel.endswith(".py") and not os.path.exists(os.path.join(submission, rel)):
+            broken[rel[:-3].replace("/", ".")] = f"{rel} is missing from the submission"
+    return broken
+
+
 def _limit_memory(mb):
     if mb and mb > 0:
         limit = int(mb) * 1024 * 1024
@@ -94,6 +159,9 @@ def main():
     sys.path.insert(0, submission)
     _load_grader(job["grader_root"])
     sys.meta_path.insert(0, _Blocker())
+    broken = _broken_modules(submission, job.get("required_files", []))
+    if broken:
+        sys.meta_path.insert(1, _StubFinder(broken))
 
     import numpy as np  # noqa: PLC0415
 

@@ -104,7 +104,8 @@ def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None,
         results = {i: ({}, {"forward": f"forbidden import: {msg}. Submissions may not use torch, tensorflow "
                                       "or jax: zero for this assignment"}) for i in meta}
     else:
-        results = run_cases(submission, assignment, items, inputs, timeout=timeout, memory_mb=memory_mb)
+        results = run_cases(submission, assignment, items, inputs, timeout=timeout, memory_mb=memory_mb,
+                            required_files=sorted(all_files))
 
     per_test = {}
     for idx, (label, c, inst, arrays, dims) in meta.items():

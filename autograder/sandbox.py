@@ -56,7 +56,7 @@ def _tail(path, n=600):
 
 
 def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, memory_mb=DEFAULT_MEMORY_MB,
-              import_timeout=IMPORT_TIMEOUT_S):
+              import_timeout=IMPORT_TIMEOUT_S, required_files=()):
     """Run ``items`` (dicts with index, instance, case, dtype, dims, fd_seed) in the sandbox.
 
     ``inputs``: {key: array} for the child (inputs and upstream gradients only — never expected
@@ -66,7 +66,7 @@ def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, 
         res_dir = os.path.join(job_dir, "results")
         os.makedirs(res_dir)
         job = {"submission": os.path.abspath(submission), "grader_root": GRADER_ROOT, "assignment": assignment,
-               "items": items, "memory_mb": memory_mb}
+               "items": items, "memory_mb": memory_mb, "required_files": list(required_files)}
         with open(os.path.join(job_dir, "job.json"), "w", encoding="utf-8") as f:
             json.dump(job, f)
         write_npz(os.path.join(job_dir, "inputs.npz"), inputs)

@@ -37,8 +37,14 @@ def grade_bug(bug, tmp_root, timeout=20.0):
 
 
 def grade_bugs(bugs, tmp_root, workers=2):
+    """{bug name: report, or the exception (e.g. an edit that no longer applies) for that bug alone}."""
+    def one(bug):
+        try:
+            return grade_bug(bug, tmp_root)
+        except Exception as e:  # noqa: BLE001 - reported by that bug's test
+            return e
     with ThreadPoolExecutor(max_workers=workers) as ex:
-        return dict(zip([b.name for b in bugs], ex.map(lambda b: grade_bug(b, tmp_root), bugs)))
+        return dict(zip([b.name for b in bugs], ex.map(one, bugs)))
 
 
 def failed_checks(report, test):
