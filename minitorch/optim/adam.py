@@ -37,21 +37,18 @@ class Adam(Optimizer):
             if p.grad is None:
                 continue
             state = self.state[p]
+            xp = get_array_module(p.data)
             if not state:
-                xp = get_array_module(p.data)
                 state["step"] = 0
                 state["exp_avg"] = Tensor._make(xp.zeros_like(p.data))
                 state["exp_avg_sq"] = Tensor._make(xp.zeros_like(p.data))
-                if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(p.data))
+            if group["amsgrad"] and "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(p.data))
             state["step"] += 1
-            vmax = state.get("max_exp_avg_sq") if group["amsgrad"] else None
-            if group["amsgrad"] and vmax is None:  # amsgrad switched on after some steps
-                vmax = state["max_exp_avg_sq"] = Tensor._make(get_array_module(p.data).zeros_like(p.data))
             K.adam_step(
                 p.data, self._grad(p), state["exp_avg"].data, state["exp_avg_sq"].data,
-                None if vmax is None else vmax.data, step=state["step"], lr=group["lr"], beta1=beta1,
-                beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
+                state["max_exp_avg_sq"].data if group["amsgrad"] else None, step=state["step"], lr=group["lr"],
+                beta1=beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
                 decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"],
             )
 
