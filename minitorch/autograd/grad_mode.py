@@ -10,23 +10,19 @@ def is_grad_enabled():
     return getattr(_local, "enabled", True)
 
 
-class set_grad_enabled:
-    """Context manager (or plain call) that turns recording on or off."""
-
-    def __init__(self, mode):
-        self.prev = is_grad_enabled()
-        _local.enabled = bool(mode)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        _local.enabled = self.prev
-        return False
-
-
 class _GradMode:
+    """Base of ``no_grad`` / ``enable_grad``: a context manager, and a decorator used as
+    ``@no_grad()`` or ``@no_grad``."""
+
     mode = True
+
+    def __new__(cls, orig_func=None):
+        if orig_func is not None and callable(orig_func):  # bare decorator: @no_grad
+            return cls()(orig_func)
+        return super().__new__(cls)
+
+    def __init__(self, orig_func=None):
+        self.prev = None
 
     def __enter__(self):
         self.prev = is_grad_enabled()
@@ -38,16 +34,18 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
+        mode_cls = self.__class__
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with mode_cls():
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
 class no_grad(_GradMode):
-    """``with no_grad():`` (or ``@no_grad()``) records nothing: results never require grad."""
+    """``with no_grad():`` (or ``@no_grad()`` / ``@no_grad``) records nothing: results never require grad."""
 
     mode = False
 
@@ -56,3 +54,31 @@ class enable_grad(_GradMode):
     """Turns recording back on inside a ``no_grad`` block."""
 
     mode = True
+
+
+class set_grad_enabled:
+    """``set_grad_enabled(mode)``: turns recording on or off at once (a plain call), until the end of
+    a ``with`` block, or inside a function when used as a decorator -- as in torch."""
+
+    def __init__(self, mode):
+        self.prev = is_grad_enabled()
+        self.mode = bool(mode)
+        _local.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _local.enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        _local.enabled = self.prev  # as a decorator, the call above must not change the mode now
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
