@@ -41,7 +41,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     devices = {backend.device_of(g) for g in grads}
     if len(devices) > 1:
         raise RuntimeError(f"clip_grad_norm_: gradients live on several devices ({sorted(devices)}); move them first")
-    total = K.grad_norm(grads, norm_type)
+    total = backend.get_array_module(grads[0]).asarray(K.grad_norm(grads, norm_type))  # NumPy sums give scalars
     if error_if_nonfinite and not math.isfinite(float(total)):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} for gradients from `parameters` is non-finite "

@@ -49,6 +49,7 @@ def test_clip_grad_norm_matches_torch(dtype, norm_type, max_norm):
     total = clip_grad_norm_(mps, max_norm, norm_type=norm_type)
     expected = torch.nn.utils.clip_grad_norm_(tps, max_norm, norm_type=float(norm_type))
     assert isinstance(total, minitorch.Tensor) and total.shape == () and total.dtype == dtype
+    assert isinstance(total.data, np.ndarray)  # a 0-d array, not a NumPy scalar
     np.testing.assert_allclose(total.numpy(), expected.numpy(), **TOL[np.dtype(dtype)])
     _assert_grads(mps, tps, dtype)
 
