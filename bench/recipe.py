@@ -1,0 +1,450 @@
+"""Benchmark: the whole training recipe, end to end, in minitorch and in PyTorch (CPU), in one run.
+
+    python bench/recipe.py                          # baby-gpt preset, 2000 iterations, TinyShakespeare
+    python bench/recipe.py --model lstm             # the lstm preset
+    python bench/recipe.py --max-iters 500 --out bench/results/recipe-gpt-500-2core.txt
+
+What is compared. minitorch trains with ``minitorch.train.train`` itself, the code users run with
+``python -m minitorch.train --preset baby-gpt``: only options are changed (evaluation and logging
+once at the end, no text samples, a temporary output directory; its two checkpoint writes at the
+end stay inside the timed span). PyTorch trains the same architecture (nanoGPT's GPT with
+``scaled_dot_product_attention``, or Embedding -> nn.LSTM -> Linear, with the same parameter names)
+with the same recipe: AdamW with the same decay (matrices) / no-decay (vectors) groups, betas, eps
+and weight decay, nanoGPT's warmup + cosine schedule as a LambdaLR, gradient clipping to norm 1.0,
+the same seed. Both see the same batches: each draws them from its own ``RandomBatchSampler`` over
+the same token ids with the same seed (the sampler ``train`` builds), so batch i is identical.
+With ``--init shared`` (default) PyTorch also starts from minitorch's initial weights (built with
+the seed exactly as ``train`` builds them), so the two runs differ only by floating-point rounding
+and the loss curves can be compared step by step; ``--init own`` lets PyTorch draw its own weights
+with the same init scheme (nanoGPT's N(0, 0.02) and scaled residual projections; torch's defaults
+for the LSTM model), which shows seed-to-seed spread instead. Short runs (``--max-iters`` below 20x
+the preset's warmup) shorten the warmup to 5% of the iterations, as the header says.
+
+What is reported. Final train and validation loss: the mean over ``--eval-iters`` batches drawn
+with fixed seeds (those of ``train``'s own final evaluation), in eval mode; for minitorch they are
+recomputed from the final checkpoint with the same samplers as for PyTorch (and checked against
+what ``train`` logged), so both frameworks are scored on identical batches. Wall s: the training
+loop plus that final evaluation (for minitorch ``train``'s own ``elapsed_s``, which also holds two
+small checkpoint writes). ms/step: the median time of a training step (forward, loss, backward,
+clipping, AdamW, schedule), after 5 warm-up steps; minitorch's comes from the per-step ``elapsed``
+column of ``train``'s log.csv. Then the agreement of the two runs (first-step loss, lr schedule,
+running-mean loss gap), the targets of issue 6, and the final line ``ratio minitorch/torch: X``,
+the ratio of the wall times.
+
+Run order. The two runs are sequential, PyTorch first, then minitorch (``--order`` swaps them).
+They cannot be interleaved step by step without replacing ``train``'s loop, which is exactly what is
+being measured. PyTorch goes first because it is the reference and the shorter run, so its numbers
+are on the screen early; the load average is printed at the start and end of each phase, so a
+change of load on a shared machine between the two phases is visible (run on an idle machine:
+both frameworks use ``--threads`` threads, 2 by default to match our 2-core machine).
+"""
+import argparse
+import csv
+import dataclasses
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+
+def _threads_from_argv(argv):
+    """--threads must act before NumPy loads its BLAS: read it from argv first (default 2)."""
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return "2"
+
+
+if __name__ == "__main__":
+    _threads = _threads_from_argv(sys.argv)
+    if _threads.isdigit() and int(_threads) > 0:
+        for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[_var] = _threads
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from minitorch import backend  # noqa: E402
+from minitorch.checkpoint import load_checkpoint  # noqa: E402
+from minitorch.data import RandomBatchSampler, load_corpus, train_val_split  # noqa: E402
+from minitorch.train import (  # noqa: E402
+    PRESETS,
+    Config,
+    build_model,
+    build_tokenizer,
+    estimate_loss,
+    resolve_corpus,
+    train,
+)
+
+MODELS = {"gpt": "baby-gpt", "lstm": "lstm"}
+WARMUP_STEPS = 5  # steps left out of the ms/step median
+TARGET_VAL_LOSS = 1.90  # issue 6, baby-gpt after 2000 iterations
+TARGET_RATIO = 1.3
+
+
+# ----------------------------------------------------------------------------- the recipe
+def recipe_config(model, max_iters=None, eval_iters=200, corpus="tinyshakespeare", seed=None, out_dir=""):
+    """The preset's Config, changed only where a benchmark needs it: evaluate and log at the end only
+    (eval_interval = max_iters), a loss row per step in log.csv, no samples."""
+    cfg = Config(**{"preset": MODELS[model], **PRESETS[MODELS[model]]})
+    if max_iters is not None:
+        cfg.max_iters = max_iters
+    if cfg.max_iters <= 0 or eval_iters <= 0:
+        raise SystemExit(f"bench/recipe.py: --max-iters and --eval-iters must be positive, "
+                         f"got {cfg.max_iters} and {eval_iters}")
+    cfg.warmup_iters = min(cfg.warmup_iters, cfg.max_iters // 20)
+    cfg.eval_iters = eval_iters
+    cfg.eval_interval = cfg.max_iters
+    cfg.log_interval = 1
+    cfg.sample_tokens = 0
+    cfg.corpus = corpus
+    if seed is not None:
+        cfg.seed = seed
+    cfg.out_dir = out_dir
+    return cfg
+
+
+def lr_factor(cfg, it):
+    """nanoGPT's get_lr(it) / lr: linear warmup, cosine decay to min_lr at max_iters, then min_lr."""
+    if it < cfg.warmup_iters:
+        return (it + 1) / (cfg.warmup_iters + 1)
+    if it > cfg.max_iters:
+        return cfg.min_lr / cfg.lr
+    decay = (it - cfg.warmup_iters) / max(cfg.max_iters - cfg.warmup_iters, 1)
+    coeff = 0.5 * (1.0 + math.cos(math.pi * decay))
+    return (cfg.min_lr + coeff * (cfg.lr - cfg.min_lr)) / cfg.lr
+
+
+def load_data(cfg):
+    """(vocab_size, train ids, val ids) exactly as ``train`` builds them."""
+    text = load_corpus(resolve_corpus(cfg.corpus))
+    tok = build_tokenizer(cfg.tokenizer, text, vocab_size=cfg.bpe_vocab_size)
+    train_ids, val_ids = train_val_split(tok.encode_array(text), cfg.val_fraction)
+    for name, part in (("training", train_ids), ("validation", val_ids)):
+        if len(part) <= cfg.block_size + 1:
+            raise SystemExit(f"bench/recipe.py: the {name} split of {cfg.corpus!r} has {len(part)} tokens, too few "
+                             f"for block size {cfg.block_size}")
+    return tok.vocab_size, train_ids, val_ids
+
+
+def initial_minitorch_model(cfg, vocab_size):
+    """The model ``train(cfg)`` starts from: same dtype, same seed, nothing drawn in between."""
+    backend.set_default_dtype(np.dtype(cfg.dtype))
+    backend.manual_seed(cfg.seed)
+    return build_model(cfg, vocab_size)
+
+
+def eval_seeds(cfg):
+    """The seeds of ``train``'s final evaluation (train split, validation split)."""
+    return cfg.seed + 10_000 + cfg.max_iters, cfg.seed + 20_000 + cfg.max_iters
+
+
+def median_step_ms(step_times):
+    """Median of the per-step times (s) after the warm-up steps, in ms."""
+    body = step_times[WARMUP_STEPS:] or step_times
+    return 1e3 * statistics.median(body)
+
+
+# ----------------------------------------------------------------------------- PyTorch
+def torch_model(cfg, vocab_size, torch):
+    """The same architecture in PyTorch, with the state_dict keys of minitorch's model."""
+    from torch import nn  # noqa: PLC0415
+    from torch.nn import functional as F  # noqa: PLC0415
+
+    if cfg.model == "gpt":
+        class Block(nn.Module):
+            def __init__(self, e, h, p, bias):
+                super().__init__()
+                self.h, self.p = h, p
+                self.ln_1 = nn.LayerNorm(e, bias=bias)
+                self.attn = nn.Module()
+                self.attn.c_attn, self.attn.c_proj = nn.Linear(e, 3 * e, bias=bias), nn.Linear(e, e, bias=bias)
+                self.ln_2 = nn.LayerNorm(e, bias=bias)
+                self.mlp = nn.Module()
+                self.mlp.c_fc, self.mlp.c_proj = nn.Linear(e, 4 * e, bias=bias), nn.Linear(4 * e, e, bias=bias)
+                self.drop = nn.Dropout(p)
+
+            def forward(self, x):
+                b, t, e = x.shape
+                q, k, v = self.attn.c_attn(self.ln_1(x)).split(e, dim=2)
+                q, k, v = (z.view(b, t, self.h, e // self.h).transpose(1, 2) for z in (q, k, v))
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0.0,
+                                                   is_causal=True)
+                x = x + self.drop(self.attn.c_proj(y.transpose(1, 2).reshape(b, t, e)))
+                return x + self.drop(self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x)))))
+
+        class GPT(nn.Module):
+            def __init__(self):
+                super().__init__()
+                e = cfg.n_embd
+                self.transformer = nn.ModuleDict(dict(
+                    wte=nn.Embedding(vocab_size, e), wpe=nn.Embedding(cfg.block_size, e), drop=nn.Dropout(cfg.dropout),
+                    h=nn.ModuleList([Block(e, cfg.n_head, cfg.dropout, cfg.bias) for _ in range(cfg.n_layer)]),
+                    ln_f=nn.LayerNorm(e, bias=cfg.bias)))
+                self.lm_head = nn.Linear(e, vocab_size, bias=False)
+                if cfg.tie_weights:
+                    self.lm_head.weight = self.transformer.wte.weight
+                self.apply(self._init_weights)  # nanoGPT's init
+                for name, p in self.named_parameters():
+                    if name.endswith("c_proj.weight"):
+                        nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * cfg.n_layer))
+
+            @staticmethod
+            def _init_weights(module):
+                if isinstance(module, (nn.Linear, nn.Embedding)):
+                    nn.init.normal_(module.weight, 0.0, 0.02)
+                if isinstance(module, nn.Linear) and module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+            def forward(self, idx):
+                pos = torch.arange(idx.shape[1], device=idx.device)
+                x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+                for block in self.transformer.h:
+                    x = block(x)
+                return self.lm_head(self.transformer.ln_f(x))
+
+        return GPT()
+    if cfg.model == "lstm":
+        class RecurrentLM(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embedding = nn.Embedding(vocab_size, cfg.n_embd)
+                self.drop = nn.Dropout(cfg.dropout)
+                self.rnn = nn.LSTM(cfg.n_embd, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True,
+                                   dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
+                self.head = nn.Linear(cfg.hidden_size, vocab_size)
+                if cfg.tie_weights:
+                    self.head.weight = self.embedding.weight
+
+            def forward(self, idx):
+                out, _ = self.rnn(self.drop(self.embedding(idx)))
+                return self.head(self.drop(out))
+
+        return RecurrentLM()
+    raise ValueError(f"bench/recipe.py: no PyTorch model for {cfg.model!r}")
+
+
+def run_torch(cfg, vocab_size, train_ids, val_ids, init_state=None):
+    """Train the PyTorch twin with the recipe; returns a result dict (losses, times, lrs)."""
+    import torch  # noqa: PLC0415
+    from torch.nn import functional as F  # noqa: PLC0415
+
+    torch.manual_seed(cfg.seed)
+    model = torch_model(cfg, vocab_size, torch)
+    if init_state is not None:
+        model.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in init_state.items()})
+    params = list(model.parameters())
+    opt = torch.optim.AdamW([{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+                             {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}],
+                            lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda it: lr_factor(cfg, it))
+    batches = RandomBatchSampler(train_ids, cfg.block_size, cfg.batch_size, seed=cfg.seed)
+
+    def lm_loss(x, y):
+        logits = model(torch.from_numpy(x.data))
+        return F.cross_entropy(logits.view(-1, logits.shape[-1]), torch.from_numpy(y.data).view(-1))
+
+    @torch.no_grad()
+    def estimate(data, seed):
+        model.eval()
+        sampler = RandomBatchSampler(data, cfg.block_size, cfg.batch_size, seed=seed)
+        losses = [lm_loss(*sampler()).item() for _ in range(cfg.eval_iters)]
+        model.train()
+        return float(np.mean(losses))
+
+    losses, lrs, step_times = [], [], []
+    t_start = time.perf_counter()
+    for _ in range(cfg.max_iters):
+        t0 = time.perf_counter()
+        model.train()
+        loss = lm_loss(*batches())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        opt.step()
+        lrs.append(opt.param_groups[0]["lr"])
+        sched.step()
+        losses.append(loss.item())
+        step_times.append(time.perf_counter() - t0)
+        if not math.isfinite(losses[-1]):
+            raise FloatingPointError(f"PyTorch: training loss became {losses[-1]} at step {len(losses)}")
+    seed_train, seed_val = eval_seeds(cfg)
+    train_loss, val_loss = estimate(train_ids, seed_train), estimate(val_ids, seed_val)
+    wall = time.perf_counter() - t_start
+    return dict(train_loss=train_loss, val_loss=val_loss, wall=wall, step_ms=median_step_ms(step_times),
+                losses=losses, lrs=lrs, threads=torch.get_num_threads(), version=torch.__version__)
+
+
+# ----------------------------------------------------------------------------- minitorch
+def run_minitorch(cfg, vocab_size, train_ids, val_ids):
+    """Train with ``minitorch.train.train(cfg)``; read its log, rescore its final checkpoint."""
+    summary = train(cfg, quiet=True)
+    with open(os.path.join(cfg.out_dir, "log.csv"), newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    steps = [int(r["step"]) for r in rows]
+    if steps != list(range(1, cfg.max_iters + 1)):
+        raise RuntimeError(f"bench/recipe.py: expected one log.csv row per step 1..{cfg.max_iters} from "
+                           f"minitorch.train, got {len(rows)} rows")
+    elapsed = [float(r["elapsed"]) for r in rows]
+    step_times = np.diff([0.0] + elapsed[:-1]).tolist()  # the last row also holds the evaluation
+    model = build_model(cfg, vocab_size)
+    load_checkpoint(os.path.join(cfg.out_dir, "last.ckpt"), model=model, restore_rng=False)
+    seed_train, seed_val = eval_seeds(cfg)
+    train_loss = estimate_loss(model, train_ids, cfg, seed_train)
+    val_loss = estimate_loss(model, val_ids, cfg, seed_val)
+    logged = (float(rows[-1]["train_loss"]), float(rows[-1]["val_loss"]))
+    return dict(train_loss=train_loss, val_loss=val_loss, wall=float(summary["elapsed_s"]),
+                step_ms=median_step_ms(step_times), losses=[float(r["train_loss"]) for r in rows[:-1]],
+                lrs=[float(r["lr"]) for r in rows], logged=logged, parameters=summary["parameters"],
+                corpus=summary["corpus"])
+
+
+# ----------------------------------------------------------------------------- report
+def _load():
+    try:
+        return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:  # pragma: no cover
+        return "n/a"
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:  # pragma: no cover
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _running_mean(xs, n=50):
+    xs = np.asarray(xs, dtype=np.float64)
+    return float(xs[-n:].mean()) if len(xs) else float("nan")
+
+
+def agreement_lines(cfg, mt, th, shared_init):
+    """How closely the two runs agree: first-step loss, lr schedule, mean loss over the last 50 steps."""
+    n = min(len(mt["losses"]), len(th["losses"]))
+    lines = []
+    if n:
+        d0 = abs(mt["losses"][0] - th["losses"][0])
+        lines.append(f"first-step train loss: minitorch {mt['losses'][0]:.6f}, torch {th['losses'][0]:.6f}, "
+                     f"|diff| {d0:.2e}" + (" (same weights, same batch)" if shared_init else " (own init each)"))
+        k = min(n, 10)
+        lines.append(f"mean |train loss diff| over steps 1-{k}: "
+                     f"{np.mean(np.abs(np.subtract(mt['losses'][:k], th['losses'][:k]))):.2e}; "
+                     f"mean train loss of the last {min(n, 50)} steps: "
+                     f"minitorch {_running_mean(mt['losses'][:n]):.4f}, "
+                     f"torch {_running_mean(th['losses'][:n]):.4f}")
+    lr_diff = max(abs(a - b) for a, b in zip(mt["lrs"], th["lrs"]))
+    lines.append(f"lr schedule: max |lr diff| over {len(mt['lrs'])} steps {lr_diff:.2e} "
+                 f"(first {mt['lrs'][0]:.3e}, last {mt['lrs'][-1]:.3e})")
+    lines.append(f"minitorch.train's own final evaluation: train {mt['logged'][0]:.4f}, val {mt['logged'][1]:.4f} "
+                 f"(rescored from its checkpoint: {mt['train_loss']:.4f}, {mt['val_loss']:.4f})")
+    return lines
+
+
+def report(cfg, args, mt, th, loads, vocab_size):
+    ratio = mt["wall"] / th["wall"]
+    lines = [
+        f"bench/recipe.py --model {args.model}: preset {cfg.preset} on {mt['corpus']} (vocab {vocab_size}), "
+        f"{mt['parameters']:,} parameters",
+        f"recipe: {cfg.max_iters} iterations, batch {cfg.batch_size} x block {cfg.block_size}, AdamW lr {cfg.lr:g} "
+        f"betas ({cfg.beta1}, {cfg.beta2}) weight decay {cfg.weight_decay:g} on matrices, warmup {cfg.warmup_iters} "
+        f"then cosine to {cfg.min_lr:g}, grad clip {cfg.grad_clip:g}, dropout {cfg.dropout:g}, seed {cfg.seed}, "
+        f"init {args.init}; eval {cfg.eval_iters} batches per split",
+        f"machine: {_cpu_name()}, {os.cpu_count()} CPUs; torch {th['version']} ({th['threads']} threads), "
+        f"numpy {np.__version__} (BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}), "
+        f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "order: " + " then ".join(k.split()[1] for k in loads if k.startswith("before ")) + "; load average (1, 5, 15 "
+        "min) " + "; ".join(f"{k}: {v}" for k, v in loads.items()),
+        "",
+        f"{'framework':<10} {'train loss':>10} {'val loss':>9} {'wall s':>8} {'ms/step':>8}",
+    ]
+    for name, r in (("minitorch", mt), ("torch", th)):
+        lines.append(f"{name:<10} {r['train_loss']:10.4f} {r['val_loss']:9.4f} {r['wall']:8.2f} {r['step_ms']:8.1f}")
+    lines.append("")
+    lines.extend(agreement_lines(cfg, mt, th, args.init == "shared"))
+    lines.append(f"ms/step ratio minitorch/torch: {mt['step_ms'] / th['step_ms']:.2f}")
+    if args.model == "gpt":
+        full = cfg.max_iters == PRESETS["baby-gpt"]["max_iters"]
+        note = "" if full else f" (the targets are for {PRESETS['baby-gpt']['max_iters']} iterations; this run has " \
+                               f"{cfg.max_iters})"
+        lines.append(f"targets (issue 6): minitorch val loss {mt['val_loss']:.4f} <= {TARGET_VAL_LOSS}: "
+                     f"{'yes' if mt['val_loss'] <= TARGET_VAL_LOSS else 'no'}; time ratio {ratio:.2f} <= "
+                     f"{TARGET_RATIO}: {'yes' if ratio <= TARGET_RATIO else 'no'}{note}")
+    lines.append(f"ratio minitorch/torch: {ratio:.2f}")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="bench/recipe.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=sorted(MODELS), default="gpt",
+                   help="gpt: the baby-gpt preset; lstm: the lstm preset")
+    p.add_argument("--max-iters", type=int, default=None, help="training iterations (default: the preset's, 2000)")
+    p.add_argument("--eval-iters", type=int, default=200, help="batches per split in the final evaluation")
+    p.add_argument("--threads", type=int, default=2,
+                   help="torch.set_num_threads and NumPy's BLAS threads (default 2, our 2-core machine)")
+    p.add_argument("--corpus", default="tinyshakespeare",
+                   help="corpus name or text file path (default tinyshakespeare; set MINITORCH_DATA to its folder)")
+    p.add_argument("--seed", type=int, default=None, help="default: the preset's (1337)")
+    p.add_argument("--init", choices=("shared", "own"), default="shared",
+                   help="shared: PyTorch starts from minitorch's initial weights; own: its own draw, same scheme")
+    p.add_argument("--order", choices=("torch-first", "minitorch-first"), default="torch-first")
+    p.add_argument("--out", default=None, help="also write the report to this file")
+    args = p.parse_args(argv)
+    for name in ("max_iters", "eval_iters", "threads"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            p.error(f"--{name.replace('_', '-')} must be positive, got {value}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch  # noqa: PLC0415
+
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory(prefix="recipe-") as tmp:
+        cfg = recipe_config(args.model, args.max_iters, args.eval_iters, args.corpus, args.seed,
+                            out_dir=os.path.join(tmp, "run"))
+        vocab_size, train_ids, val_ids = load_data(cfg)
+        init_state = None
+        if args.init == "shared":
+            init_state = {k: backend.to_numpy(v.data)
+                          for k, v in initial_minitorch_model(cfg, vocab_size).state_dict().items()}
+        loads, results = {}, {}
+        names = ("torch", "minitorch") if args.order == "torch-first" else ("minitorch", "torch")
+        for name in names:
+            loads[f"before {name}"] = _load()
+            print(f"bench/recipe.py: training {cfg.preset} in {name} ({cfg.max_iters} iterations) ...",
+                  file=sys.stderr, flush=True)
+            if name == "torch":
+                results[name] = run_torch(cfg, vocab_size, train_ids, val_ids, init_state)
+            else:
+                results[name] = run_minitorch(dataclasses.replace(cfg), vocab_size, train_ids, val_ids)
+            r = results[name]
+            print(f"bench/recipe.py: {name}: val loss {r['val_loss']:.4f}, {r['wall']:.1f} s, "
+                  f"{r['step_ms']:.1f} ms/step", file=sys.stderr, flush=True)
+        loads["after"] = _load()
+    text = report(cfg, args, results["minitorch"], results["torch"], loads, vocab_size)
+    print(text)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""bench/recipe.py end to end on a tiny generated corpus (a few iterations), and its PyTorch side:
+the same lr schedule as minitorch's warmup_cosine, the same initial weights and batches as train()."""
+import importlib.util
+import math
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+SCRIPT = os.path.join(ROOT, "bench", "recipe.py")
+
+
+def load_recipe():
+    spec = importlib.util.spec_from_file_location("bench_recipe", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    words = ["the", "king", "queen", "and", "of", "to", "my", "lord", "is", "thou", "art", "sword", "night"]
+    lines = [" ".join(rng.choice(words, size=8)).capitalize() + rng.choice([".", ",", "!", "?"]) for _ in range(400)]
+    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def run_script(*argv, timeout=120):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, SCRIPT, *argv], capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=ROOT)
+
+
+def table_row(text, name):
+    m = re.search(rf"^{name}\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$", text, re.M)
+    assert m, f"no table row for {name} in:\n{text}"
+    return [float(v) for v in m.groups()]
+
+
+@pytest.mark.parametrize("model", ["gpt", "lstm"])
+def test_recipe_runs_end_to_end_and_both_frameworks_agree(tmp_path, corpus, model):
+    pytest.importorskip("torch")
+    out = tmp_path / "recipe.txt"
+    proc = run_script("--model", model, "--max-iters", "5", "--eval-iters", "1", "--threads", "1",
+                      "--corpus", corpus, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = proc.stdout
+    last = text.strip().splitlines()[-1]
+    m = re.fullmatch(r"ratio minitorch/torch: (\d+\.\d\d)", last)
+    assert m, last
+    mt, th = table_row(text, "minitorch"), table_row(text, "torch")
+    for row in (mt, th):
+        train_loss, val_loss, wall, step_ms = row
+        assert 0 < train_loss < math.log(40) + 0.5 and 0 < val_loss < math.log(40) + 0.5
+        assert wall > 0 and step_ms > 0
+    assert float(m.group(1)) == pytest.approx(mt[2] / th[2], rel=0.05)
+    # same initial weights, same batches, same recipe: the runs differ by float32 rounding only
+    assert mt[0] == pytest.approx(th[0], abs=2e-3) and mt[1] == pytest.approx(th[1], abs=2e-3)
+    first = re.search(r"first-step train loss: minitorch (\S+), torch (\S+),", text)
+    assert abs(float(first.group(1)) - float(first.group(2))) < 1e-4
+    lr_diff = re.search(r"max \|lr diff\| over 5 steps (\S+) ", text)
+    assert float(lr_diff.group(1)) < 1e-12
+    own = re.search(r"own final evaluation: train (\S+), val (\S+) \(rescored from its checkpoint: (\S+), (\S+)\)",
+                    text)
+    assert own.group(1) == own.group(3) and own.group(2) == own.group(4)
+    assert ("targets (issue 6)" in text) == (model == "gpt")
+    assert out.read_text() == text  # --out holds the same report
+
+
+def test_recipe_rejects_bad_options(capsys):
+    recipe = load_recipe()
+    for argv, words in ((["--model", "transformer"], ["--model", "'gpt'", "'lstm'"]),
+                        (["--max-iters", "0"], ["--max-iters must be positive, got 0"]),
+                        (["--eval-iters", "-3"], ["--eval-iters must be positive, got -3"]),
+                        (["--threads", "0"], ["--threads must be positive, got 0"])):
+        with pytest.raises(SystemExit) as exc:
+            recipe.parse_args(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert all(w in err for w in words), err
+    args = recipe.parse_args([])
+    assert (args.model, args.max_iters, args.eval_iters, args.threads, args.init) == ("gpt", None, 200, 2, "shared")
+
+
+def test_torch_schedule_is_minitorch_warmup_cosine():
+    recipe = load_recipe()
+    import minitorch
+    from minitorch.optim.lr_scheduler import warmup_cosine
+
+    for max_iters in (2000, 40, 5):
+        cfg = recipe.recipe_config("gpt", max_iters=max_iters, out_dir="unused")
+        p = minitorch.nn.Parameter(minitorch.zeros(2))
+        opt = minitorch.optim.AdamW([p], lr=cfg.lr)
+        sched = warmup_cosine(opt, warmup_iters=cfg.warmup_iters, max_iters=cfg.max_iters, min_lr=cfg.min_lr)
+        ours = []
+        for _ in range(max_iters + 3):
+            ours.append(opt.param_groups[0]["lr"])
+            opt.step()  # p has no gradient: a no-op, in the order train() calls them
+            sched.step()
+        theirs = [cfg.lr * recipe.lr_factor(cfg, it) for it in range(max_iters + 3)]
+        np.testing.assert_allclose(theirs, ours, rtol=1e-12, atol=0)
+    assert recipe.recipe_config("gpt", out_dir="x").warmup_iters == 100  # the preset's recipe is unchanged
+    assert recipe.recipe_config("lstm", max_iters=500, out_dir="x").warmup_iters == 25
+
+
+@pytest.mark.parametrize("model", ["gpt", "lstm"])
+def test_torch_twin_matches_the_minitorch_model_train_builds(model):
+    torch = pytest.importorskip("torch")
+    recipe = load_recipe()
+    import minitorch
+    from minitorch.nn import functional as F
+
+    cfg = recipe.recipe_config(model, max_iters=10, out_dir="unused")
+    vocab = 23
+    ours = recipe.initial_minitorch_model(cfg, vocab)
+    again = recipe.initial_minitorch_model(cfg, vocab)  # deterministic: what train(cfg) starts from
+    for (k, a), (_, b) in zip(ours.state_dict().items(), again.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+    twin = recipe.torch_model(cfg, vocab, torch)
+    assert list(twin.state_dict()) == list(ours.state_dict())
+    for (k, a), (_, b) in zip(ours.state_dict().items(), twin.state_dict().items()):
+        assert tuple(a.shape) == tuple(b.shape), k
+        if k.endswith(".weight") and a.ndim == 2 and model == "gpt":  # nanoGPT's init scheme on both sides
+            assert float(b.detach().std()) == pytest.approx(float(a.numpy().std()), rel=0.25), k
+    twin.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(1).integers(0, vocab, (3, cfg.block_size))
+    y = np.random.default_rng(2).integers(0, vocab, (3, cfg.block_size))
+    loss = F.cross_entropy(ours(minitorch.tensor(x)).reshape(-1, vocab), minitorch.tensor(y.reshape(-1)))
+    ref = torch.nn.functional.cross_entropy(twin(torch.from_numpy(x)).view(-1, vocab), torch.from_numpy(y).view(-1))
+    assert loss.item() == pytest.approx(ref.item(), abs=1e-5)
