@@ -62,8 +62,10 @@ def _fixture_sets(fixtures_dir, hidden_dir, assignment):
 
 
 def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
-                     memory_mb=DEFAULT_MEMORY_MB, tests=None, violations=None):
-    """Grade one assignment; returns its report dict. Fixture problems raise FixtureError."""
+                     memory_mb=DEFAULT_MEMORY_MB, tests=None, violations=None, finite_differences=True):
+    """Grade one assignment; returns its report dict. Fixture problems raise FixtureError.
+    ``finite_differences=False`` skips the gradient checks against finite differences (faster;
+    the torch comparisons remain)."""
     t0 = time.perf_counter()
     rubric = load_rubric(assignment)
     registry = load_registry(assignment)
@@ -90,7 +92,7 @@ def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None,
                 key = f"{label}:{inst}"
                 arrays = fs.get(inst)
                 dims = fs.dims(inst)
-                fd = c.fd and c.backward and inst.endswith("[float64]") and bool(c.grad_inputs())
+                fd = finite_differences and c.fd and c.backward and inst.endswith("[float64]") and bool(c.grad_inputs())
                 item = {"index": len(items), "key": key, "instance": key, "case": c.name,
                         "dtype": inst.rsplit("[", 1)[1].rstrip("]"), "dims": dims,
                         "fd_seed": (c.seed(7) if fd else None)}
@@ -110,7 +112,7 @@ def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None,
     per_test = {}
     for idx, (label, c, inst, arrays, dims) in meta.items():
         got, errors = results[idx]
-        checks = evaluate(c, inst, arrays, dims, got, errors)
+        checks = evaluate(c, inst, arrays, dims, got, errors, finite_differences)
         per_test.setdefault((label, c.test), []).extend(checks)
 
     report_tests = []
@@ -143,7 +145,7 @@ def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None,
             "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def evaluate(case, inst, arrays, dims, got, errors):
+def evaluate(case, inst, arrays, dims, got, errors, finite_differences=True):
     """The checks of one case instance: each output, each gradient, finite differences."""
     checks = []
     scales = _scale_values(case, dims)
@@ -178,7 +180,7 @@ def evaluate(case, inst, arrays, dims, got, errors):
         if kind == "out" and not case.forward_points:
             ch.weight = 0.0  # the forward is given code: reported, not scored
         checks.append(ch)
-    if inst.endswith("[float64]") and case.fd and case.backward:
+    if finite_differences and inst.endswith("[float64]") and case.fd and case.backward:
         for name in case.grad_inputs():
             err = fwd_err or errors.get("backward") or errors.get(f"grad/{name}") or errors.get("fd")
             num, ana = got.get(f"fd/{name}/numeric"), got.get(f"fd/{name}/analytic")
