@@ -99,12 +99,18 @@ def randn(*size, dtype=None, device=None, requires_grad=False):
     return _wrap(xp.asarray(arr), requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None):
-    """Integers in [low, high) (int64)."""
+def randint(low, high=None, size=None, dtype=None, device=None):
+    """Integers in [low, high) (int64), as ``randint(low, high, size)`` or ``randint(high, size)``."""
+    if isinstance(high, (tuple, list)) and size is None:  # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing the required argument 'size' (a tuple of ints)")
+    if low >= high:
+        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
     xp = _module(device)
-    arr = backend.generator(xp).integers(low, high, size=tuple(size))
+    arr = backend.generator(xp).integers(low, high, size=_size((size,)))
     return _wrap(xp.asarray(arr).astype(as_dtype(dtype) or np.int64), False)
 
 

@@ -250,7 +250,7 @@ class Tensor:
         body = np.array2string(backend.to_numpy(self.data), separator=", ", precision=4, prefix="tensor(")
         extra = []
         if self.data.dtype not in (backend.get_default_dtype(), np.int64, np.bool_):
-            extra.append(f"dtype={self.data.dtype}")
+            extra.append(f"dtype=minitorch.{self.data.dtype}")
         if self.device != "cpu":
             extra.append(f"device='{self.device}'")
         if self._ctx is not None:
@@ -376,8 +376,8 @@ class Tensor:
         if is_grad_enabled() and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
             if self._requires_grad and self._ctx is None:
                 raise RuntimeError(
-                    f"{name}: a leaf tensor that requires grad can't be modified in place outside no_grad(); "
-                    "wrap the update in `with minitorch.no_grad():`"
+                    f"{name}: in-place modification of a leaf tensor that requires grad is only allowed inside "
+                    "no_grad(); wrap the update in `with minitorch.no_grad():`"
                 )
             return fallback(self, other)
         return self._inplace(name, other, op)
@@ -458,6 +458,9 @@ class Tensor:
     def __pos__(self):
         return self
 
+    def __abs__(self):
+        return self.abs()
+
     def __pow__(self, exponent):
         if isinstance(exponent, Tensor):
             if exponent.data.ndim == 0 and not exponent._requires_grad:
@@ -499,33 +502,36 @@ class Tensor:
         return B.Bmm.apply(*_promote_pair(self, other))
 
     add = __add__
+    neg = __neg__
     sub = __sub__
     mul = __mul__
     div = __truediv__
     pow = __pow__
 
     # comparisons: results are boolean and never require grad
-    def _compare(self, other, op):
+    def _compare(self, other, op, name="compare"):
         other_arr = other.data if isinstance(other, Tensor) else other
+        if _is_array(other_arr):
+            _broadcast_check(name, self.shape, tuple(other_arr.shape))
         return Tensor._make(op(self.data, other_arr))
 
     def __eq__(self, other):
-        return self._compare(other, lambda a, b: a == b)
+        return self._compare(other, lambda a, b: a == b, "eq")
 
     def __ne__(self, other):
-        return self._compare(other, lambda a, b: a != b)
+        return self._compare(other, lambda a, b: a != b, "ne")
 
     def __lt__(self, other):
-        return self._compare(other, lambda a, b: a < b)
+        return self._compare(other, lambda a, b: a < b, "lt")
 
     def __le__(self, other):
-        return self._compare(other, lambda a, b: a <= b)
+        return self._compare(other, lambda a, b: a <= b, "le")
 
     def __gt__(self, other):
-        return self._compare(other, lambda a, b: a > b)
+        return self._compare(other, lambda a, b: a > b, "gt")
 
     def __ge__(self, other):
-        return self._compare(other, lambda a, b: a >= b)
+        return self._compare(other, lambda a, b: a >= b, "ge")
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
@@ -533,10 +539,10 @@ class Tensor:
         return Tensor._make(~self.data)
 
     def __and__(self, other):
-        return self._compare(other, lambda a, b: a & b)
+        return self._compare(other, lambda a, b: a & b, "and")
 
     def __or__(self, other):
-        return self._compare(other, lambda a, b: a | b)
+        return self._compare(other, lambda a, b: a | b, "or")
 
     def logical_not(self):
         return Tensor._make(~self.data.astype(bool))
@@ -586,7 +592,10 @@ class Tensor:
     def clamp(self, min=None, max=None):  # noqa: A002 - torch's argument names
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of min and max must be given")
-        return B.Clamp.apply(self, min=min, max=max)
+        x = self
+        if not self.is_floating_point() and any(isinstance(v, float) for v in (min, max)):
+            x = self.to(backend.get_default_dtype())  # int tensor, float bound -> float result (torch)
+        return B.Clamp.apply(x, min=min, max=max)
 
     clip = clamp
 
