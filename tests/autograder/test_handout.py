@@ -106,3 +106,20 @@ def test_every_solution_block_has_a_rubric_section():
                     _, blocks, _ = strip_solutions(fh.read(), "hw1", rubrics, f)
                 missing += [(f, b) for b in blocks if b[2] is None]
     assert not missing, f"solution blocks without a §section in their rubric: {missing}"
+
+
+def test_writeup_sections_match_the_rubric():
+    """When a writeup exists, every §section named in its rubric is one of its headings."""
+    checked = 0
+    for hw in available_assignments():
+        path = os.path.join(REPO, "handouts", hw, "README.md")
+        if not os.path.exists(path):
+            continue
+        with open(path, encoding="utf-8") as f:
+            headings = [ln for ln in f if ln.lstrip().startswith("#")]
+        for func, sec in load_rubric(hw).sections.items():
+            assert any(f"§{sec}" in h or f" {sec} " in h or f" {sec}." in h for h in headings), \
+                f"{hw}: section {sec} ({func}) is not a heading of handouts/{hw}/README.md"
+        checked += 1
+    if not checked:
+        pytest.skip("no writeups yet (handouts/hwN/README.md)")
