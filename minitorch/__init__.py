@@ -86,3 +86,4 @@ del _name
 
 # Subpackages reachable as attributes after ``import minitorch`` (like torch.nn, torch.optim).
 from . import nn, optim  # noqa: E402, F401
+from .checkpoint import load, save  # noqa: E402  (torch.save / torch.load for state dicts, without pickle)
