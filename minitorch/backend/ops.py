@@ -21,7 +21,7 @@ def erf(x):
         from cupyx.scipy.special import erf as cupy_erf  # noqa: PLC0415
 
         return cupy_erf(x)
-    if _scipy_erf is not None and xp is np:
+    if _scipy_erf is not None and isinstance(x, (np.ndarray, np.generic)):
         return _scipy_erf(x).astype(x.dtype, copy=False)
     if _scipy_erf is not None and xp.__name__.endswith("strict"):
         return xp.asarray(_scipy_erf(x.unwrap()).astype(x.dtype, copy=False))

@@ -338,9 +338,9 @@ def test_augmented_assignment_inside_a_graph_is_recorded():
     acc.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [6.0, 12.0])
     buf = minitorch.zeros(2)
-    data_before = buf.data
+    view = buf.numpy()  # shares memory with the tensor on the CPU backends
     buf += minitorch.ones(2)
-    assert buf.data is data_before and buf.tolist() == [1.0, 1.0]
+    assert view.tolist() == [1.0, 1.0] == buf.tolist(), "augmented assignment must write into the same memory"
     with pytest.raises(RuntimeError, match=r"__iadd__.*\(3,\).*\(2,\)"):
         buf += minitorch.ones(3)
     i = minitorch.tensor([1, 2])
