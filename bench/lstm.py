@@ -7,7 +7,8 @@ How it is measured: both models are built in this process with identical weights
 minitorch's state_dict: the parameter names are the same) and train on the same batches of
 TinyShakespeare characters (random ids when the corpus is absent). Steps alternate between the two
 frameworks, so a change of load on a shared machine hits both alike; after ``--warmup`` steps each,
-the median wall time of ``--steps`` steps is reported. A step is zero_grad + forward + loss +
+the median wall time of ``--steps`` steps is reported (and the median process CPU time, all threads,
+which a loaded machine disturbs less). A step is zero_grad + forward + loss +
 backward + AdamW step. Peak memory: each framework runs 3 steps in a fresh subprocess and reports
 its peak resident set size (VmHWM, reset after imports and data loading) minus the RSS at that
 point (torch's optimizer imports torch._dynamo lazily; that is done before the baseline), i.e. the
@@ -246,16 +247,19 @@ def main(argv=None):
     mt_model, mt_step = minitorch_setup()
     _, th_step = torch_setup(host_state_dict(mt_model))
     times = {"minitorch": [], "torch": []}
+    cpu_times = {"minitorch": [], "torch": []}
     losses = {"minitorch": [], "torch": []}
     for i, (x, y) in enumerate(data):
         for name, step in (("minitorch", mt_step), ("torch", th_step)):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             loss = step(x, y)
-            dt = time.perf_counter() - t0
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
             losses[name].append(loss)
             if i >= args.warmup:
                 times[name].append(dt * 1e3)
+                cpu_times[name].append(dc * 1e3)
     med = {k: statistics.median(v) for k, v in times.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpu_times.items()}
     mem = {k: (float("nan"), float("nan")) for k in times} if args.no_memory else \
         {k: measure_memory(k) for k in times}
     n_params = mt_model.num_parameters()
@@ -265,11 +269,11 @@ def main(argv=None):
           f"{n_params:,} parameters; torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"numpy {np.__version__} (BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}); "
           f"median of {args.steps} steps after {args.warmup} warm-up")
-    print(f"{'framework':<10} {'ms/step':>9} {'min':>8} {'max':>8} {'peak RSS MiB':>13} {'traced MiB':>11} "
-          f"{'loss first/last':>17}")
+    print(f"{'framework':<10} {'ms/step':>9} {'min':>8} {'max':>8} {'CPU ms/step':>12} {'peak RSS MiB':>13} "
+          f"{'traced MiB':>11} {'loss first/last':>17}")
     for k in times:
-        print(f"{k:<10} {med[k]:9.1f} {min(times[k]):8.1f} {max(times[k]):8.1f} {mem[k][0]:13.1f} {mem[k][1]:11.1f} "
-              f"{losses[k][0]:8.4f}/{losses[k][-1]:.4f}")
+        print(f"{k:<10} {med[k]:9.1f} {min(times[k]):8.1f} {max(times[k]):8.1f} {cpu_med[k]:12.1f} {mem[k][0]:13.1f} "
+              f"{mem[k][1]:11.1f} {losses[k][0]:8.4f}/{losses[k][-1]:.4f}")
     print(f"ratio minitorch/torch: {med['minitorch'] / med['torch']:.2f}")
     return 0
 
