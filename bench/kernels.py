@@ -15,13 +15,15 @@ Ops, at the "baby GPT" sizes (batch 12 x block 64 = 768 rows):
 How it is measured: both frameworks get the same input values in this process. One step is the
 forward, then ``backward`` with a fixed random upstream gradient (the loss: a scalar), with
 ``.grad`` reset before each step. The two frameworks alternate step by step, so a change of load on
-a shared machine hits both alike; after ``--warmup`` steps each, the median wall time of ``--steps``
-steps is reported per op with the ratio minitorch/torch. The final line is the ratio of the summed
-medians (the four ops run once each). ``--clock cpu`` reads the process CPU time instead of the wall
-clock: on a machine shared with other jobs it ignores the time this process waits for a core, and
-with ``--threads 1`` it is a fair single-core comparison (with more threads it adds the threads up).
+a shared machine hits both alike; after ``--warmup`` steps each, the median time of ``--steps``
+steps is reported per op with the ratio minitorch/torch. The "total" row adds the medians (linear
+dominates it); the final line is the geometric mean of the four per-op ratios, so each op counts
+alike. ``--clock cpu`` reads the process CPU time instead of the wall clock: on a machine shared
+with other jobs it leaves out the time this process waits for a core, and with ``--threads 1`` it
+is a fair single-core comparison (with more threads it adds the threads' times up).
 """
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -152,7 +154,8 @@ def main(argv=None):
         print(f"{name:<24}{a:>14.3f}{b:>12.3f}{a / b:>8.2f}")
     total_mt, total_t = sum(r[1] for r in rows), sum(r[2] for r in rows)
     print(f"{'total':<24}{total_mt:>14.3f}{total_t:>12.3f}{total_mt / total_t:>8.2f}")
-    print(f"ratio minitorch/torch: {total_mt / total_t:.2f}")
+    geo = math.exp(sum(math.log(a / b) for _, a, b in rows) / len(rows))
+    print(f"ratio minitorch/torch: {geo:.2f}")
 
 
 if __name__ == "__main__":

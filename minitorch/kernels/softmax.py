@@ -100,7 +100,8 @@ def _target_weights(t, ignore_index, weight, dtype):
 
 def _reduce(loss, wt, reduction, target_shape):
     """Per-row losses -> the requested reduction; 'mean' divides by sum(w[t]) (nan when it is 0, like torch).
-    Returns (out, row_scale_fn) where row_scale_fn(dout) gives the upstream gradient per row."""
+    Returns (out, denom): denom is the mean's divisor (1 where it was 0, so that gradients come out 0 as in
+    torch), None for 'sum' and 'none'."""
     xp = get_array_module(loss)
     if reduction == "none":
         return loss.reshape(target_shape), None
