@@ -1122,11 +1122,22 @@ def split(tensor, split_size_or_sections, dim=0):
 
 
 def where(condition, input, other):  # noqa: A002 - torch's argument names
-    """Elements of ``input`` where ``condition`` is True, else of ``other`` (all broadcast)."""
-    cond = condition.data if isinstance(condition, Tensor) else condition
-    like = input if isinstance(input, Tensor) else other
-    a = _as_tensor(input, like)
-    b = _as_tensor(other, like)
-    a, b = _promote_pair(a, b)
+    """Elements of ``input`` where ``condition`` is True, else of ``other`` (all three broadcast).
+    ``input`` / ``other`` may be Python numbers (torch's promotion rules)."""
+    if isinstance(input, Tensor):
+        like = input
+    elif isinstance(other, Tensor):
+        like = other
+    else:
+        like = Tensor(input)
+    xp = backend.get_array_module(like.data)
+    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    if cond.dtype != np.bool_:
+        cond = cond.astype(bool)
+    a, b = _promote_pair(_as_tensor(input, like), _as_tensor(other, like))
     _broadcast_check("where", a.shape, b.shape)
-    return B.Where.apply(a, b, condition=cond.astype(bool) if cond.dtype != np.bool_ else cond)
+    out_shape = _broadcast_shapes(a.shape, b.shape)
+    if _broadcast_shapes(tuple(cond.shape), out_shape) is None:
+        raise RuntimeError(f"where: condition of shape {tuple(cond.shape)} does not broadcast with shapes "
+                           f"{a.shape} and {b.shape}")
+    return B.Where.apply(a, b, condition=cond)

@@ -395,3 +395,17 @@ def test_module_level_functions_match_methods():
         else:
             ours = getattr(minitorch, name)(x, *args)
         assert_close(ours, getattr(torch, name)(tx, *args), name=name)
+
+
+@pytest.mark.torch
+def test_where_with_numbers_and_condition_checks():
+    torch = _torch()
+    c = np.array([True, False, True])
+    for args in ((1.0, 0.0), (1, 0), (2, 0.5)):
+        ours, ref = minitorch.where(mt(c), *args), torch.where(torch.from_numpy(c), *args)
+        assert str(ours.dtype) == _torch_dtype_name(ref) and ours.tolist() == ref.tolist()
+    x = minitorch.ones(3, requires_grad=True)
+    out = minitorch.where([True, False, True], x, 5.0)
+    assert out.tolist() == [1.0, 5.0, 1.0] and out.requires_grad
+    with pytest.raises(RuntimeError, match=r"where: condition of shape \(2,\).*\(3,\)"):
+        minitorch.where(minitorch.tensor([True, False]), x, 0.0)
