@@ -349,11 +349,14 @@ class Tensor:
         return self
 
     def __setitem__(self, index, value):
-        self._inplace_check("__setitem__")
+        self._inplace_check("__setitem__", value)
         if self._ctx is not None and is_grad_enabled():
             raise RuntimeError("in-place assignment into a tensor that is part of a graph is not supported")
         v = value.data if isinstance(value, Tensor) else value
-        self.data[_index_arrays(index, backend.get_array_module(self.data))] = v
+        xp = backend.get_array_module(self.data)
+        index = _index_arrays(index, xp)
+        _check_index(index, self.shape)
+        self.data[index] = v
 
     def _inplace(self, name, other, op):
         """``self <op>= other`` on the data, for tensors outside any graph (parameter updates under

@@ -409,3 +409,21 @@ def test_where_with_numbers_and_condition_checks():
     assert out.tolist() == [1.0, 5.0, 1.0] and out.requires_grad
     with pytest.raises(RuntimeError, match=r"where: condition of shape \(2,\).*\(3,\)"):
         minitorch.where(minitorch.tensor([True, False]), x, 0.0)
+
+
+def test_setitem():
+    buf = minitorch.zeros(2, 3)
+    buf[0] = 1.0
+    buf[:, 1] = minitorch.tensor([5.0, 6.0])
+    buf[[1, 1], [2, 0]] = 7.0
+    assert buf.tolist() == [[1.0, 5.0, 1.0], [7.0, 6.0, 7.0]]
+    with pytest.raises(IndexError, match="out of range for dim 0 of size 2"):
+        buf[[0, 2]] = 0.0
+    w = minitorch.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place"):
+        w[0] = 3.0
+    with pytest.raises(RuntimeError, match="in-place"):
+        buf[0, 0] = w[0]  # the assigned value requires grad: its gradient would be lost
+    with minitorch.no_grad():
+        w[0] = 3.0
+    assert w.detach().tolist() == [3.0, 1.0]
