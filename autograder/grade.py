@@ -66,83 +66,105 @@ def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None,
     """Grade one assignment; returns its report dict. Fixture problems raise FixtureError.
     ``finite_differences=False`` skips the gradient checks against finite differences (faster;
     the torch comparisons remain)."""
+    return grade_batch(assignment, [(submission, tests)], fixtures_dir, hidden_dir, timeout, memory_mb,
+                       finite_differences, [violations])[0]
+
+
+def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
+                memory_mb=DEFAULT_MEMORY_MB, finite_differences=True, violations=None):
+    """Grade several submissions of one assignment in one sandbox run: ``jobs`` is a list of
+    (submission folder, tests or None). The child imports one submission after the other (numpy is
+    imported once), so this is for trusted code (the planted-bug self-tests); real students are
+    graded one process each (``grade``). Returns one report per job."""
     t0 = time.perf_counter()
     rubric = load_rubric(assignment)
     registry = load_registry(assignment)
     unknown = [t for t in registry.tests() if t not in rubric.tests]
     if unknown:
         raise RuntimeError(f"{assignment}: tests {unknown} have cases but no points in the rubric")
-    selected = [t for t in rubric.tests if tests is None or t in tests]
     sets = _fixture_sets(fixtures_dir, hidden_dir, assignment)
-    cases = [c for c in registry if c.test in selected]
-    for _, fs in sets:
-        fs.check_registry(registry, {c.name for c in cases})
-
-    if violations is None:
-        violations = scan_submission(submission)
     all_files = set()
     for a in available_assignments():
         all_files |= set(load_rubric(a).files)
-    bad = affected(violations, rubric, all_files)
+    violations = list(violations or [None] * len(jobs))
 
-    items, inputs, meta = [], {}, {}
-    for label, fs in sets:
-        for c in cases:
-            for inst in c.instance_ids():
-                key = f"{label}:{inst}"
-                arrays = fs.get(inst)
-                dims = fs.dims(inst)
-                fd = finite_differences and c.fd and c.backward and inst.endswith("[float64]") and bool(c.grad_inputs())
-                item = {"index": len(items), "key": key, "instance": key, "case": c.name,
-                        "dtype": inst.rsplit("[", 1)[1].rstrip("]"), "dims": dims,
-                        "fd_seed": (c.seed(7) if fd else None)}
-                items.append(item)
-                meta[item["index"]] = (label, c, inst, arrays, dims)
-                for k, v in arrays.items():
-                    if k.startswith(("in/", "dout/")):
-                        inputs[f"{key}/{k}"] = v
-    if bad:
-        msg = "; ".join(f"{f} line {h[0][0]} imports {h[0][1]}" for f, h in sorted(bad.items()))
-        results = {i: ({}, {"forward": f"forbidden import: {msg}. Submissions may not use torch, tensorflow "
-                                      "or jax: zero for this assignment"}) for i in meta}
-    else:
-        results = run_cases(submission, assignment, items, inputs, timeout=timeout, memory_mb=memory_mb,
-                            required_files=sorted(all_files))
+    items, inputs, meta, groups = [], {}, {}, []
+    results = {}
+    for g, (submission, tests) in enumerate(jobs):
+        selected = [t for t in rubric.tests if tests is None or t in tests]
+        cases = [c for c in registry if c.test in selected]
+        for _, fs in sets:
+            fs.check_registry(registry, {c.name for c in cases})
+        if violations[g] is None:
+            violations[g] = scan_submission(submission)
+        bad = affected(violations[g], rubric, all_files)
+        groups.append((submission, selected, bad))
+        for label, fs in sets:
+            for c in cases:
+                for inst in c.instance_ids():
+                    key = f"{label}:{inst}"
+                    arrays = fs.get(inst)
+                    dims = fs.dims(inst)
+                    fd = (finite_differences and c.fd and c.backward and inst.endswith("[float64]")
+                          and bool(c.grad_inputs()))
+                    item = {"index": len(items), "group": g, "key": key, "instance": key, "case": c.name,
+                            "dtype": inst.rsplit("[", 1)[1].rstrip("]"), "dims": dims,
+                            "fd_seed": (c.seed(7) if fd else None)}
+                    meta[item["index"]] = (g, label, c, inst, arrays, dims)
+                    if bad:
+                        where = "; ".join(f"{f} line {h[0][0]} imports {h[0][1]}" for f, h in sorted(bad.items()))
+                        msg = (f"forbidden import: {where}. Submissions may not use torch, tensorflow or jax: "
+                               "zero for this assignment")
+                        results[item["index"]] = ({}, {"forward": msg})
+                        items.append(None)
+                        continue
+                    items.append(item)
+                    for k, v in arrays.items():
+                        if k.startswith(("in/", "dout/")):
+                            inputs[f"{key}/{k}"] = v
+    runnable = [it for it in items if it is not None]
+    if runnable:
+        subs = [sub for sub, _, _ in groups]
+        results.update(run_cases(subs, assignment, runnable, inputs, timeout=timeout, memory_mb=memory_mb,
+                                 required_files=sorted(all_files)))
 
     per_test = {}
-    for idx, (label, c, inst, arrays, dims) in meta.items():
+    for idx, (g, label, c, inst, arrays, dims) in meta.items():
         got, errors = results[idx]
         checks = evaluate(c, inst, arrays, dims, got, errors, finite_differences)
-        per_test.setdefault((label, c.test), []).extend(checks)
+        per_test.setdefault((g, label, c.test), []).extend(checks)
 
-    report_tests = []
-    for label, _ in sets:
-        weight = 1.0
-        if hidden_dir:
-            weight = rubric.hidden_weight if label == "hidden" else 1.0 - rubric.hidden_weight
-        for t in selected:
-            checks = per_test.get((label, t), [])
-            pts = rubric.points(t) * weight
-            total_w = sum(ch.weight for ch in checks)
-            each = pts / total_w if total_w else 0.0
-            for ch in checks:
-                ch.max_points = each * ch.weight
-                ch.points = ch.max_points if ch.passed else 0.0
-            earned = sum(ch.points for ch in checks)
-            report_tests.append({
-                "name": t if label == "public" else f"{t} [hidden]",
-                "test": t, "fixtures": label, "visibility": "after_due_date" if label == "hidden" else "visible",
-                "points": round(earned, 2), "max_points": round(pts, 2),
-                "passed": bool(checks) and all(ch.passed for ch in checks),
-                "description": rubric.tests[t].get("description", ""),
-                "checks": [ch.as_dict() for ch in checks],
-            })
-    score = sum(t["points"] for t in report_tests)
-    max_score = sum(t["max_points"] for t in report_tests)
-    return {"assignment": assignment, "title": rubric.title, "score": round(score, 2),
-            "max_score": round(max_score, 2), "tests": report_tests,
-            "forbidden_imports": {f: [list(x) for x in h] for f, h in bad.items()},
-            "seconds": round(time.perf_counter() - t0, 2)}
+    reports = []
+    for g, (_, selected, bad) in enumerate(groups):
+        report_tests = []
+        for label, _ in sets:
+            weight = 1.0
+            if hidden_dir:
+                weight = rubric.hidden_weight if label == "hidden" else 1.0 - rubric.hidden_weight
+            for t in selected:
+                checks = per_test.get((g, label, t), [])
+                pts = rubric.points(t) * weight
+                total_w = sum(ch.weight for ch in checks)
+                each = pts / total_w if total_w else 0.0
+                for ch in checks:
+                    ch.max_points = each * ch.weight
+                    ch.points = ch.max_points if ch.passed else 0.0
+                earned = sum(ch.points for ch in checks)
+                report_tests.append({
+                    "name": t if label == "public" else f"{t} [hidden]",
+                    "test": t, "fixtures": label, "visibility": "after_due_date" if label == "hidden" else "visible",
+                    "points": round(earned, 2), "max_points": round(pts, 2),
+                    "passed": bool(checks) and all(ch.passed for ch in checks),
+                    "description": rubric.tests[t].get("description", ""),
+                    "checks": [ch.as_dict() for ch in checks],
+                })
+        score = sum(t["points"] for t in report_tests)
+        max_score = sum(t["max_points"] for t in report_tests)
+        reports.append({"assignment": assignment, "title": rubric.title, "score": round(score, 2),
+                        "max_score": round(max_score, 2), "tests": report_tests,
+                        "forbidden_imports": {f: [list(x) for x in h] for f, h in bad.items()},
+                        "seconds": round(time.perf_counter() - t0, 2)})
+    return reports
 
 
 def evaluate(case, inst, arrays, dims, got, errors, finite_differences=True):

@@ -57,15 +57,17 @@ def _tail(path, n=600):
 
 def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, memory_mb=DEFAULT_MEMORY_MB,
               import_timeout=IMPORT_TIMEOUT_S, required_files=()):
-    """Run ``items`` (dicts with index, instance, case, dtype, dims, fd_seed) in the sandbox.
+    """Run ``items`` (dicts with index, instance, case, dtype, dims, fd_seed and optionally group,
+    an index into ``submission`` when it is a list of folders) in the sandbox.
 
     ``inputs``: {key: array} for the child (inputs and upstream gradients only — never expected
     values). Returns {index: (arrays, errors)}; a case that produced nothing gets an error."""
     out = {}
+    subs = [submission] if isinstance(submission, str) else list(submission)
     with tempfile.TemporaryDirectory(prefix="mtgrade-") as job_dir:
         res_dir = os.path.join(job_dir, "results")
         os.makedirs(res_dir)
-        job = {"submission": os.path.abspath(submission), "grader_root": GRADER_ROOT, "assignment": assignment,
+        job = {"submissions": [os.path.abspath(s) for s in subs], "grader_root": GRADER_ROOT, "assignment": assignment,
                "items": items, "memory_mb": memory_mb, "required_files": list(required_files)}
         with open(os.path.join(job_dir, "job.json"), "w", encoding="utf-8") as f:
             json.dump(job, f)
@@ -163,9 +165,16 @@ def _run_child(job_dir, work, items, start, timeout, import_timeout, out):
                        "(an infinite loop at import time?)")
             else:
                 msg = f"importing minitorch failed: {_describe_exit(proc.returncode)}; stderr: {_tail(err_path)}"
-        for it in items[start:]:
-            out[it["index"]] = ({}, {"forward": msg})
-        return len(items)
+        group = items[start].get("group", 0)
+        pos = start
+        while pos < len(items) and items[pos].get("group", 0) == group:
+            out[items[pos]["index"]] = ({}, {"forward": msg})
+            pos += 1
+        try:
+            os.remove(os.path.join(job_dir, "fatal.json"))
+        except OSError:
+            pass
+        return pos
     if current is None:
         # died between cases: continue after the last finished one
         return pos if pos > start else pos + 1
