@@ -131,7 +131,11 @@ def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DE
     per_test = {}
     for idx, (g, label, c, inst, arrays, dims) in meta.items():
         got, errors = results[idx]
-        checks = evaluate(c, inst, arrays, dims, got, errors, finite_differences)
+        try:
+            checks = evaluate(c, inst, arrays, dims, got, errors, finite_differences)
+        except Exception as e:  # noqa: BLE001 - a result the comparator cannot digest fails, never crashes
+            checks = [Check(f"{inst} result", False, f"the returned values could not be checked "
+                                                     f"({type(e).__name__}: {e})")]
         per_test.setdefault((g, label, c.test), []).extend(checks)
 
     reports = []
