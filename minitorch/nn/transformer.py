@@ -179,7 +179,7 @@ class TransformerDecoderBlock(Module):
         self.mlp = MLP(d_model, dim_feedforward, dropout, activation, bias, dtype, device)
 
     def extra_repr(self):
-        return "norm_first=True" if self.norm_first else "norm_first=False"
+        return f"norm_first={self.norm_first}"
 
     def forward(self, x, cache=None):
         if x.ndim != 3 or x.shape[-1] != self.attn.n_embd:
