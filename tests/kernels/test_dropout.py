@@ -9,10 +9,10 @@ from minitorch.testing import check_kernel_grads
 from tests.helpers import mt, randn, to_torch
 
 
-@pytest.fixture(autouse=True)
-def _numpy_backend_for_numpy_inputs():
-    """These tests hand kernels NumPy arrays. Under MINITORCH_TEST_BACKEND=strict, kernel-made constants would
-    be strict arrays that NumPy inputs cannot mix with; strict arrays are covered by the *_on_strict_backend test."""
+@pytest.fixture
+def numpy_inputs():
+    """For tests that hand kernels NumPy arrays: under MINITORCH_TEST_BACKEND=strict, kernel-made constants would be
+    strict arrays that NumPy inputs cannot mix with (strict arrays are covered by the *_on_strict_backend test)."""
     if minitorch.get_backend() == "strict":
         minitorch.set_backend("numpy")
 
@@ -30,7 +30,7 @@ class _FixedGenerator:
 @pytest.mark.parametrize("shape", [(1,), (3, 4), (2, 1, 5)])
 @pytest.mark.parametrize("p", [0.0, 0.3, 0.9, 1.0])
 @pytest.mark.parametrize("training", [True, False])
-def test_dropout_gradcheck(shape, p, training):
+def test_dropout_gradcheck(shape, p, training, numpy_inputs):
     kw = dict(p=p, training=training, generator=_FixedGenerator(1))
     err = check_kernel_grads(dk.dropout_forward, dk.dropout_backward, [randn(shape, seed=2)], kwargs=kw)
     assert err < 1e-6 or (p == 1.0 and training and err == 0.0)
@@ -38,7 +38,7 @@ def test_dropout_gradcheck(shape, p, training):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
-def test_mask_statistics_and_scaling(dtype, p):
+def test_mask_statistics_and_scaling(dtype, p, numpy_inputs):
     x = np.ones((400, 500), dtype)
     out, mask = dk.dropout_forward(x, p=p, generator=np.random.default_rng(3))
     assert out.dtype == np.dtype(dtype) and mask.dtype == np.dtype(dtype)
@@ -143,7 +143,7 @@ def _on_strict(fwd, bwd, arrays, seed=0, **kw):
             np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
 
 
-def test_dropout_kernels_run_on_strict_backend():
+def test_dropout_kernels_run_on_strict_backend(numpy_inputs):
     _on_strict(dk.dropout_forward, dk.dropout_backward, [randn((6, 7))], p=0.3, generator=_FixedGenerator(2))
     _on_strict(dk.dropout_forward, dk.dropout_backward, [randn((6, 7))], p=1.0)
     from minitorch.backend import generator, strict

@@ -9,10 +9,10 @@ from minitorch.testing import check_kernel_grads
 from tests.helpers import assert_close, mt, randn, to_torch
 
 
-@pytest.fixture(autouse=True)
-def _numpy_backend_for_numpy_inputs():
-    """These tests hand kernels NumPy arrays. Under MINITORCH_TEST_BACKEND=strict, kernel-made constants would
-    be strict arrays that NumPy inputs cannot mix with; strict arrays are covered by the *_on_strict_backend test."""
+@pytest.fixture
+def numpy_inputs():
+    """For tests that hand kernels NumPy arrays: under MINITORCH_TEST_BACKEND=strict, kernel-made constants would be
+    strict arrays that NumPy inputs cannot mix with (strict arrays are covered by the *_on_strict_backend test)."""
     if minitorch.get_backend() == "strict":
         minitorch.set_backend("numpy")
 
@@ -42,7 +42,7 @@ INDEX_CASES = [
 
 @pytest.mark.parametrize("indices", INDEX_CASES)
 @pytest.mark.parametrize("padding_idx", [None, 2])
-def test_embedding_gradcheck(indices, padding_idx):
+def test_embedding_gradcheck(indices, padding_idx, numpy_inputs):
     w = randn((7, 3), seed=1)
     kw = dict(indices=indices, padding_idx=padding_idx)
 
@@ -56,7 +56,7 @@ def test_embedding_gradcheck(indices, padding_idx):
     assert err < 1e-6
 
 
-def test_repeated_indices_accumulate_and_padding_gets_nothing():
+def test_repeated_indices_accumulate_and_padding_gets_nothing(numpy_inputs):
     w = randn((4, 2), seed=2)
     idx = np.array([1, 1, 1, 3, 0, 3])
     out, cache = ek.embedding_forward(w, idx, padding_idx=0)
@@ -68,7 +68,7 @@ def test_repeated_indices_accumulate_and_padding_gets_nothing():
     assert not dw[0].any() and not dw[2].any()
 
 
-def test_scale_grad_by_freq_divides_each_row_by_its_count():
+def test_scale_grad_by_freq_divides_each_row_by_its_count(numpy_inputs):
     """Not a true gradient (finite differences cannot check it): torch's heuristic, dW[v] / count(v)."""
     w = randn((6, 3), seed=10)
     idx = np.array([[1, 4, 1], [1, 0, 4]])
@@ -171,7 +171,7 @@ def _on_strict(fwd, bwd, arrays, seed=0, **kw):
             np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
 
 
-def test_embedding_kernels_run_on_strict_backend():
+def test_embedding_kernels_run_on_strict_backend(numpy_inputs):
     idx = np.random.default_rng(1).integers(0, 7, size=(4, 5))
     _on_strict(ek.embedding_forward, ek.embedding_backward, [randn((7, 3))], indices=idx, padding_idx=1,
                scale_grad_by_freq=True)

@@ -10,10 +10,10 @@ from minitorch.testing import check_kernel_grads
 from tests.helpers import assert_close, mt, randn, to_torch
 
 
-@pytest.fixture(autouse=True)
-def _numpy_backend_for_numpy_inputs():
-    """These tests hand kernels NumPy arrays. Under MINITORCH_TEST_BACKEND=strict, kernel-made constants would
-    be strict arrays that NumPy inputs cannot mix with; strict arrays are covered by the *_on_strict_backend test."""
+@pytest.fixture
+def numpy_inputs():
+    """For tests that hand kernels NumPy arrays: under MINITORCH_TEST_BACKEND=strict, kernel-made constants would be
+    strict arrays that NumPy inputs cannot mix with (strict arrays are covered by the *_on_strict_backend test)."""
     if minitorch.get_backend() == "strict":
         minitorch.set_backend("numpy")
 
@@ -36,7 +36,7 @@ SHAPES = [(5,), (1, 5), (4, 5), (1, 1, 5), (2, 3, 5), (2, 1, 3, 5)]
 
 @pytest.mark.parametrize("x_shape", SHAPES)
 @pytest.mark.parametrize("with_bias", [True, False])
-def test_linear_gradcheck(x_shape, with_bias):
+def test_linear_gradcheck(x_shape, with_bias, numpy_inputs):
     x = randn(x_shape, seed=1)
     w = randn((4, 5), seed=2)
     inputs = [x, w, randn((4,), seed=3)] if with_bias else [x, w]
@@ -44,13 +44,13 @@ def test_linear_gradcheck(x_shape, with_bias):
     assert err < 1e-6
 
 
-def test_linear_gradcheck_in_features_1():
+def test_linear_gradcheck_in_features_1(numpy_inputs):
     err = check_kernel_grads(lk.linear_forward, lk.linear_backward,
                              [randn((3, 1), seed=1), randn((2, 1), seed=2), randn((2,), seed=3)])
     assert err < 1e-6
 
 
-def test_linear_backward_bias_slot_is_none_without_bias():
+def test_linear_backward_bias_slot_is_none_without_bias(numpy_inputs):
     out, cache = lk.linear_forward(randn((3, 5)), randn((4, 5), seed=1))
     grads = lk.linear_backward(randn(out.shape, seed=2), cache)
     assert len(grads) == 3 and grads[2] is None
@@ -154,7 +154,7 @@ def _on_strict(fwd, bwd, arrays, seed=0, **kw):
             np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
 
 
-def test_linear_kernels_run_on_strict_backend():
+def test_linear_kernels_run_on_strict_backend(numpy_inputs):
     x, w, b = randn((2, 3, 5), seed=1), randn((4, 5), seed=2), randn((4,), seed=3)
     _on_strict(lk.linear_forward, lk.linear_backward, [x, w, b])
     _on_strict(lk.linear_forward, lk.linear_backward, [x, w, None])

@@ -9,10 +9,10 @@ from minitorch.testing import check_kernel_grads
 from tests.helpers import assert_close, mt, randn, to_torch
 
 
-@pytest.fixture(autouse=True)
-def _numpy_backend_for_numpy_inputs():
-    """These tests hand kernels NumPy arrays. Under MINITORCH_TEST_BACKEND=strict, kernel-made constants would
-    be strict arrays that NumPy inputs cannot mix with; strict arrays are covered by the *_on_strict_backend test."""
+@pytest.fixture
+def numpy_inputs():
+    """For tests that hand kernels NumPy arrays: under MINITORCH_TEST_BACKEND=strict, kernel-made constants would be
+    strict arrays that NumPy inputs cannot mix with (strict arrays are covered by the *_on_strict_backend test)."""
     if minitorch.get_backend() == "strict":
         minitorch.set_backend("numpy")
 
@@ -38,7 +38,7 @@ LAYOUTS = [((1, 8), (8,)), ((4, 8), (8,)), ((2, 1, 8), (8,)), ((3, 4, 5), (4, 5)
 @pytest.mark.parametrize("x_shape,ns", LAYOUTS)
 @pytest.mark.parametrize("affine", ["both", "weight", "none"])
 @pytest.mark.parametrize("eps", [1e-5, 0.1])
-def test_layer_norm_gradcheck(x_shape, ns, affine, eps):
+def test_layer_norm_gradcheck(x_shape, ns, affine, eps, numpy_inputs):
     x = randn(x_shape, seed=1, scale=2.0) + 0.5
     w = randn(ns, seed=2) if affine != "none" else None
     b = randn(ns, seed=3) if affine == "both" else None
@@ -54,7 +54,7 @@ def test_layer_norm_gradcheck(x_shape, ns, affine, eps):
 @pytest.mark.parametrize("x_shape,ns", LAYOUTS)
 @pytest.mark.parametrize("with_weight", [True, False])
 @pytest.mark.parametrize("eps", [None, 1e-6, 0.1])
-def test_rms_norm_gradcheck(x_shape, ns, with_weight, eps):
+def test_rms_norm_gradcheck(x_shape, ns, with_weight, eps, numpy_inputs):
     x = randn(x_shape, seed=4, scale=2.0)
     inputs = [x, randn(ns, seed=5)] if with_weight else [x]
 
@@ -65,7 +65,7 @@ def test_rms_norm_gradcheck(x_shape, ns, with_weight, eps):
     assert err < 1e-6
 
 
-def test_backward_slots_are_none_for_missing_params():
+def test_backward_slots_are_none_for_missing_params(numpy_inputs):
     x = randn((3, 4))
     out, cache = nk.layer_norm_forward(x, (4,))
     assert nk.layer_norm_backward(randn(out.shape, seed=1), cache)[1:] == (None, None)
@@ -122,7 +122,7 @@ def test_rms_norm_matches_torch(dtype, x_shape, ns, with_weight, eps):
         assert_close(wm.grad, wt.grad, dtype, "dweight")
 
 
-def test_rms_norm_default_eps_is_finfo_eps():
+def test_rms_norm_default_eps_is_finfo_eps(numpy_inputs):
     x = np.zeros((2, 4), np.float32)
     x[0, 0] = 1e-4  # mean(x^2) = 2.5e-9, far below finfo(float32).eps = 1.19e-7, so eps dominates
     y, _ = nk.rms_norm_forward(x, (4,))
@@ -176,7 +176,7 @@ def _on_strict(fwd, bwd, arrays, seed=0, **kw):
             np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
 
 
-def test_norm_kernels_run_on_strict_backend():
+def test_norm_kernels_run_on_strict_backend(numpy_inputs):
     x = randn((2, 3, 5), seed=1)
     _on_strict(nk.layer_norm_forward, nk.layer_norm_backward, [x, (3, 5), randn((3, 5), seed=2), randn((3, 5), seed=3)])
     _on_strict(nk.layer_norm_forward, nk.layer_norm_backward, [x, (5,), None, None])

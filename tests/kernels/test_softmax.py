@@ -11,10 +11,10 @@ from minitorch.testing import check_kernel_grads
 from tests.helpers import assert_close, mt, randn, to_torch
 
 
-@pytest.fixture(autouse=True)
-def _numpy_backend_for_numpy_inputs():
-    """These tests hand kernels NumPy arrays. Under MINITORCH_TEST_BACKEND=strict, kernel-made constants would
-    be strict arrays that NumPy inputs cannot mix with; strict arrays are covered by the *_on_strict_backend test."""
+@pytest.fixture
+def numpy_inputs():
+    """For tests that hand kernels NumPy arrays: under MINITORCH_TEST_BACKEND=strict, kernel-made constants would be
+    strict arrays that NumPy inputs cannot mix with (strict arrays are covered by the *_on_strict_backend test)."""
     if minitorch.get_backend() == "strict":
         minitorch.set_backend("numpy")
 
@@ -39,7 +39,7 @@ SHAPE_DIMS = [((5,), 0), ((1, 1), -1), ((3, 1), -1), ((1, 4), 1), ((3, 4), 0), (
 # ----------------------------------------------------------------------------- softmax / log_softmax
 @pytest.mark.parametrize("shape,dim", SHAPE_DIMS)
 @pytest.mark.parametrize("pair", ["softmax", "log_softmax"])
-def test_softmax_gradcheck(shape, dim, pair):
+def test_softmax_gradcheck(shape, dim, pair, numpy_inputs):
     fwd, bwd = getattr(sk, f"{pair}_forward"), getattr(sk, f"{pair}_backward")
     err = check_kernel_grads(fwd, bwd, [randn(shape, seed=1, scale=2.0)], kwargs={"dim": dim})
     assert err < 1e-6
@@ -119,7 +119,7 @@ LOSS_LAYOUTS = [((5,), ()), ((1, 5), (1,)), ((6, 5), (6,)), ((2, 5, 3), (2, 3)),
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.15])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_cross_entropy_gradcheck(x_shape, t_shape, reduction, label_smoothing, weighted):
+def test_cross_entropy_gradcheck(x_shape, t_shape, reduction, label_smoothing, weighted, numpy_inputs):
     c = x_shape[0] if len(x_shape) == 1 else x_shape[1]
     t = _targets(t_shape, c, 7, ignore_frac=0.3 if t_shape else 0.0)
     kw = dict(target=t, reduction=reduction, label_smoothing=label_smoothing,
@@ -132,7 +132,7 @@ def test_cross_entropy_gradcheck(x_shape, t_shape, reduction, label_smoothing, w
 @pytest.mark.parametrize("x_shape,t_shape", LOSS_LAYOUTS)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_nll_loss_gradcheck(x_shape, t_shape, reduction, weighted):
+def test_nll_loss_gradcheck(x_shape, t_shape, reduction, weighted, numpy_inputs):
     c = x_shape[0] if len(x_shape) == 1 else x_shape[1]
     t = _targets(t_shape, c, 10, ignore_frac=0.3 if t_shape else 0.0, ignore_index=2)
     kw = dict(target=t, reduction=reduction, ignore_index=2,
@@ -141,7 +141,7 @@ def test_nll_loss_gradcheck(x_shape, t_shape, reduction, weighted):
     assert err < 1e-6
 
 
-def test_cross_entropy_grad_is_softmax_minus_onehot_over_valid():
+def test_cross_entropy_grad_is_softmax_minus_onehot_over_valid(numpy_inputs):
     z = randn((4, 3), seed=12)
     t = np.array([0, -100, 2, 1])
     _, cache = sk.cross_entropy_forward(z, t)
@@ -244,7 +244,7 @@ def test_cross_entropy_probability_targets_match_torch(dtype, reduction, label_s
                   label_smoothing=label_smoothing, weight=w)
 
 
-def test_cross_entropy_float32_stays_float32_through_the_kernel():
+def test_cross_entropy_float32_stays_float32_through_the_kernel(numpy_inputs):
     z = randn((4, 6), np.float32, 26)
     t = _targets((4,), 6, 27)
     for kw in ({}, {"label_smoothing": 0.1}, {"weight": np.ones(6, np.float32)}, {"reduction": "none"}):
@@ -330,7 +330,7 @@ def _on_strict(fwd, bwd, arrays, seed=0, **kw):
             np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
 
 
-def test_softmax_kernels_run_on_strict_backend():
+def test_softmax_kernels_run_on_strict_backend(numpy_inputs):
     x = randn((2, 3, 5), seed=1)
     t = _targets((2, 5), 3, 2, ignore_frac=0.3)
     _on_strict(sk.softmax_forward, sk.softmax_backward, [x], dim=1)
