@@ -390,3 +390,41 @@ def test_bad_constructor_arguments():
         nn.RNN(4, 5, nonlinearity="sigmoid")
     with pytest.raises(NotImplementedError, match="proj_size"):
         nn.LSTM(4, 5, proj_size=2)
+
+
+# ----------------------------------------------------------------------------- finite differences, whole module
+@pytest.mark.parametrize("mode", MODES)
+def test_module_gradcheck_float64(mode):
+    """Two stacked bidirectional layers, batch_first, with initial state: the gradients autograd assembles (through
+    transposes, per-layer Functions, cat, stack, state indexing) against float64 central differences, with random
+    upstream gradients on the output and on every final state."""
+    from minitorch.testing import check_kernel_grads
+
+    m = getattr(nn, mode)(3, 4, num_layers=2, bidirectional=True, batch_first=True).double()
+    names = ["weight_ih_l0", "bias_hh_l0_reverse", "weight_hh_l1", "weight_ih_l1_reverse"]
+    n_states = 2 if mode == "LSTM" else 1
+    r = np.random.default_rng(0)
+    arrays = [r.standard_normal((2, 4, 3))] + [0.5 * r.standard_normal((4, 2, 4)) for _ in range(n_states)]
+    arrays += [getattr(m, n).detach().numpy().copy() for n in names]
+
+    def forward(*arrs):
+        tensors = [minitorch.tensor(a, requires_grad=True) for a in arrs]
+        x, states, params = tensors[0], tensors[1:1 + n_states], tensors[1 + n_states:]
+        for n, p in zip(names, params):
+            getattr(m, n).data = p.data
+        out, final = m(x, _pack(mode, states))
+        outs = tuple(t.detach().numpy() for t in [out] + _as_list(mode, final))
+        return outs, (tensors, params, [out] + _as_list(mode, final))
+
+    def backward(*args):
+        *douts, (tensors, params, outs) = args
+        m.zero_grad()
+        loss = None
+        for o, d in zip(outs, douts):
+            term = (o * minitorch.tensor(d)).sum()
+            loss = term if loss is None else loss + term
+        loss.backward()
+        return tuple(t.grad.numpy() for t in tensors[:1 + n_states]) + tuple(
+            getattr(m, n).grad.numpy() for n in names)
+
+    assert check_kernel_grads(forward, backward, arrays, full_max=40) < 1e-6  # larger arrays: sampled coords
