@@ -2,11 +2,21 @@
 import json
 
 
-def _check_lines(check, indent="      "):
-    lines = [f"{indent}FAIL {check['name']}: {check['message']}"]
+def _check_lines(check, indent="      ", same=0):
+    more = f" (and {same} more checks with the same error)" if same else ""
+    lines = [f"{indent}FAIL {check['name']}{more}: {check['message']}"]
     if check.get("hint"):
         lines.append(f"{indent}     hint: {check['hint']}")
     return lines
+
+
+def _grouped(failed):
+    """Failed checks with identical message and hint collapsed: [(first check, count of the others)].
+    Value mismatches differ in their numbers, so only errors (NotImplementedError, crashes) collapse."""
+    groups = {}
+    for c in failed:
+        groups.setdefault((c["message"], c.get("hint", "")), []).append(c)
+    return [(cs[0], len(cs) - 1) for cs in groups.values()]
 
 
 def test_output(test, max_failures=8):
@@ -17,10 +27,11 @@ def test_output(test, max_failures=8):
     if not failed:
         return f"all {len(test['checks'])} checks passed"
     lines = [f"{len(test['checks']) - len(failed)} of {len(test['checks'])} checks passed"]
-    for c in failed[:max_failures]:
-        lines += _check_lines(c, indent="  ")
-    if len(failed) > max_failures:
-        lines.append(f"  ... and {len(failed) - max_failures} more failed checks")
+    groups = _grouped(failed)
+    for c, same in groups[:max_failures]:
+        lines += _check_lines(c, indent="  ", same=same)
+    if len(groups) > max_failures:
+        lines.append(f"  ... and {sum(1 + n for _, n in groups[max_failures:])} more failed checks")
     return "\n".join(lines)
 
 
@@ -35,12 +46,13 @@ def text(report, verbose=False):
         for t in a["tests"]:
             mark = "ok  " if t["passed"] else "FAIL"
             out.append(f"  {mark} {t['name']:<{width}} {t['points']:6.2f} / {t['max_points']:6.2f}")
-            failed = [c for c in t["checks"] if not c["passed"]]
-            shown = failed if verbose else failed[:6]
-            for c in shown:
-                out += _check_lines(c)
-            if len(failed) > len(shown):
-                out.append(f"      ... {len(failed) - len(shown)} more failed checks (--verbose shows all)")
+            groups = _grouped([c for c in t["checks"] if not c["passed"]])
+            shown = groups if verbose else groups[:6]
+            for c, same in shown:
+                out += _check_lines(c, same=same)
+            if len(groups) > len(shown):
+                hidden = sum(1 + n for _, n in groups[len(shown):])
+                out.append(f"      ... {hidden} more failed checks (--verbose shows all)")
         out.append(f"  {a['assignment']} total: {a['score']:.2f} / {a['max_score']:.2f}   ({a['seconds']:.1f} s)")
         out.append("")
     if len(report["assignments"]) > 1:
