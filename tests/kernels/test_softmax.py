@@ -72,6 +72,27 @@ def test_tensor_methods_and_0d():
     assert s.shape == () and s.item() == 1.0
 
 
+@pytest.mark.parametrize("shape,dim", [((0, 4), -1), ((4, 0), -1), ((2, 0, 3), 1)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_of_empty_tensors_matches_torch(shape, dim, name):
+    torch = pytest.importorskip("torch")
+    xm, xt = mt(np.zeros(shape), True), to_torch(np.zeros(shape), True)
+    ym, yt = getattr(F, name)(xm, dim=dim), getattr(torch.nn.functional, name)(xt, dim=dim)
+    assert ym.shape == tuple(yt.shape)
+    ym.sum().backward()
+    assert xm.grad.shape == shape
+
+
+def test_empty_batch_cross_entropy_is_nan_like_torch():
+    torch = pytest.importorskip("torch")
+    zm = mt(np.zeros((0, 4)), True)
+    lm = F.cross_entropy(zm, mt(np.zeros(0, np.int64)))
+    lt = torch.nn.functional.cross_entropy(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
+    assert np.isnan(lm.item()) and np.isnan(lt.item())
+    lm.backward()
+    assert zm.grad.shape == (0, 4)
+
+
 def test_softmax_errors():
     with pytest.raises(IndexError, match=r"softmax: dim 2 is out of range.*\(3, 4\)"):
         minitorch.randn(3, 4).softmax(2)
