@@ -113,6 +113,9 @@ case("cross_entropy/sequence_batch1", test="cross_entropy", edge="batch 1, (B*T,
      fn=lambda lib, x, t: F(lib).cross_entropy(x.reshape(-1, x.shape[-1]), t.reshape(-1)),
      inputs=dict(x=X(1, "T", "C"), t=Idx(1, "T", high="C")), dims=dict(T=4, C=5),
      scales={"the sequence length": "T"})
+case("cross_entropy/nll_loss", test="cross_entropy",
+     fn=lambda lib, x, t: F(lib).nll_loss(F(lib).log_softmax(x, dim=-1), t),
+     inputs=dict(x=X("B", "C"), t=Idx("B", high="C")), dims=dict(B=4, C=3), scales=CE_SCALES)
 case("cross_entropy/label_smoothing", test="cross_entropy",
      fn=lambda lib, x, t: F(lib).cross_entropy(x, t, label_smoothing=0.1),
      inputs=dict(x=X("B", "C"), t=Idx("B", high="C")), dims=dict(B=3, C=4), scales=CE_SCALES)
@@ -248,6 +251,9 @@ case("optim/sgd_nesterov", test="optimizers", backward=False, fd=False,
 case("optim/adam", test="optimizers", backward=False, fd=False,
      fn=_steps(lambda lib, ps: lib.optim.Adam(ps, lr=0.01)), inputs=OPT_IN, dims=dict(N=3, M=4),
      alts=[(NO_BIAS_CORR, _adam_no_bias_correction)])
+case("optim/adam_amsgrad_wd", test="optimizers", backward=False, fd=False,
+     fn=_steps(lambda lib, ps: lib.optim.Adam(ps, lr=0.01, betas=(0.8, 0.9), weight_decay=0.05, amsgrad=True), 4),
+     inputs=OPT_IN, dims=dict(N=2, M=3))
 case("optim/adamw", test="optimizers", backward=False, fd=False,
      fn=_steps(lambda lib, ps: lib.optim.AdamW(ps, lr=0.01, weight_decay=0.1)), inputs=OPT_IN, dims=dict(N=3, M=4),
      alts=[(COUPLED, _steps(lambda lib, ps: lib.optim.Adam(ps, lr=0.01, weight_decay=0.1)))])
@@ -269,3 +275,15 @@ case("optim/clip_grad_norm", test="optimizers", backward=False, fd=False,
 case("optim/clip_grad_norm_no_clip", test="optimizers", backward=False, fd=False, edge="norm below max_norm",
      fn=_clip(100.0), inputs=dict(g1=X("N", grad=False), g2=X("N", "M", grad=False)), dims=dict(N=3, M=2),
      outputs=("total_norm", "grad1", "grad2"))
+
+
+def _clip_value(lib, g1, g2):
+    p1, p2 = lib.nn.Parameter(g1.detach() * 0), lib.nn.Parameter(g2.detach() * 0)
+    p1.grad, p2.grad = g1.detach().clone(), g2.detach().clone()
+    lib.nn.utils.clip_grad_value_([p1, p2], 0.5)
+    return p1.grad.clone(), p2.grad.clone()
+
+
+case("optim/clip_grad_value", test="optimizers", backward=False, fd=False,
+     fn=_clip_value, inputs=dict(g1=X("N", grad=False), g2=X("N", "M", grad=False)), dims=dict(N=3, M=2),
+     outputs=("grad1", "grad2"))

@@ -12,8 +12,9 @@ GRU_RESET = ("GRU reset gate applied outside W_hn: torch computes n = tanh(W_in 
 CELL_P = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-def _seq_params(layers=1):
-    return tuple(f"{p}_l{k}" for k in range(layers) for p in CELL_P)
+def _seq_params(layers=1, bidirectional=False):
+    suffixes = ("", "_reverse") if bidirectional else ("",)
+    return tuple(f"{p}_l{k}{s}" for k in range(layers) for s in suffixes for p in CELL_P)
 
 
 def _module_fn(build, n_data, names, call):
@@ -35,21 +36,23 @@ def _cell_inputs(gates, with_c=False):
     return d
 
 
-def _seq_inputs(gates, with_c=False, layers=1, T="T", B="B"):
-    d = {"x": X(B, T, "I"), "h0": X(layers, B, "H")}
+def _seq_inputs(gates, with_c=False, layers=1, T="T", B="B", bidirectional=False):
+    dirs = 2 if bidirectional else 1
+    d = {"x": X(B, T, "I"), "h0": X(layers * dirs, B, "H")}
     if with_c:
-        d["c0"] = X(layers, B, "H")
+        d["c0"] = X(layers * dirs, B, "H")
     for k in range(layers):
-        in_size = "I" if k == 0 else "H"
+        in_size = "I" if k == 0 else ("H" if dirs == 1 else "2H")
         g = gates + "H"
-        d.update({f"weight_ih_l{k}": X(g, in_size, scale=0.5), f"weight_hh_l{k}": X(g, "H", scale=0.5),
-                  f"bias_ih_l{k}": X(g, scale=0.5), f"bias_hh_l{k}": X(g, scale=0.5)})
+        for sfx in ("", "_reverse")[:dirs]:
+            d.update({f"weight_ih_l{k}{sfx}": X(g, in_size, scale=0.5), f"weight_hh_l{k}{sfx}": X(g, "H", scale=0.5),
+                      f"bias_ih_l{k}{sfx}": X(g, scale=0.5), f"bias_hh_l{k}{sfx}": X(g, scale=0.5)})
     return d
 
 
 # the gate-multiplied dims: "4H" etc. are resolved through dims
 def _dims(B=2, T=3, I=3, H=2):  # noqa: E741
-    return {"B": B, "T": T, "I": I, "H": H, "3H": 3 * H, "4H": 4 * H, "1H": H}
+    return {"B": B, "T": T, "I": I, "H": H, "3H": 3 * H, "4H": 4 * H, "1H": H, "2H": 2 * H}
 
 
 # --------------------------------------------------------------------------- manual torch versions (alts)
@@ -156,3 +159,11 @@ case("lstm/two_layers_length1", test="lstm_sequence", edge="2 layers, length 1",
      fn=_module_fn(lambda lib, dt: lib.nn.LSTM(3, 2, num_layers=2, batch_first=True, dtype=dt), 3, _seq_params(2),
                    lambda m, x, h0, c0: _flat(m(x, (h0, c0)))),
      inputs=_seq_inputs("4", with_c=True, layers=2), dims=_dims(T=1), hidden_dims=_dims(T=1, B=3))
+case("gru/bidirectional", test="gru_sequence", edge="bidirectional (the reverse direction)",
+     fn=_module_fn(lambda lib, dt: lib.nn.GRU(3, 2, batch_first=True, bidirectional=True, dtype=dt), 2,
+                   _seq_params(bidirectional=True), lambda m, x, h0: _flat(m(x, h0))),
+     inputs=_seq_inputs("3", bidirectional=True), dims=_dims(T=3), hidden_dims=_dims(B=3, T=4))
+case("lstm/bidirectional", test="lstm_sequence", edge="bidirectional (the reverse direction)",
+     fn=_module_fn(lambda lib, dt: lib.nn.LSTM(3, 2, batch_first=True, bidirectional=True, dtype=dt), 3,
+                   _seq_params(bidirectional=True), lambda m, x, h0, c0: _flat(m(x, (h0, c0)))),
+     inputs=_seq_inputs("4", with_c=True, bidirectional=True), dims=_dims(T=3), hidden_dims=_dims(B=3, T=4))
