@@ -687,6 +687,8 @@ class Tensor:
         return self._extreme_along("min", dim, keepdim)
 
     def _extreme_along(self, name, dim, keepdim):
+        if isinstance(dim, (tuple, list)):
+            raise TypeError(f"{name}(dim): dim must be a single int, got {dim!r} (use amax/amin for several dims)")
         (d,) = _dims(dim, self.ndim) or (None,)
         if d is None:  # a 0-d tensor: itself, at index 0
             xp = backend.get_array_module(self.data)
