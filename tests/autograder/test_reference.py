@@ -16,7 +16,11 @@ _cache = {}
 
 @pytest.fixture(scope="session")
 def hidden_dir(tmp_path_factory):
-    pytest.importorskip("torch")
+    """A fresh hidden set (needs torch); without torch only the public fixtures are graded."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return None
     from autograder.fixtures.generate import generate
 
     out = tmp_path_factory.mktemp("hidden")
@@ -35,7 +39,7 @@ def graded(hw, hidden):
 @pytest.mark.parametrize("hw,test", PARAMS)
 def test_reference_full_marks(hw, test, hidden_dir):
     report = graded(hw, hidden_dir)
-    for label in (test, f"{test} [hidden]"):
+    for label in (test, f"{test} [hidden]") if hidden_dir else (test,):
         t = next(x for x in report["tests"] if x["name"] == label)
         failed = [f"{c['name']}: {c['message']} {c['hint']}" for c in t["checks"] if not c["passed"]]
         assert not failed, f"reference loses points on {hw} {label}:\n" + "\n".join(failed[:5])
@@ -47,4 +51,4 @@ def test_reference_totals(hidden_dir):
         report = graded(hw, hidden_dir)
         assert report["score"] == pytest.approx(100.0) and report["max_score"] == pytest.approx(100.0), hw
         hidden = [t for t in report["tests"] if t["fixtures"] == "hidden"]
-        assert hidden and all(t["visibility"] == "after_due_date" for t in hidden)
+        assert bool(hidden) == bool(hidden_dir) and all(t["visibility"] == "after_due_date" for t in hidden)
