@@ -228,3 +228,29 @@ def test_views_do_not_leak_into_gradients():
     a, b = x.split(2)
     (a.sum() + b.sum() * 2).backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.repeat([[1.0], [1.0], [2.0], [2.0]], 3, axis=1))
+
+
+def test_indexing_accepts_and_rejects_exactly_what_numpy_does():
+    """Index checks must never reject a valid index: 1-3 part indices (ints, slices, None, Ellipsis, integer
+    arrays incl. negative/out-of-range/empty ones, boolean masks) agree with NumPy on success and value."""
+    import itertools
+
+    x = np.arange(24.0).reshape(2, 3, 4)
+    t = minitorch.tensor(x)
+    parts = [0, -1, 3, slice(None), slice(1, 3), None, Ellipsis, np.array([0, 1]), np.array([-1, 2]), np.array([3]),
+             np.array([[0], [1]]), np.array([True, False]), np.array([True, False, True]), np.array([False] * 4),
+             np.zeros(0, dtype=np.int64)]
+    combos = [c for k in (1, 2) for c in itertools.product(range(len(parts)), repeat=k)]
+    r = np.random.default_rng(0)
+    combos += [tuple(r.integers(0, len(parts), 3)) for _ in range(400)]
+    for combo in combos:
+        index = tuple(parts[i] for i in combo)
+        if sum(p is Ellipsis for p in index) > 1:
+            continue
+        try:
+            ref = x[index]
+        except IndexError:
+            with pytest.raises(IndexError):
+                t[index]
+            continue
+        np.testing.assert_array_equal(t[index].numpy(), ref, err_msg=str(index))
