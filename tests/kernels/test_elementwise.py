@@ -358,3 +358,25 @@ def test_math_constants_in_kernels_are_exact():
     from minitorch.backend import SQRT_2_OVER_PI
 
     assert SQRT_2_OVER_PI == math.sqrt(2 / math.pi)
+
+
+# ------------------------------------------------------------------------------- property: any broadcast pair
+try:
+    from hypothesis import given, settings
+    from hypothesis.extra.numpy import mutually_broadcastable_shapes
+except ImportError:  # pragma: no cover - hypothesis is a dev dependency
+    given = None
+
+
+if given is not None:
+    @torch_mark
+    @settings(max_examples=60, deadline=None, derandomize=True)
+    @given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=1, max_side=3))
+    def test_binary_ops_on_any_broadcastable_shapes_vs_torch(shapes):
+        torch = _t()
+        sa, sb = shapes.input_shapes
+        a, b = untied_pair(sa, sb, seed=len(sa) * 7 + len(sb))
+        for op in ("add", "sub", "mul", "div", "maximum"):
+            fn, _ = BINARY_OPS[op]
+            tfn = torch.maximum if op == "maximum" else fn
+            compare_with_torch(fn, tfn, [a, b])
