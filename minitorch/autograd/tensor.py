@@ -16,6 +16,7 @@ from . import engine
 from . import function as _function_module
 from .function import Function
 from .functions import basic as B
+from .functions import nn as _nn_functions
 from .grad_mode import is_grad_enabled
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -621,14 +622,10 @@ class Tensor:
         return B.MaskedFill.apply(self, mask=mask_arr, value=value)
 
     def softmax(self, dim):
-        from .functions import nn as N  # noqa: PLC0415
-
-        return N.softmax(self, dim)
+        return _nn_functions.softmax(self, dim)
 
     def log_softmax(self, dim):
-        from .functions import nn as N  # noqa: PLC0415
-
-        return N.log_softmax(self, dim)
+        return _nn_functions.log_softmax(self, dim)
 
     # ----------------------------------------------------------------- reductions
     def _float_for_reduce(self):
