@@ -86,9 +86,10 @@ def run_backward(root, grad, retain_graph=False):
             outs = [xp.zeros(shape, dtype=like.dtype) if g is None else g
                     for g, shape in zip(outs, node.output_shapes)]
         in_grads = node.backward(*outs)
+        inputs = node.inputs
         if not retain_graph:
-            node.release()  # free the saved arrays; a second backward through here raises
-        for i, (t, g) in enumerate(zip(node.inputs, in_grads)):
+            node.release()  # free the saved arrays and edges; a second backward through here raises
+        for i, (t, g) in enumerate(zip(inputs, in_grads)):
             if g is None or t is None or not t._requires_grad:
                 continue
             g = _check_grad(node, i, t, g)

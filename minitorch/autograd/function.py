@@ -45,8 +45,10 @@ class Context:
         return out
 
     def release(self):
-        """Free the saved values once backward no longer needs them."""
+        """Free the saved values and the edges to the inputs once backward no longer needs them,
+        so that the forward's intermediate tensors can be freed even while the output lives on."""
         self.cache = None
+        self.inputs = ()
         self.freed = True
 
     def __repr__(self):

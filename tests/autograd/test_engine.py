@@ -193,6 +193,25 @@ def test_retain_graph_allows_a_second_backward():
         y.backward()
 
 
+def test_backward_frees_intermediate_tensors():
+    """After backward (without retain_graph) the graph no longer holds the forward's intermediates, so a
+    training loop that keeps ``loss`` alive into the next step does not keep two steps of activations."""
+    import gc
+    import weakref
+
+    x = minitorch.randn(100, requires_grad=True)
+    h = x * 2.0
+    ref = weakref.ref(h)
+    loss = h.exp().sum()
+    del h
+    gc.collect()
+    assert ref() is not None, "before backward the graph needs h"
+    loss.backward()
+    gc.collect()
+    assert ref() is None, "backward must drop the graph's references to intermediate tensors"
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(2 * x.detach().numpy()), rtol=1e-5)
+
+
 def test_backward_frees_saved_values():
     x = minitorch.randn(3, requires_grad=True)
     y = x.exp()
