@@ -372,6 +372,8 @@ class Tensor:
             self.data = op(self.data, o)
         except TypeError as err:  # e.g. float into an int tensor (numpy's same_kind casting rule)
             raise RuntimeError(f"{name}: can't store the result in a tensor of dtype {self.dtype}: {err}") from None
+        except ValueError as err:  # a read-only view, e.g. the result of expand()
+            raise RuntimeError(f"{name}: this tensor can't be written in place ({err}); use .clone() first") from None
         return self
 
     def _augmented(self, name, other, op, fallback):

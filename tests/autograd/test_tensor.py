@@ -346,6 +346,12 @@ def test_augmented_assignment_inside_a_graph_is_recorded():
     i = minitorch.tensor([1, 2])
     with pytest.raises(RuntimeError, match="dtype int64"):
         i += 0.5
+    alias = buf
+    buf += 1.0
+    assert alias is buf and alias.tolist() == [2.0, 2.0]  # in place, as in torch
+    e = minitorch.ones(3, 1).expand(3, 4)
+    with pytest.raises(RuntimeError, match=r"__iadd__: this tensor can't be written in place.*clone"):
+        e += 1.0
 
 
 # ------------------------------------------------------------------------------------- error messages
