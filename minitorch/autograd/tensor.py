@@ -248,7 +248,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(backend.to_numpy(self.data), separator=", ", precision=4, prefix="tensor(")
+        body = _format_values(backend.to_numpy(self.data))
         extra = []
         if self.data.dtype not in (backend.get_default_dtype(), np.int64, np.bool_):
             extra.append(f"dtype=minitorch.{self.data.dtype}")
@@ -874,6 +874,29 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
+
+
+def _format_values(arr):
+    """The values as torch prints them: integral floats as ``1.``, others with 4 decimals (``0.5000``),
+    scientific notation (``1.0000e-05``) for wide ranges, all right-aligned to one width."""
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return np.array2string(arr, separator=", ", prefix="tensor(", max_line_width=80)
+    finite = arr[np.isfinite(arr)].astype(np.float64)
+    nonzero = np.abs(finite[finite != 0])
+    big, small = (nonzero.max(), nonzero.min()) if nonzero.size else (0.0, 0.0)
+    if finite.size and np.all(finite == np.round(finite)):
+        fmt = "{:.4e}" if big > 1e8 else "{:.0f}."
+    else:
+        fmt = "{:.4e}" if nonzero.size and (big / small > 1000 or big > 1e8 or small < 1e-4) else "{:.4f}"
+
+    def one(v):
+        return fmt.format(v) if np.isfinite(v) else str(float(v))
+
+    edge = [one(v) for v in (finite.min(), finite.max())] if finite.size else []
+    edge += [one(v) for v in arr[~np.isfinite(arr)][:1]] + ([one(-np.inf)] if np.isneginf(arr).any() else [])
+    width = max(len(e) for e in edge)
+    return np.array2string(arr, separator=", ", prefix="tensor(", max_line_width=80,
+                           formatter={"float_kind": lambda v: one(v).rjust(width)})
 
 
 # Function.apply and the engine wrap arrays into Tensors; they get the class here (no import cycle).

@@ -234,6 +234,11 @@ def test_repr_like_torch():
                  lambda lib: lib.tensor([[1.0, 2.0], [3.0, 4.0]]),
                  lambda lib: lib.tensor([1.0, 2.0], requires_grad=True), lambda lib: lib.tensor([True, False])):
         assert repr(make(minitorch)) == repr(make(torch))
+    values = [[0.5, -1.25], [[1.5, 2.0], [3.0, -4.0]], 3.5, 3.0, [1e-5, 1.0], [1e9, 1.0], [float("nan"), 1.5],
+              [float("inf"), -2.5, float("-inf")], [0.0, 0.0], (np.arange(12.0).reshape(3, 4) / 7).tolist(),
+              np.linspace(-3, 3, 30).tolist(), [[1e-5]], [100.25, -3.5], [], [[True, False]], [[1, -20], [300, 4]]]
+    for v in values:
+        assert repr(minitorch.tensor(v)) == repr(torch.tensor(v)), v
     assert repr(minitorch.tensor([1.0], dtype=np.float64)) == "tensor([1.], dtype=minitorch.float64)"
     y = minitorch.tensor([1.0], requires_grad=True) * 2
     assert repr(y) == "tensor([2.], grad_fn=<MulBackward>)"
