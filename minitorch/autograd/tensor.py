@@ -264,13 +264,7 @@ class Tensor:
     def to(self, *args, dtype=None, device=None):
         """``to(device)``, ``to(dtype)`` or both: a new tensor (self when nothing changes).
         Differentiable: gradients flow back to the original."""
-        for a in args:
-            if isinstance(a, str) and (a in ("cpu", "cuda") or a.startswith("cuda")):
-                device = a
-            elif isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            else:
-                dtype = a
+        dtype, device = parse_to_args(args, dtype, device)
         out = self
         if dtype is not None and as_dtype(dtype) != self.data.dtype:
             out = out._cast(as_dtype(dtype))
@@ -905,6 +899,30 @@ engine.Tensor = Tensor
 
 
 # --------------------------------------------------------------------- helpers
+def parse_to_args(args, dtype=None, device=None):
+    """(dtype, device) from the positional arguments of ``Tensor.to`` / ``Module.to``: a device
+    name ('cpu', 'cuda', 'cuda:0'), a dtype, or a Tensor whose dtype and device are copied."""
+    for a in args:
+        if isinstance(a, str) and (a in ("cpu", "cuda") or a.startswith("cuda")):
+            device = a
+        elif isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        else:
+            dtype = a
+    return dtype, device
+
+
+def zero_grads(tensors, set_to_none=True):
+    """Reset ``.grad`` of each tensor: to None (like torch's default) or to zeros in place."""
+    for t in tensors:
+        if t.grad is None:
+            continue
+        if set_to_none:
+            t.grad = None
+        else:
+            t.grad.data[...] = 0
+
+
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])

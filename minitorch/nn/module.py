@@ -3,6 +3,7 @@ from collections import OrderedDict, namedtuple
 
 from .. import backend
 from ..autograd import Tensor, no_grad
+from ..autograd.tensor import zero_grads
 from .parameter import Parameter
 
 
@@ -244,13 +245,7 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all parameters: to None (default, like torch) or to zeros."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad.data[...] = 0
+        zero_grads(self.parameters(), set_to_none)
 
     # ----------------------------------------------------------------- device / dtype
     def _map_tensors(self, fn):
@@ -269,15 +264,9 @@ class Module:
     def to(self, *args, dtype=None, device=None):
         """Move (``to('cuda')``) or cast (``to(minitorch.float64)``) all parameters and buffers in place.
         Only floating tensors change dtype (integer buffers such as counters keep theirs)."""
-        from ..autograd.tensor import as_dtype  # noqa: PLC0415
+        from ..autograd.tensor import as_dtype, parse_to_args  # noqa: PLC0415
 
-        for a in args:
-            if isinstance(a, str) and (a in ("cpu", "cuda") or a.startswith("cuda")):
-                device = a
-            elif isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            else:
-                dtype = a
+        dtype, device = parse_to_args(args, dtype, device)
         if device is not None:
             self._map_tensors(lambda arr: backend.to_device(arr, device))
         if dtype is not None:

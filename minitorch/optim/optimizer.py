@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from .. import backend
 from ..autograd import Tensor, enable_grad
+from ..autograd.tensor import zero_grads
 
 
 class _RequiredParameter:
@@ -127,14 +128,7 @@ class Optimizer:
     # ----------------------------------------------------------------- gradients
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all optimized parameters: to None (default) or to zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.data[...] = 0
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def _grad(self, p):
         """``p.grad``'s array in ``p``'s dtype, with a clear error when its shape is wrong."""
