@@ -1,5 +1,6 @@
 """Shared test helpers: seeded inputs, conversions to and from torch, closeness checks."""
 import numpy as np
+import pytest
 
 import minitorch
 
@@ -41,3 +42,21 @@ def assert_close(actual, expected, dtype=None, name="value", rtol=None, atol=Non
     assert a.shape == e.shape, f"{name}: shape {a.shape} != expected {e.shape}"
     tol = TOL.get(np.dtype(dtype or a.dtype), dict(rtol=1e-4, atol=1e-5))
     np.testing.assert_allclose(a, e, rtol=rtol or tol["rtol"], atol=atol or tol["atol"], err_msg=name)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def torch_single_thread():
+    """One torch intra-op thread for a test module (import this fixture into the module to use it).
+
+    The tests compare small tensors: torch's OpenMP pool only adds contention on a shared 2-core machine
+    (~50 ms per tiny op when loaded), and one thread is as exact. The previous count is restored after the
+    module; without torch this does nothing."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -8,6 +8,7 @@ import pytest
 import minitorch
 from minitorch import nn
 from minitorch.nn import functional as F
+from tests.helpers import torch_single_thread  # noqa: F401 - autouse fixture
 
 TEXT = (
     "Shall I compare thee to a summer's day?\n"
@@ -24,20 +25,6 @@ IDS = np.array([CHARS.index(c) for c in TEXT], dtype=np.int64)
 V = len(CHARS)
 BATCH, SEQ, STEPS = 8, 32, 150
 TARGET_LOSS = 0.5  # mean cross-entropy of the last 10 steps, in nats
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _torch_single_thread():
-    """Small tensors: torch's intra-op thread pool only adds contention on a shared 2-core machine."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 class CharLSTM(nn.Module):

@@ -9,6 +9,10 @@ runs three generic checks on them:
 * ``run_strict``: the same call on the strict backend's arrays (which refuse ``np.<fn>(data)``, as CuPy
   does) gives the same output and gradients as on NumPy -- the kernel is CuPy-neutral.
 
+``case_tests(CASES)`` makes the three parametrized tests; ``on_strict`` is the strict check for a kernel
+pair called directly (files without a ``Case`` list); the ``numpy_inputs`` fixture
+(import ``numpy_inputs_fixture`` into the test module) keeps tests that hand kernels NumPy arrays on NumPy.
+
 ``compare_with_torch`` checks a Tensor-API expression against the same torch expression: forward values,
 output dtype, and the gradient of every input (value and dtype) for a random upstream gradient.
 """
@@ -87,19 +91,68 @@ def run_float32(case):
         assert g.shape == inputs[i].shape
 
 
-def run_strict(case):
-    outs, cache = case.forward(*case.inputs, **case.kwargs)
+def strict_matches_numpy(forward, backward, inputs, kwargs=None, seed=1, name="kernel"):
+    """Run a kernel pair on NumPy arrays and again on strict-backend arrays (which refuse
+    ``np.<fn>(data)``, as CuPy arrays would), with the same random upstream gradient(s) drawn with
+    ``seed``; every output and gradient must be a strict array equal to the NumPy one (rtol 1e-12), and
+    a ``None`` gradient slot must stay ``None``."""
+    kwargs = kwargs or {}
+    outs, cache = forward(*inputs, **kwargs)
     outs = _as_tuple(outs)
-    douts = _douts(outs)
-    grads = _as_tuple(case.backward(*douts, cache))
+    douts = _douts(outs, seed)
+    grads = _as_tuple(backward(*douts, cache))
 
     wrap = lambda a: strict.asarray(a.copy())
-    s_outs, s_cache = case.forward(*_map_arrays(case.inputs, wrap), **_map_arrays(case.kwargs, wrap))
+    s_outs, s_cache = forward(*_map_arrays(inputs, wrap), **_map_arrays(kwargs, wrap))
     s_outs = _as_tuple(s_outs)
-    s_grads = _as_tuple(case.backward(*_map_arrays(douts, wrap), s_cache))
+    s_grads = _as_tuple(backward(*_map_arrays(douts, wrap), s_cache))
+    assert len(s_outs + s_grads) == len(outs + grads), f"{name}: strict run returned a different number of arrays"
     for o, s in zip(outs + grads, s_outs + s_grads):
-        assert isinstance(s, strict.StrictArray), f"{case.name}: strict backend returned {type(s).__name__}"
-        np.testing.assert_allclose(s.unwrap(), o, rtol=1e-12, atol=0, err_msg=case.name)
+        if o is None or s is None:
+            assert o is None and s is None, f"{name}: gradient slot is {s!r} on strict, {o!r} on NumPy"
+            continue
+        assert isinstance(s, strict.StrictArray), f"{name}: strict backend returned {type(s).__name__}"
+        np.testing.assert_allclose(s.unwrap(), o, rtol=1e-12, atol=0, err_msg=name)
+
+
+def run_strict(case):
+    strict_matches_numpy(case.forward, case.backward, case.inputs, case.kwargs, seed=1, name=case.name)
+
+
+def on_strict(forward, backward, arrays, seed=0, **kwargs):
+    """``strict_matches_numpy`` for a kernel pair called as ``forward(*arrays, **kwargs)`` (upstream seed 0)."""
+    strict_matches_numpy(forward, backward, arrays, kwargs, seed=seed, name=getattr(forward, "__name__", "kernel"))
+
+
+def case_tests(cases):
+    """The three generic tests, each parametrized over ``cases`` (ids: the case names). A test module
+    assigns them to its own names so pytest collects them there::
+
+        test_gradcheck, test_float32_stays_float32, test_cupy_neutral_on_strict_backend = case_tests(CASES)
+    """
+    over_cases = pytest.mark.parametrize("case", cases, ids=case_id)
+
+    @over_cases
+    def test_gradcheck(case):
+        run_gradcheck(case)
+
+    @over_cases
+    def test_float32_stays_float32(case):
+        run_float32(case)
+
+    @over_cases
+    def test_cupy_neutral_on_strict_backend(case):
+        run_strict(case)
+
+    return test_gradcheck, test_float32_stays_float32, test_cupy_neutral_on_strict_backend
+
+
+@pytest.fixture(name="numpy_inputs")
+def numpy_inputs_fixture():
+    """For tests that hand kernels NumPy arrays: under MINITORCH_TEST_BACKEND=strict, kernel-made constants would be
+    strict arrays that NumPy inputs cannot mix with (strict arrays are covered by the *_on_strict_backend test)."""
+    if minitorch.get_backend() == "strict":
+        minitorch.set_backend("numpy")
 
 
 # ------------------------------------------------------------------------------------------ torch

@@ -7,14 +7,7 @@ import minitorch.nn.functional as F
 from minitorch.kernels import dropout as dk
 from minitorch.testing import check_kernel_grads
 from tests.helpers import mt, randn, to_torch
-
-
-@pytest.fixture
-def numpy_inputs():
-    """For tests that hand kernels NumPy arrays: under MINITORCH_TEST_BACKEND=strict, kernel-made constants would be
-    strict arrays that NumPy inputs cannot mix with (strict arrays are covered by the *_on_strict_backend test)."""
-    if minitorch.get_backend() == "strict":
-        minitorch.set_backend("numpy")
+from tests.kernels.kernel_cases import numpy_inputs_fixture, on_strict  # noqa: F401 - fixture
 
 
 class _FixedGenerator:
@@ -121,31 +114,9 @@ def test_inplace_and_errors():
         F.dropout(minitorch.arange(4), 0.5)
 
 
-def _on_strict(fwd, bwd, arrays, seed=0, **kw):
-    """Run a kernel pair on strict-backend arrays (which refuse np.<fn>(data), as CuPy arrays would) and
-    check outputs and grads equal the NumPy run."""
-    from minitorch.backend import strict
-
-    def wrap(a):
-        return strict.asarray(a) if isinstance(a, np.ndarray) else a
-
-    out, cache = fwd(*arrays, **kw)
-    g = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
-    grads = bwd(g, cache)
-    s_out, s_cache = fwd(*[wrap(a) for a in arrays], **{k: wrap(v) for k, v in kw.items()})
-    s_grads = bwd(strict.asarray(g), s_cache)
-    assert isinstance(s_out, strict.StrictArray)
-    np.testing.assert_allclose(s_out.unwrap(), out, rtol=1e-12)
-    for s, e in zip(s_grads, grads):
-        assert (s is None) == (e is None)
-        if e is not None:
-            assert isinstance(s, strict.StrictArray)
-            np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
-
-
 def test_dropout_kernels_run_on_strict_backend(numpy_inputs):
-    _on_strict(dk.dropout_forward, dk.dropout_backward, [randn((6, 7))], p=0.3, generator=_FixedGenerator(2))
-    _on_strict(dk.dropout_forward, dk.dropout_backward, [randn((6, 7))], p=1.0)
+    on_strict(dk.dropout_forward, dk.dropout_backward, [randn((6, 7))], p=0.3, generator=_FixedGenerator(2))
+    on_strict(dk.dropout_forward, dk.dropout_backward, [randn((6, 7))], p=1.0)
     from minitorch.backend import generator, strict
 
     out, mask = dk.dropout_forward(strict.asarray(np.ones((5, 5))), p=0.5, generator=generator(strict))

@@ -8,14 +8,7 @@ import minitorch
 from minitorch.autograd.functions import basic as B
 from minitorch.kernels import elementwise as ew
 from tests.helpers import mt, randn
-from tests.kernels.kernel_cases import (
-    Case,
-    case_id,
-    compare_with_torch,
-    run_float32,
-    run_gradcheck,
-    run_strict,
-)
+from tests.kernels.kernel_cases import Case, case_tests, compare_with_torch
 
 # Broadcasting pairs: equal, trailing vector, both sides broadcast, length 1, scalar, batch 1.
 BINARY_SHAPES = [
@@ -107,19 +100,8 @@ def _cases():
 CASES = _cases()
 
 
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_gradcheck(case):
-    run_gradcheck(case)
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_float32_stays_float32(case):
-    run_float32(case)
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_cupy_neutral_on_strict_backend(case):
-    run_strict(case)
+# float64 finite differences, float32 stays float32, strict backend == NumPy (tests/kernels/kernel_cases.py)
+test_gradcheck, test_float32_stays_float32, test_cupy_neutral_on_strict_backend = case_tests(CASES)
 
 
 # ------------------------------------------------------------------------------- unbroadcast

@@ -6,30 +6,8 @@ import minitorch
 import minitorch.nn.functional as F
 from minitorch.kernels import embedding as ek
 from minitorch.testing import check_kernel_grads
-from tests.helpers import assert_close, mt, randn, to_torch
-
-
-@pytest.fixture
-def numpy_inputs():
-    """For tests that hand kernels NumPy arrays: under MINITORCH_TEST_BACKEND=strict, kernel-made constants would be
-    strict arrays that NumPy inputs cannot mix with (strict arrays are covered by the *_on_strict_backend test)."""
-    if minitorch.get_backend() == "strict":
-        minitorch.set_backend("numpy")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """torch's OpenMP pool costs ~50 ms per tiny op on a loaded 2-core machine; one thread is as exact and fast."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+from tests.helpers import assert_close, mt, randn, to_torch, torch_single_thread  # noqa: F401 - autouse fixture
+from tests.kernels.kernel_cases import numpy_inputs_fixture, on_strict  # noqa: F401 - fixture
 
 INDEX_CASES = [
     np.array(3),                              # a 0-d index
@@ -149,31 +127,9 @@ def test_embedding_errors_name_index_and_table_size():
         F.embedding(minitorch.tensor([1]), w, sparse=True)
 
 
-def _on_strict(fwd, bwd, arrays, seed=0, **kw):
-    """Run a kernel pair on strict-backend arrays (which refuse np.<fn>(data), as CuPy arrays would) and
-    check outputs and grads equal the NumPy run."""
-    from minitorch.backend import strict
-
-    def wrap(a):
-        return strict.asarray(a) if isinstance(a, np.ndarray) else a
-
-    out, cache = fwd(*arrays, **kw)
-    g = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
-    grads = bwd(g, cache)
-    s_out, s_cache = fwd(*[wrap(a) for a in arrays], **{k: wrap(v) for k, v in kw.items()})
-    s_grads = bwd(strict.asarray(g), s_cache)
-    assert isinstance(s_out, strict.StrictArray)
-    np.testing.assert_allclose(s_out.unwrap(), out, rtol=1e-12)
-    for s, e in zip(s_grads, grads):
-        assert (s is None) == (e is None)
-        if e is not None:
-            assert isinstance(s, strict.StrictArray)
-            np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
-
-
 def test_embedding_kernels_run_on_strict_backend(numpy_inputs):
     idx = np.random.default_rng(1).integers(0, 7, size=(4, 5))
-    _on_strict(ek.embedding_forward, ek.embedding_backward, [randn((7, 3))], indices=idx, padding_idx=1,
+    on_strict(ek.embedding_forward, ek.embedding_backward, [randn((7, 3))], indices=idx, padding_idx=1,
                scale_grad_by_freq=True)
     big = np.random.default_rng(2).integers(0, 7000, size=(40, 20))  # the unbuffered-add path
-    _on_strict(ek.embedding_forward, ek.embedding_backward, [randn((7000, 3))], indices=big)
+    on_strict(ek.embedding_forward, ek.embedding_backward, [randn((7000, 3))], indices=big)

@@ -7,29 +7,8 @@ import minitorch.nn.functional as F
 from minitorch.autograd.functions import nn as N
 from minitorch.kernels import linear as lk
 from minitorch.testing import check_kernel_grads
-from tests.helpers import assert_close, mt, randn, to_torch
-
-
-@pytest.fixture
-def numpy_inputs():
-    """For tests that hand kernels NumPy arrays: under MINITORCH_TEST_BACKEND=strict, kernel-made constants would be
-    strict arrays that NumPy inputs cannot mix with (strict arrays are covered by the *_on_strict_backend test)."""
-    if minitorch.get_backend() == "strict":
-        minitorch.set_backend("numpy")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """torch's OpenMP pool costs ~50 ms per tiny op on a loaded 2-core machine; one thread is as exact and fast."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from tests.helpers import assert_close, mt, randn, to_torch, torch_single_thread  # noqa: F401 - autouse fixture
+from tests.kernels.kernel_cases import numpy_inputs_fixture, on_strict  # noqa: F401 - fixture
 
 SHAPES = [(5,), (1, 5), (4, 5), (1, 1, 5), (2, 3, 5), (2, 1, 3, 5)]
 
@@ -132,29 +111,7 @@ def test_gelu_rejects_unknown_approximation():
         F.gelu(minitorch.randn(3), approximate="erf")
 
 
-def _on_strict(fwd, bwd, arrays, seed=0, **kw):
-    """Run a kernel pair on strict-backend arrays (which refuse np.<fn>(data), as CuPy arrays would) and
-    check outputs and grads equal the NumPy run."""
-    from minitorch.backend import strict
-
-    def wrap(a):
-        return strict.asarray(a) if isinstance(a, np.ndarray) else a
-
-    out, cache = fwd(*arrays, **kw)
-    g = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
-    grads = bwd(g, cache)
-    s_out, s_cache = fwd(*[wrap(a) for a in arrays], **{k: wrap(v) for k, v in kw.items()})
-    s_grads = bwd(strict.asarray(g), s_cache)
-    assert isinstance(s_out, strict.StrictArray)
-    np.testing.assert_allclose(s_out.unwrap(), out, rtol=1e-12)
-    for s, e in zip(s_grads, grads):
-        assert (s is None) == (e is None)
-        if e is not None:
-            assert isinstance(s, strict.StrictArray)
-            np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
-
-
 def test_linear_kernels_run_on_strict_backend(numpy_inputs):
     x, w, b = randn((2, 3, 5), seed=1), randn((4, 5), seed=2), randn((4,), seed=3)
-    _on_strict(lk.linear_forward, lk.linear_backward, [x, w, b])
-    _on_strict(lk.linear_forward, lk.linear_backward, [x, w, None])
+    on_strict(lk.linear_forward, lk.linear_backward, [x, w, b])
+    on_strict(lk.linear_forward, lk.linear_backward, [x, w, None])

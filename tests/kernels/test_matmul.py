@@ -5,7 +5,7 @@ import pytest
 import minitorch
 from minitorch.kernels import matmul as mm
 from tests.helpers import mt, randn
-from tests.kernels.kernel_cases import Case, case_id, compare_with_torch, run_float32, run_gradcheck, run_strict
+from tests.kernels.kernel_cases import Case, case_tests, compare_with_torch, run_gradcheck
 
 # torch.matmul's cases: vector·vector, matrix·vector, vector·matrix, matrix·matrix, batched with a shared
 # matrix on either side, batch broadcasting (1 vs B, and different ranks), 1-D with batched, length 1.
@@ -42,19 +42,8 @@ def _cases():
 CASES = _cases()
 
 
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_gradcheck(case):
-    run_gradcheck(case)
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_float32_stays_float32(case):
-    run_float32(case)
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_cupy_neutral_on_strict_backend(case):
-    run_strict(case)
+# float64 finite differences, float32 stays float32, strict backend == NumPy (tests/kernels/kernel_cases.py)
+test_gradcheck, test_float32_stays_float32, test_cupy_neutral_on_strict_backend = case_tests(CASES)
 
 
 def test_large_matmul_gradcheck_uses_random_projections():

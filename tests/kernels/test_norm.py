@@ -6,29 +6,8 @@ import minitorch
 import minitorch.nn.functional as F
 from minitorch.kernels import norm as nk
 from minitorch.testing import check_kernel_grads
-from tests.helpers import assert_close, mt, randn, to_torch
-
-
-@pytest.fixture
-def numpy_inputs():
-    """For tests that hand kernels NumPy arrays: under MINITORCH_TEST_BACKEND=strict, kernel-made constants would be
-    strict arrays that NumPy inputs cannot mix with (strict arrays are covered by the *_on_strict_backend test)."""
-    if minitorch.get_backend() == "strict":
-        minitorch.set_backend("numpy")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """torch's OpenMP pool costs ~50 ms per tiny op on a loaded 2-core machine; one thread is as exact and fast."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from tests.helpers import assert_close, mt, randn, to_torch, torch_single_thread  # noqa: F401 - autouse fixture
+from tests.kernels.kernel_cases import numpy_inputs_fixture, on_strict  # noqa: F401 - fixture
 
 # (input shape, normalized_shape)
 LAYOUTS = [((1, 8), (8,)), ((4, 8), (8,)), ((2, 1, 8), (8,)), ((3, 4, 5), (4, 5)), ((6,), (6,)), ((3, 3), (3,))]
@@ -154,31 +133,9 @@ def test_norm_errors_name_op_and_shapes():
         F.rms_norm(minitorch.ones(3, 4, dtype="int64"), 4)
 
 
-def _on_strict(fwd, bwd, arrays, seed=0, **kw):
-    """Run a kernel pair on strict-backend arrays (which refuse np.<fn>(data), as CuPy arrays would) and
-    check outputs and grads equal the NumPy run."""
-    from minitorch.backend import strict
-
-    def wrap(a):
-        return strict.asarray(a) if isinstance(a, np.ndarray) else a
-
-    out, cache = fwd(*arrays, **kw)
-    g = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
-    grads = bwd(g, cache)
-    s_out, s_cache = fwd(*[wrap(a) for a in arrays], **{k: wrap(v) for k, v in kw.items()})
-    s_grads = bwd(strict.asarray(g), s_cache)
-    assert isinstance(s_out, strict.StrictArray)
-    np.testing.assert_allclose(s_out.unwrap(), out, rtol=1e-12)
-    for s, e in zip(s_grads, grads):
-        assert (s is None) == (e is None)
-        if e is not None:
-            assert isinstance(s, strict.StrictArray)
-            np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
-
-
 def test_norm_kernels_run_on_strict_backend(numpy_inputs):
     x = randn((2, 3, 5), seed=1)
-    _on_strict(nk.layer_norm_forward, nk.layer_norm_backward, [x, (3, 5), randn((3, 5), seed=2), randn((3, 5), seed=3)])
-    _on_strict(nk.layer_norm_forward, nk.layer_norm_backward, [x, (5,), None, None])
-    _on_strict(nk.rms_norm_forward, nk.rms_norm_backward, [x, (5,), randn((5,), seed=4)])
-    _on_strict(nk.rms_norm_forward, nk.rms_norm_backward, [x, (5,), None])
+    on_strict(nk.layer_norm_forward, nk.layer_norm_backward, [x, (3, 5), randn((3, 5), seed=2), randn((3, 5), seed=3)])
+    on_strict(nk.layer_norm_forward, nk.layer_norm_backward, [x, (5,), None, None])
+    on_strict(nk.rms_norm_forward, nk.rms_norm_backward, [x, (5,), randn((5,), seed=4)])
+    on_strict(nk.rms_norm_forward, nk.rms_norm_backward, [x, (5,), None])

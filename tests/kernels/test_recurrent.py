@@ -4,23 +4,9 @@ import pytest
 
 from minitorch.kernels import recurrent as rk
 from minitorch.testing import check_kernel_grads
-from tests.helpers import TOL
+from tests.helpers import TOL, torch_single_thread  # noqa: F401 - autouse fixture
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _torch_single_thread():
-    """Tiny tensors: torch's intra-op thread pool only adds contention on a shared 2-core machine."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _weights(kind, I, H, bias=True, seed=1, dtype=np.float64, scale=0.6):

@@ -5,7 +5,7 @@ import pytest
 import minitorch
 from minitorch.kernels import reduce as rd
 from tests.helpers import mt, randn
-from tests.kernels.kernel_cases import Case, case_id, compare_with_torch, run_float32, run_gradcheck, run_strict
+from tests.kernels.kernel_cases import Case, case_tests, compare_with_torch
 
 # (shape, dim) pairs: all dims, one dim, negative dims, several dims, the empty tuple (= all, as in torch),
 # length-1 axes, a 0-d input, batch 1.
@@ -45,19 +45,8 @@ def _cases():
 CASES = _cases()
 
 
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_gradcheck(case):
-    run_gradcheck(case)
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_float32_stays_float32(case):
-    run_float32(case)
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_cupy_neutral_on_strict_backend(case):
-    run_strict(case)
+# float64 finite differences, float32 stays float32, strict backend == NumPy (tests/kernels/kernel_cases.py)
+test_gradcheck, test_float32_stays_float32, test_cupy_neutral_on_strict_backend = case_tests(CASES)
 
 
 def test_max_ties_split_the_gradient_evenly_like_amax():

@@ -8,29 +8,8 @@ import minitorch
 import minitorch.nn.functional as F
 from minitorch.kernels import softmax as sk
 from minitorch.testing import check_kernel_grads
-from tests.helpers import assert_close, mt, randn, to_torch
-
-
-@pytest.fixture
-def numpy_inputs():
-    """For tests that hand kernels NumPy arrays: under MINITORCH_TEST_BACKEND=strict, kernel-made constants would be
-    strict arrays that NumPy inputs cannot mix with (strict arrays are covered by the *_on_strict_backend test)."""
-    if minitorch.get_backend() == "strict":
-        minitorch.set_backend("numpy")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """torch's OpenMP pool costs ~50 ms per tiny op on a loaded 2-core machine; one thread is as exact and fast."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from tests.helpers import assert_close, mt, randn, to_torch, torch_single_thread  # noqa: F401 - autouse fixture
+from tests.kernels.kernel_cases import numpy_inputs_fixture, on_strict  # noqa: F401 - fixture
 
 SHAPE_DIMS = [((5,), 0), ((1, 1), -1), ((3, 1), -1), ((1, 4), 1), ((3, 4), 0), ((2, 3, 4), -1), ((2, 3, 4), 1),
               ((2, 3, 4), 0)]
@@ -329,35 +308,13 @@ def test_loss_errors_name_op_shapes_and_values():
         F.cross_entropy(x, minitorch.randn(4, 64))
 
 
-def _on_strict(fwd, bwd, arrays, seed=0, **kw):
-    """Run a kernel pair on strict-backend arrays (which refuse np.<fn>(data), as CuPy arrays would) and
-    check outputs and grads equal the NumPy run."""
-    from minitorch.backend import strict
-
-    def wrap(a):
-        return strict.asarray(a) if isinstance(a, np.ndarray) else a
-
-    out, cache = fwd(*arrays, **kw)
-    g = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
-    grads = bwd(g, cache)
-    s_out, s_cache = fwd(*[wrap(a) for a in arrays], **{k: wrap(v) for k, v in kw.items()})
-    s_grads = bwd(strict.asarray(g), s_cache)
-    assert isinstance(s_out, strict.StrictArray)
-    np.testing.assert_allclose(s_out.unwrap(), out, rtol=1e-12)
-    for s, e in zip(s_grads, grads):
-        assert (s is None) == (e is None)
-        if e is not None:
-            assert isinstance(s, strict.StrictArray)
-            np.testing.assert_allclose(s.unwrap(), e, rtol=1e-12)
-
-
 def test_softmax_kernels_run_on_strict_backend(numpy_inputs):
     x = randn((2, 3, 5), seed=1)
     t = _targets((2, 5), 3, 2, ignore_frac=0.3)
-    _on_strict(sk.softmax_forward, sk.softmax_backward, [x], dim=1)
-    _on_strict(sk.log_softmax_forward, sk.log_softmax_backward, [x], dim=-1)
+    on_strict(sk.softmax_forward, sk.softmax_backward, [x], dim=1)
+    on_strict(sk.log_softmax_forward, sk.log_softmax_backward, [x], dim=-1)
     for reduction in ("mean", "sum", "none"):
-        _on_strict(sk.nll_loss_forward, sk.nll_loss_backward, [x], target=t, reduction=reduction)
+        on_strict(sk.nll_loss_forward, sk.nll_loss_backward, [x], target=t, reduction=reduction)
         for w in (None, np.random.default_rng(3).random(3)):
-            _on_strict(sk.cross_entropy_forward, sk.cross_entropy_backward, [x], target=t, reduction=reduction,
+            on_strict(sk.cross_entropy_forward, sk.cross_entropy_backward, [x], target=t, reduction=reduction,
                        label_smoothing=0.1, weight=w)

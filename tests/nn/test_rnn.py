@@ -8,23 +8,9 @@ import pytest
 import minitorch
 from minitorch import nn
 from minitorch.autograd.engine import topological_sort
-from tests.helpers import TOL
+from tests.helpers import TOL, torch_single_thread  # noqa: F401 - autouse fixture
 
 MODES = ["RNN", "GRU", "LSTM"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _torch_single_thread():
-    """Tiny tensors: torch's intra-op thread pool only adds contention on a shared 2-core machine."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _pair(torch, mode, dtype, **kwargs):
