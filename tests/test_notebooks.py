@@ -27,11 +27,14 @@ def test_notebook_is_committed_clean(path):
     with open(path, encoding="utf-8") as f:
         nb = json.load(f)
     assert nb["nbformat"] == 4
-    assert os.path.getsize(path) < 64 * 1024, "keep notebooks small"
+    assert os.path.getsize(path) < 256 * 1024, "keep notebooks small"
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert code
-    for c in code:
-        assert c.get("outputs") == [] and c.get("execution_count") is None, "commit notebooks with outputs stripped"
+    for c in code:  # outputs stripped, except a kept figure (a PNG display, nothing printed, no counters)
+        assert c.get("execution_count") is None, "commit notebooks with outputs stripped"
+        for o in c.get("outputs", []):
+            assert o["output_type"] == "display_data" and set(o["data"]) <= {"image/png", "text/plain"}, \
+                f"only figures may be kept in a committed notebook, found {o['output_type']} output"
     src = "".join("".join(c["source"]) for c in code)
     assert "MINITORCH_SMOKE" in src, "every notebook reads MINITORCH_SMOKE to shrink its sizes"
     # minitorch's public API only (torch only in 04, guarded)
