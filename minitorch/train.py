@@ -201,6 +201,11 @@ def _check_config(cfg):
         problems.append(f"--schedule must be cosine, constant or plateau, got {cfg.schedule!r}")
     if problems:
         raise SystemExit("minitorch.train: " + "; ".join(problems))
+    if cfg.schedule == "cosine" and cfg.warmup_iters > cfg.max_iters:
+        short = max(1, cfg.max_iters // 20)
+        print(f"minitorch.train: --warmup-iters {cfg.warmup_iters} is longer than --max-iters {cfg.max_iters}; "
+              f"warming up for {short} iterations instead", file=sys.stderr)
+        cfg.warmup_iters = short
 
 
 class CsvLog:

@@ -148,3 +148,12 @@ def test_viz_loss_png(trained, tmp_path):
               "--labels", "a", "b"])
     assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert os.path.exists(trained / "loss.png")
+
+
+def test_short_run_shortens_the_warmup(tmp_path, corpus, capsys):
+    i = TINY.index("--warmup-iters")
+    args = TINY[:i] + TINY[i + 2:]
+    summary = run_train(["--preset", "baby-gpt", "--corpus", corpus, "--max-iters", "4", "--eval-interval", "4",
+                         "--out-dir", str(tmp_path), *args])
+    assert summary["steps"] == 4
+    assert "warming up for 1 iterations instead" in capsys.readouterr().err
