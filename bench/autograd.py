@@ -18,21 +18,9 @@ import statistics
 import sys
 import time
 
+from _common import set_threads_from_argv
 
-def _threads_from_argv(argv):
-    """--threads must act before NumPy loads its BLAS: read it from argv first."""
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return None
-
-
-_THREADS = _threads_from_argv(sys.argv)
-if _THREADS:
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = _THREADS
+set_threads_from_argv(sys.argv)  # before NumPy loads its BLAS
 
 import numpy as np  # noqa: E402
 

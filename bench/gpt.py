@@ -19,27 +19,14 @@ NumPy/CuPy allocations seen by tracemalloc (CPU only). The final line is the rat
 """
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import time
 
+from _common import batches, current_rss_mib, host_state_dict, peak_rss_mib, reset_peak_rss, set_threads_from_argv
 
-def _threads_from_argv(argv):
-    """--threads must act before NumPy loads its BLAS: read it from argv first."""
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return None
-
-
-_THREADS = _threads_from_argv(sys.argv)
-if _THREADS:
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = _THREADS
+_THREADS = set_threads_from_argv(sys.argv)  # before NumPy loads its BLAS
 
 import numpy as np  # noqa: E402
 
@@ -51,36 +38,6 @@ CONFIGS = {
 }
 VOCAB = 65
 OPTIM = dict(lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
-
-
-def load_ids():
-    """TinyShakespeare as character ids (the 65-character vocabulary), or None when absent."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for d in (os.environ.get("MINITORCH_DATA"), os.path.join(here, "..", "..", "shared", "data"),
-              os.path.join(here, "..", "data")):
-        path = d and os.path.join(d, "tinyshakespeare.txt")
-        if path and os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-            chars = sorted(set(text))
-            table = {c: i for i, c in enumerate(chars)}
-            return np.array([table[c] for c in text], dtype=np.int64)
-    return None
-
-
-def batches(cfg, n, seed=0):
-    ids = load_ids()
-    rng = np.random.default_rng(seed)
-    b, t = cfg["batch_size"], cfg["block_size"]
-    out = []
-    for _ in range(n):
-        if ids is None:
-            x = rng.integers(0, VOCAB, (b, t + 1))
-        else:
-            starts = rng.integers(0, len(ids) - t - 1, b)
-            x = np.stack([ids[s:s + t + 1] for s in starts])
-        out.append((x[:, :-1].copy(), x[:, 1:].copy()))
-    return out
 
 
 # ----------------------------------------------------------------------------- minitorch
@@ -183,47 +140,12 @@ def torch_setup(cfg, device, state_dict):
     return model, step
 
 
-def host_state_dict(model):
-    from minitorch.backend import to_numpy
-
-    return {k: to_numpy(v.data) for k, v in model.state_dict().items()}
-
-
 # ----------------------------------------------------------------------------- memory probe (subprocess)
-def _status_mib(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024.0
-    raise KeyError(field)
-
-
-def reset_peak_rss():
-    """Make the kernel's peak-RSS counter (VmHWM) start again from the current RSS (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_mib():
-    try:
-        return _status_mib("VmHWM")
-    except (OSError, KeyError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def current_rss_mib():
-    return _status_mib("VmRSS")
-
-
 def memory_probe(which, device, n_steps=3):
     import tracemalloc
 
     cfg = CONFIGS[device]
-    data = batches(cfg, n_steps)
+    data = batches(n_steps, cfg["batch_size"], cfg["block_size"], VOCAB)
     import minitorch  # noqa: F401 - imports counted in the baseline
 
     if which == "torch":
@@ -285,7 +207,7 @@ def main(argv=None):
         print("note: this torch build has no CUDA; PyTorch runs on the CPU for the comparison", file=sys.stderr)
         torch_device = "cpu"
     cfg = CONFIGS[args.device]
-    data = batches(cfg, args.warmup + args.steps)
+    data = batches(args.warmup + args.steps, cfg["batch_size"], cfg["block_size"], VOCAB)
     mt_model, mt_step = minitorch_setup(cfg, args.device)
     _, th_step = torch_setup(cfg, torch_device, host_state_dict(mt_model))
     times = {"minitorch": [], "torch": []}

@@ -20,28 +20,14 @@ of both frameworks (default: each its own).
 """
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import time
 
+from _common import batches, current_rss_mib, host_state_dict, peak_rss_mib, reset_peak_rss, set_threads_from_argv
 
-def _threads_from_argv(argv):
-    """The value of ``--threads N`` / ``--threads=N``, read before NumPy is imported (OpenBLAS fixes its
-    thread count at load time)."""
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return None
-
-
-_THREADS = _threads_from_argv(sys.argv[1:])
-if _THREADS is not None:
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = _THREADS
+_THREADS = set_threads_from_argv(sys.argv[1:])  # before NumPy loads its BLAS
 
 import numpy as np  # noqa: E402 - after the thread settings above
 
@@ -50,41 +36,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 CONFIG = dict(vocab=65, embedding_dim=128, hidden_size=256, batch_size=12, block_size=64)
 
 
-def load_ids():
-    """TinyShakespeare as character ids (the 65-character vocabulary), or None when absent."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for d in (os.environ.get("MINITORCH_DATA"), os.path.join(here, "..", "..", "shared", "data"),
-              os.path.join(here, "..", "data")):
-        path = d and os.path.join(d, "tinyshakespeare.txt")
-        if path and os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-            chars, ids = np.unique(codes, return_inverse=True)  # ids in sorted-character order
-            return ids.astype(np.int64)
-    return None
-
-
-def batches(n, seed=0):
-    ids = load_ids()
-    rng = np.random.default_rng(seed)
-    b, t = CONFIG["batch_size"], CONFIG["block_size"]
-    out = []
-    for _ in range(n):
-        if ids is None:
-            x = rng.integers(0, CONFIG["vocab"], (b, t + 1))
-        else:
-            starts = rng.integers(0, len(ids) - t - 1, b)
-            x = np.stack([ids[s:s + t + 1] for s in starts])
-        out.append((x[:, :-1].copy(), x[:, 1:].copy()))
-    return out
-
-
-# ----------------------------------------------------------------------------- minitorch
-def minitorch_setup():
-    import minitorch
-    from minitorch import nn
-    from minitorch.nn import functional as F
+def char_lstm(nn):
+    """The model at CONFIG's sizes, built from ``nn`` (``minitorch.nn`` or ``torch.nn``: same layers and
+    parameter names, so one framework's state_dict loads into the other)."""
 
     class CharLSTM(nn.Module):
         def __init__(self, vocab, emb, hidden):
@@ -97,8 +51,17 @@ def minitorch_setup():
             out, _ = self.lstm(self.embedding(idx))
             return self.head(out)
 
+    return CharLSTM(CONFIG["vocab"], CONFIG["embedding_dim"], CONFIG["hidden_size"])
+
+
+# ----------------------------------------------------------------------------- minitorch
+def minitorch_setup():
+    import minitorch
+    from minitorch import nn
+    from minitorch.nn import functional as F
+
     minitorch.manual_seed(0)
-    model = CharLSTM(CONFIG["vocab"], CONFIG["embedding_dim"], CONFIG["hidden_size"])
+    model = char_lstm(nn)
     opt = minitorch.optim.AdamW(model.parameters())
     V = CONFIG["vocab"]
 
@@ -119,18 +82,7 @@ def torch_setup(state_dict):
     from torch import nn
     from torch.nn import functional as F
 
-    class CharLSTM(nn.Module):
-        def __init__(self, vocab, emb, hidden):
-            super().__init__()
-            self.embedding = nn.Embedding(vocab, emb)
-            self.lstm = nn.LSTM(emb, hidden, batch_first=True)
-            self.head = nn.Linear(hidden, vocab)
-
-        def forward(self, idx):
-            out, _ = self.lstm(self.embedding(idx))
-            return self.head(out)
-
-    model = CharLSTM(CONFIG["vocab"], CONFIG["embedding_dim"], CONFIG["hidden_size"])
+    model = char_lstm(nn)
     model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state_dict.items()})
     opt = torch.optim.AdamW(model.parameters())
     V = CONFIG["vocab"]
@@ -146,46 +98,13 @@ def torch_setup(state_dict):
     return model, step
 
 
-def host_state_dict(model):
-    from minitorch.backend import to_numpy
-
-    return {k: to_numpy(v.data) for k, v in model.state_dict().items()}
-
-
 # ----------------------------------------------------------------------------- memory probe (subprocess)
-def reset_peak_rss():
-    """Restart the kernel's peak-RSS counter (VmHWM) so earlier peaks (data loading) do not count."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def rss_mib():
-    """Peak RSS in MiB: VmHWM (resettable) where /proc has it, else ru_maxrss."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def current_rss_mib():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
-
-
 def memory_probe(which, traced, n_steps=3):
     """Run a few training steps of one framework; print the RSS growth (MiB) and, with ``traced``,
     the tracemalloc peak (MiB) instead (tracemalloc's own bookkeeping would inflate the RSS)."""
     import tracemalloc
 
-    data = batches(n_steps)
+    data = batches(n_steps, CONFIG["batch_size"], CONFIG["block_size"], CONFIG["vocab"])
     import minitorch  # noqa: F401 - imports counted in the baseline
 
     if which == "torch":
@@ -208,7 +127,7 @@ def memory_probe(which, traced, n_steps=3):
     if traced:
         print(f"{tracemalloc.get_traced_memory()[1] / 2 ** 20:.1f}")
     else:
-        print(f"{rss_mib() - base:.1f}")
+        print(f"{peak_rss_mib() - base:.1f}")
 
 
 def measure_memory(which):
@@ -243,7 +162,7 @@ def main(argv=None):
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    data = batches(args.warmup + args.steps)
+    data = batches(args.warmup + args.steps, CONFIG["batch_size"], CONFIG["block_size"], CONFIG["vocab"])
     mt_model, mt_step = minitorch_setup()
     _, th_step = torch_setup(host_state_dict(mt_model))
     times = {"minitorch": [], "torch": []}

@@ -1,0 +1,115 @@
+"""Pieces shared by the benchmark scripts in bench/ (each still runs as ``python bench/<name>.py``).
+
+Import this before NumPy: ``threads_from_argv`` / ``set_threads_from_argv`` must act before NumPy loads
+its BLAS (OpenBLAS fixes its thread count at load time), so this module imports NumPy only inside the
+functions that need it. A script imports it as ``_common`` because Python puts the script's own
+directory first on ``sys.path``.
+
+* ``set_threads_from_argv``: ``--threads N`` / ``--threads=N`` -> OPENBLAS/OMP/MKL_NUM_THREADS;
+* ``load_ids`` / ``batches``: TinyShakespeare character ids and (x, y) batches of next-character targets
+  (random ids when the corpus is absent);
+* ``host_state_dict``: a minitorch model's state_dict as NumPy arrays on the host (for torch to load);
+* ``reset_peak_rss`` / ``peak_rss_mib`` / ``current_rss_mib``: the peak-memory probes' readings (Linux
+  /proc; ru_maxrss elsewhere).
+"""
+import os
+import resource
+
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def threads_from_argv(argv):
+    """The value of ``--threads N`` / ``--threads=N`` in ``argv`` (a string), or None; read before
+    argparse runs, because it must act before NumPy is imported."""
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def set_threads_from_argv(argv):
+    """Set the BLAS/OpenMP thread variables from ``--threads`` in ``argv`` (if given); returns the value."""
+    threads = threads_from_argv(argv)
+    if threads:
+        for var in THREAD_VARS:
+            os.environ[var] = threads
+    return threads
+
+
+# ----------------------------------------------------------------------------- data
+def load_ids():
+    """TinyShakespeare as character ids (the 65-character vocabulary, ids in sorted-character order), or
+    None when the corpus is absent. Looks in $MINITORCH_DATA, ../shared/data and data/."""
+    import numpy as np
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in (os.environ.get("MINITORCH_DATA"), os.path.join(here, "..", "..", "shared", "data"),
+              os.path.join(here, "..", "data")):
+        path = d and os.path.join(d, "tinyshakespeare.txt")
+        if path and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+            _, ids = np.unique(codes, return_inverse=True)  # ids in sorted-character order
+            return ids.astype(np.int64)
+    return None
+
+
+def batches(n, batch_size, block_size, vocab, seed=0):
+    """``n`` (x, y) batches of shape (batch_size, block_size): random windows of the corpus with y the
+    next characters; uniform random ids in [0, vocab) when the corpus is absent."""
+    import numpy as np
+
+    ids = load_ids()
+    rng = np.random.default_rng(seed)
+    b, t = batch_size, block_size
+    out = []
+    for _ in range(n):
+        if ids is None:
+            x = rng.integers(0, vocab, (b, t + 1))
+        else:
+            starts = rng.integers(0, len(ids) - t - 1, b)
+            x = np.stack([ids[s:s + t + 1] for s in starts])
+        out.append((x[:, :-1].copy(), x[:, 1:].copy()))
+    return out
+
+
+def host_state_dict(model):
+    """A minitorch model's state_dict as host NumPy arrays (what torch's load_state_dict is given)."""
+    from minitorch.backend import to_numpy
+
+    return {k: to_numpy(v.data) for k, v in model.state_dict().items()}
+
+
+# ----------------------------------------------------------------------------- memory probes
+def _status_mib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    raise KeyError(field)
+
+
+def reset_peak_rss():
+    """Make the kernel's peak-RSS counter (VmHWM) start again from the current RSS (Linux >= 4.0), so
+    earlier peaks (imports, data loading) do not count. Returns whether it worked."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mib():
+    """Peak RSS in MiB: VmHWM (resettable) where /proc has it, else ru_maxrss."""
+    try:
+        return _status_mib("VmHWM")
+    except (OSError, KeyError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mib():
+    return _status_mib("VmRSS")
