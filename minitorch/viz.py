@@ -76,7 +76,7 @@ def plot_attention(weights, tokens, out_path, title="attention"):
     n_layer, n_head, t, _ = w.shape
     fig, axes = plt.subplots(n_layer, n_head, figsize=(2.4 * n_head + 1, 2.4 * n_layer + 0.6), dpi=110,
                              squeeze=False)
-    labels = [repr(s)[1:-1] for s in tokens]
+    labels = ["␣" if s == " " else repr(s)[1:-1] for s in tokens]
     for li in range(n_layer):
         for hi in range(n_head):
             ax = axes[li][hi]

@@ -157,3 +157,10 @@ def test_short_run_shortens_the_warmup(tmp_path, corpus, capsys):
                          "--out-dir", str(tmp_path), *args])
     assert summary["steps"] == 4
     assert "warming up for 1 iterations instead" in capsys.readouterr().err
+
+
+def test_viz_attention_png(trained, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "attn.png"
+    viz.main(["attention", "--checkpoint", str(trained / "best.ckpt"), "--prompt", "the king", "-o", str(out)])
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -148,6 +148,36 @@ class GPT(nn.Module):
         return logits[:, -1, :], state
 
     @no_grad()
+    def attention_weights(self, idx):
+        """Attention weights of every block on one sequence, for plots: idx (T,) or (1, T) token ids
+        (the last block_size are used) -> (n_layer, n_head, T, T) array; row i is query position i,
+        and entries above the diagonal are 0 (causal mask)."""
+        idx = idx if isinstance(idx, Tensor) else Tensor(idx)
+        idx = idx.reshape(1, -1)[:, -self.block_size:]
+        inputs = []
+        hooks = [block.attn.register_forward_pre_hook(lambda mod, args: inputs.append(args[0]))
+                 for block in self.transformer.h]
+        was_training = self.training
+        self.eval()
+        try:
+            self.forward(idx)
+        finally:
+            self.train(was_training)
+            for h in hooks:
+                h.remove()
+        t = idx.shape[1]
+        xp = get_array_module(idx.data)
+        future = Tensor(xp.triu(xp.ones((t, t), dtype=bool), 1))
+        maps = []
+        for block, x in zip(self.transformer.h, inputs):
+            attn = block.attn
+            hd = attn.n_embd // attn.n_head
+            q, k, _ = attn.c_attn(x).reshape(1, t, 3, attn.n_head, hd).permute(2, 0, 3, 1, 4).unbind(0)
+            scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(hd))
+            maps.append(F.softmax(scores.masked_fill(future, -math.inf), dim=-1)[0])
+        return xp.stack([m.data for m in maps])
+
+    @no_grad()
     def predict(self, x):
         """Raw next-token scores (B, vocab) after the sequences ``x`` (B, T) (their last block_size tokens)."""
         return self.forward(x[:, -self.block_size:])[:, -1, :]

@@ -230,3 +230,29 @@ def test_gpt_runs_on_the_strict_backend():
                                atol=1e-7)
     model.eval()
     assert model.generate(minitorch.tensor(x), 3, banned_tokens=[0]).shape == (2, 3)
+
+
+def test_attention_weights_are_the_weights_the_blocks_use():
+    minitorch.manual_seed(3)
+    model = GPT(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8)
+    ids = np.array([1, 4, 2, 9, 3, 3])
+    w = model.attention_weights(ids)
+    t = len(ids)
+    assert w.shape == (2, 2, t, t)
+    np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(np.triu(w, 1) == 0) and np.allclose(w[:, :, 0, 0], 1.0)
+    # each block's attention output equals c_proj(weights @ v) computed from those weights
+    seen = []
+    hooks = [b.attn.register_forward_hook(lambda mod, args, out: seen.append((args[0], out)))
+             for b in model.transformer.h]
+    model.eval()
+    with minitorch.no_grad():
+        model(minitorch.tensor(ids[None]))
+    for h in hooks:
+        h.remove()
+    for layer, (block, (x, out)) in enumerate(zip(model.transformer.h, seen)):
+        v = block.attn.c_attn(x).reshape(1, t, 3, 2, 4).permute(2, 0, 3, 1, 4)[2]
+        y = (minitorch.tensor(w[layer][None]) @ v).transpose(1, 2).reshape(1, t, 8)
+        with minitorch.no_grad():
+            expected = F.linear(y, block.attn.c_proj.weight, block.attn.c_proj.bias)
+        np.testing.assert_allclose(expected.numpy(), out.numpy(), rtol=1e-4, atol=1e-6)
