@@ -9,11 +9,15 @@ directory first on ``sys.path``.
 * ``load_ids`` / ``batches``: TinyShakespeare character ids and (x, y) batches of next-character targets
   (random ids when the corpus is absent);
 * ``host_state_dict``: a minitorch model's state_dict as NumPy arrays on the host (for torch to load);
+* ``time_alternating`` / ``print_step_table``: the training-step timing loop of gpt.py and lstm.py (the
+  frameworks take turns step by step) and its result table;
 * ``reset_peak_rss`` / ``peak_rss_mib`` / ``current_rss_mib``: the peak-memory probes' readings (Linux
   /proc; ru_maxrss elsewhere).
 """
 import os
 import resource
+import statistics
+import time
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -81,6 +85,39 @@ def host_state_dict(model):
     from minitorch.backend import to_numpy
 
     return {k: to_numpy(v.data) for k, v in model.state_dict().items()}
+
+
+# ----------------------------------------------------------------------------- timing
+def time_alternating(steps, data, warmup):
+    """Run every ``step(x, y) -> loss`` of ``steps`` ({framework: step}) on each batch of ``data`` in turn,
+    so a change of load on a shared machine hits all alike. Returns (wall ms, process CPU ms, losses),
+    each {framework: list}; the times leave out the first ``warmup`` batches, the losses keep them."""
+    times = {name: [] for name in steps}
+    cpu_times = {name: [] for name in steps}
+    losses = {name: [] for name in steps}
+    for i, (x, y) in enumerate(data):
+        for name, step in steps.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            loss = step(x, y)
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
+            losses[name].append(loss)
+            if i >= warmup:
+                times[name].append(dt * 1e3)
+                cpu_times[name].append(dc * 1e3)
+    return times, cpu_times, losses
+
+
+def print_step_table(times, cpu_times, losses, mem):
+    """Print one row per framework: median/min/max ms per step, median CPU ms, ``mem[name]`` = (peak RSS
+    MiB, traced MiB), first/last loss. Returns the medians (wall, CPU), each {framework: ms}."""
+    med = {k: statistics.median(v) for k, v in times.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpu_times.items()}
+    print(f"{'framework':<10} {'ms/step':>9} {'min':>8} {'max':>8} {'CPU ms/step':>12} {'peak RSS MiB':>13} "
+          f"{'traced MiB':>11} {'loss first/last':>17}")
+    for k in times:
+        print(f"{k:<10} {med[k]:9.1f} {min(times[k]):8.1f} {max(times[k]):8.1f} {cpu_med[k]:12.1f} {mem[k][0]:13.1f} "
+              f"{mem[k][1]:11.1f} {losses[k][0]:8.4f}/{losses[k][-1]:.4f}")
+    return med, cpu_med
 
 
 # ----------------------------------------------------------------------------- memory probes

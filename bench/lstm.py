@@ -20,12 +20,19 @@ of both frameworks (default: each its own).
 """
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import time
 
-from _common import batches, current_rss_mib, host_state_dict, peak_rss_mib, reset_peak_rss, set_threads_from_argv
+from _common import (
+    batches,
+    current_rss_mib,
+    host_state_dict,
+    peak_rss_mib,
+    print_step_table,
+    reset_peak_rss,
+    set_threads_from_argv,
+    time_alternating,
+)
 
 _THREADS = set_threads_from_argv(sys.argv[1:])  # before NumPy loads its BLAS
 
@@ -165,20 +172,7 @@ def main(argv=None):
     data = batches(args.warmup + args.steps, CONFIG["batch_size"], CONFIG["block_size"], CONFIG["vocab"])
     mt_model, mt_step = minitorch_setup()
     _, th_step = torch_setup(host_state_dict(mt_model))
-    times = {"minitorch": [], "torch": []}
-    cpu_times = {"minitorch": [], "torch": []}
-    losses = {"minitorch": [], "torch": []}
-    for i, (x, y) in enumerate(data):
-        for name, step in (("minitorch", mt_step), ("torch", th_step)):
-            t0, c0 = time.perf_counter(), time.process_time()
-            loss = step(x, y)
-            dt, dc = time.perf_counter() - t0, time.process_time() - c0
-            losses[name].append(loss)
-            if i >= args.warmup:
-                times[name].append(dt * 1e3)
-                cpu_times[name].append(dc * 1e3)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    cpu_med = {k: statistics.median(v) for k, v in cpu_times.items()}
+    times, cpu_times, losses = time_alternating({"minitorch": mt_step, "torch": th_step}, data, args.warmup)
     mem = {k: (float("nan"), float("nan")) for k in times} if args.no_memory else \
         {k: measure_memory(k) for k in times}
     n_params = mt_model.num_parameters()
@@ -188,11 +182,7 @@ def main(argv=None):
           f"{n_params:,} parameters; torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"numpy {np.__version__} (BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}); "
           f"median of {args.steps} steps after {args.warmup} warm-up")
-    print(f"{'framework':<10} {'ms/step':>9} {'min':>8} {'max':>8} {'CPU ms/step':>12} {'peak RSS MiB':>13} "
-          f"{'traced MiB':>11} {'loss first/last':>17}")
-    for k in times:
-        print(f"{k:<10} {med[k]:9.1f} {min(times[k]):8.1f} {max(times[k]):8.1f} {cpu_med[k]:12.1f} {mem[k][0]:13.1f} "
-              f"{mem[k][1]:11.1f} {losses[k][0]:8.4f}/{losses[k][-1]:.4f}")
+    med, cpu_med = print_step_table(times, cpu_times, losses, mem)
     print(f"ratio minitorch/torch: {med['minitorch'] / med['torch']:.2f}")
     return 0
 
