@@ -22,18 +22,9 @@ import os
 import subprocess
 import sys
 
-from _common import (
-    batches,
-    current_rss_mib,
-    host_state_dict,
-    peak_rss_mib,
-    print_step_table,
-    reset_peak_rss,
-    set_threads_from_argv,
-    time_alternating,
-)
+import _common as common  # bench/_common.py: shared by the bench scripts
 
-_THREADS = set_threads_from_argv(sys.argv)  # before NumPy loads its BLAS
+_THREADS = common.set_threads_from_argv(sys.argv)  # before NumPy loads its BLAS
 
 import numpy as np  # noqa: E402
 
@@ -152,24 +143,24 @@ def memory_probe(which, device, n_steps=3):
     import tracemalloc
 
     cfg = CONFIGS[device]
-    data = batches(n_steps, cfg["batch_size"], cfg["block_size"], VOCAB)
+    data = common.batches(n_steps, cfg["batch_size"], cfg["block_size"], VOCAB)
     import minitorch  # noqa: F401 - imports counted in the baseline
 
     if which == "torch":
         import torch  # noqa: F401
-    reset_peak_rss()
-    base = current_rss_mib()
+    common.reset_peak_rss()
+    base = common.current_rss_mib()
     if device == "cpu" and which == "minitorch":
         tracemalloc.start()
     model, step = minitorch_setup(cfg, device)
     if which == "torch":
-        sd = host_state_dict(model)
+        sd = common.host_state_dict(model)
         del model, step
         model, step = torch_setup(cfg, device, sd)
     for x, y in data:
         step(x, y)
     traced = tracemalloc.get_traced_memory()[1] / 2 ** 20 if tracemalloc.is_tracing() else float("nan")
-    print(f"{peak_rss_mib() - base:.1f} {traced:.1f}")
+    print(f"{common.peak_rss_mib() - base:.1f} {traced:.1f}")
 
 
 def measure_memory(which, device):
@@ -214,10 +205,10 @@ def main(argv=None):
         print("note: this torch build has no CUDA; PyTorch runs on the CPU for the comparison", file=sys.stderr)
         torch_device = "cpu"
     cfg = CONFIGS[args.device]
-    data = batches(args.warmup + args.steps, cfg["batch_size"], cfg["block_size"], VOCAB)
+    data = common.batches(args.warmup + args.steps, cfg["batch_size"], cfg["block_size"], VOCAB)
     mt_model, mt_step = minitorch_setup(cfg, args.device)
-    _, th_step = torch_setup(cfg, torch_device, host_state_dict(mt_model))
-    times, cpu_times, losses = time_alternating({"minitorch": mt_step, "torch": th_step}, data, args.warmup)
+    _, th_step = torch_setup(cfg, torch_device, common.host_state_dict(mt_model))
+    times, cpu_times, losses = common.time_alternating({"minitorch": mt_step, "torch": th_step}, data, args.warmup)
     mem = {k: (float("nan"), float("nan")) for k in times} if args.no_memory else \
         {k: measure_memory(k, args.device if k == "minitorch" else torch_device) for k in times}
     n_params = mt_model.num_parameters()
@@ -225,7 +216,7 @@ def main(argv=None):
           f"block={cfg['block_size']} batch={cfg['batch_size']} dropout={cfg['dropout']} vocab={VOCAB} tied head, "
           f"AdamW; {n_params:,} parameters; torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"numpy {np.__version__}; median of {args.steps} steps after {args.warmup} warm-up")
-    med, cpu = print_step_table(times, cpu_times, losses, mem)
+    med, cpu = common.print_step_table(times, cpu_times, losses, mem)
     print(f"(CPU time of this process per step, all threads; its ratio: {cpu['minitorch'] / cpu['torch']:.2f})")
     print(f"ratio minitorch/torch: {med['minitorch'] / med['torch']:.2f}")
     return 0

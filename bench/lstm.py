@@ -23,18 +23,9 @@ import os
 import subprocess
 import sys
 
-from _common import (
-    batches,
-    current_rss_mib,
-    host_state_dict,
-    peak_rss_mib,
-    print_step_table,
-    reset_peak_rss,
-    set_threads_from_argv,
-    time_alternating,
-)
+import _common as common  # bench/_common.py: shared by the bench scripts
 
-_THREADS = set_threads_from_argv(sys.argv[1:])  # before NumPy loads its BLAS
+_THREADS = common.set_threads_from_argv(sys.argv[1:])  # before NumPy loads its BLAS
 
 import numpy as np  # noqa: E402 - after the thread settings above
 
@@ -111,7 +102,7 @@ def memory_probe(which, traced, n_steps=3):
     the tracemalloc peak (MiB) instead (tracemalloc's own bookkeeping would inflate the RSS)."""
     import tracemalloc
 
-    data = batches(n_steps, CONFIG["batch_size"], CONFIG["block_size"], CONFIG["vocab"])
+    data = common.batches(n_steps, CONFIG["batch_size"], CONFIG["block_size"], CONFIG["vocab"])
     import minitorch  # noqa: F401 - imports counted in the baseline
 
     if which == "torch":
@@ -120,13 +111,13 @@ def memory_probe(which, traced, n_steps=3):
         if _THREADS is not None:
             torch.set_num_threads(int(_THREADS))
         torch.optim.AdamW([torch.zeros(1, requires_grad=True)])  # its lazy imports (torch._dynamo) go in the baseline
-    reset_peak_rss()
-    base = current_rss_mib()
+    common.reset_peak_rss()
+    base = common.current_rss_mib()
     if traced:
         tracemalloc.start()
     model, step = minitorch_setup()
     if which == "torch":
-        sd = host_state_dict(model)
+        sd = common.host_state_dict(model)
         del model, step
         model, step = torch_setup(sd)
     for x, y in data:
@@ -134,7 +125,7 @@ def memory_probe(which, traced, n_steps=3):
     if traced:
         print(f"{tracemalloc.get_traced_memory()[1] / 2 ** 20:.1f}")
     else:
-        print(f"{peak_rss_mib() - base:.1f}")
+        print(f"{common.peak_rss_mib() - base:.1f}")
 
 
 def measure_memory(which):
@@ -169,10 +160,10 @@ def main(argv=None):
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    data = batches(args.warmup + args.steps, CONFIG["batch_size"], CONFIG["block_size"], CONFIG["vocab"])
+    data = common.batches(args.warmup + args.steps, CONFIG["batch_size"], CONFIG["block_size"], CONFIG["vocab"])
     mt_model, mt_step = minitorch_setup()
-    _, th_step = torch_setup(host_state_dict(mt_model))
-    times, cpu_times, losses = time_alternating({"minitorch": mt_step, "torch": th_step}, data, args.warmup)
+    _, th_step = torch_setup(common.host_state_dict(mt_model))
+    times, cpu_times, losses = common.time_alternating({"minitorch": mt_step, "torch": th_step}, data, args.warmup)
     mem = {k: (float("nan"), float("nan")) for k in times} if args.no_memory else \
         {k: measure_memory(k) for k in times}
     n_params = mt_model.num_parameters()
@@ -182,7 +173,7 @@ def main(argv=None):
           f"{n_params:,} parameters; torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"numpy {np.__version__} (BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}); "
           f"median of {args.steps} steps after {args.warmup} warm-up")
-    med, cpu_med = print_step_table(times, cpu_times, losses, mem)
+    med, cpu_med = common.print_step_table(times, cpu_times, losses, mem)
     print(f"ratio minitorch/torch: {med['minitorch'] / med['torch']:.2f}")
     return 0
 
