@@ -50,15 +50,17 @@ def _same_dtype(op, a, a_name, b, b_name):
                         f"got {b.dtype}")
 
 
-def _reduction(op, reduction, size_average=None, reduce=None):
+def _reduction(who, reduction, size_average=None, reduce=None):
+    """The reduction string, from torch's deprecated (size_average, reduce) pair when one is given.
+    ``who`` starts the messages: 'cross_entropy()' here, 'CrossEntropyLoss' for the modules."""
     if size_average is not None or reduce is not None:  # torch's deprecated pair
-        warnings.warn(f"{op}: size_average and reduce are deprecated, use reduction='mean'|'sum'|'none'",
+        warnings.warn(f"{who}: size_average and reduce are deprecated, use reduction='mean'|'sum'|'none'",
                       stacklevel=3)
         size_average = True if size_average is None else size_average
         reduce = True if reduce is None else reduce
         reduction = "none" if not reduce else ("mean" if size_average else "sum")
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}(): reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+        raise ValueError(f"{who}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
     return reduction
 
 
@@ -194,7 +196,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """Cross-entropy between logits ``input`` ((C,), (N, C) or (N, C, d1, ...)) and class indices
     ``target`` ((), (N,) or (N, d1, ...)); ``ignore_index`` entries count neither in the loss nor in
     the mean; ``label_smoothing`` mixes the one-hot target with the uniform distribution, like torch."""
-    reduction = _reduction("cross_entropy", reduction, size_average, reduce)
+    reduction = _reduction("cross_entropy()", reduction, size_average, reduce)
     if not isinstance(label_smoothing, numbers.Real) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy(): label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     _float("cross_entropy", "input", input)
@@ -241,7 +243,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
              reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (same layouts and options as cross_entropy,
     without label smoothing): loss_i = -weight[t_i] * input_i[t_i]."""
-    reduction = _reduction("nll_loss", reduction, size_average, reduce)
+    reduction = _reduction("nll_loss()", reduction, size_average, reduce)
     w = _check_class_target("nll_loss", input, target, ignore_index, weight)
     return N.NllLoss.apply(input, target=target.data, ignore_index=int(ignore_index), reduction=reduction,
                            weight=w)
@@ -251,7 +253,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     """Mean squared error (input - target)^2, reduced by 'mean' (default), 'sum' or 'none'. Shapes should
     match; broadcastable ones are broadcast with a warning, as in torch. ``weight`` (input's shape) weights
     each squared error, and 'mean' then divides by sum(weight), as in torch."""
-    reduction = _reduction("mse_loss", reduction, size_average, reduce)
+    reduction = _reduction("mse_loss()", reduction, size_average, reduce)
     _float("mse_loss", "input", input)
     _float("mse_loss", "target", target)
     if target.shape != input.shape:

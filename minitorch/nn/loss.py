@@ -3,32 +3,16 @@
 A class ``weight`` is registered as a buffer, so it is in the state_dict and moves with ``.to()``,
 as in torch."""
 import numbers
-import warnings
 
 from ..autograd import Tensor
 from . import functional as F
 from .module import Module
 
-_REDUCTIONS = ("none", "mean", "sum")
-
-
-def _reduction(cls, size_average, reduce, reduction):
-    """The reduction string, from torch's deprecated (size_average, reduce) pair when one is given."""
-    if size_average is not None or reduce is not None:
-        warnings.warn(f"{cls}: size_average and reduce args will be deprecated, please use reduction='mean', "
-                      "'sum' or 'none' instead.", stacklevel=3)
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
-        reduction = "none" if not reduce else ("mean" if size_average else "sum")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{cls}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
-    return reduction
-
 
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        self.reduction = _reduction(type(self).__name__, size_average, reduce, reduction)
+        self.reduction = F._reduction(type(self).__name__, reduction, size_average, reduce)
 
 
 class _WeightedLoss(_Loss):
