@@ -38,7 +38,7 @@ def run_script(*argv, timeout=120):
 
 
 def table_row(text, name):
-    m = re.search(rf"^{name}\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$", text, re.M)
+    m = re.search(rf"^{name}\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$", text, re.M)
     assert m, f"no table row for {name} in:\n{text}"
     return [float(v) for v in m.groups()]
 
@@ -56,9 +56,10 @@ def test_recipe_runs_end_to_end_and_both_frameworks_agree(tmp_path, corpus, mode
     assert m, last
     mt, th = table_row(text, "minitorch"), table_row(text, "torch")
     for row in (mt, th):
-        train_loss, val_loss, wall, step_ms = row
+        train_loss, val_loss, wall, step_ms, loop, evaluation = row
         assert 0 < train_loss < math.log(40) + 0.5 and 0 < val_loss < math.log(40) + 0.5
-        assert wall > 0 and step_ms > 0
+        assert wall > 0 and step_ms > 0 and 0 < loop < wall and evaluation > 0
+        assert loop + evaluation == pytest.approx(wall, abs=0.011)
     assert float(m.group(1)) == pytest.approx(mt[2] / th[2], rel=0.05)
     # same initial weights, same batches, same recipe: the runs differ by float32 rounding only
     assert mt[0] == pytest.approx(th[0], abs=2e-3) and mt[1] == pytest.approx(th[1], abs=2e-3)
