@@ -14,23 +14,41 @@ except ImportError:  # pragma: no cover - exercised only without SciPy
 def erf(x):
     """The error function, elementwise, in ``x``'s dtype.
 
-    Uses ``scipy.special.erf`` / ``cupyx.scipy.special.erf`` when available, else a
-    rational approximation (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7)."""
+    float32 (and float16) on the CPU: a rational approximation (Abramowitz & Stegun 7.1.26,
+    |error| < 1.5e-7, below float32's resolution), about 3x faster than SciPy's. float64: SciPy's
+    ``erf`` to full precision when SciPy is installed (gradient checks and fixtures need it), else
+    the same approximation. CuPy arrays use ``cupyx.scipy.special.erf``."""
     xp = get_array_module(x)
     if xp.__name__.startswith("cupy"):
         from cupyx.scipy.special import erf as cupy_erf  # noqa: PLC0415
 
         return cupy_erf(x)
-    if _scipy_erf is not None and isinstance(x, (np.ndarray, np.generic)):
-        return _scipy_erf(x).astype(x.dtype, copy=False)
-    if _scipy_erf is not None and xp.__name__.endswith("strict"):
-        return xp.asarray(_scipy_erf(x.unwrap()).astype(x.dtype, copy=False))
+    if _scipy_erf is not None and x.dtype == np.float64:
+        if isinstance(x, (np.ndarray, np.generic)):
+            return _scipy_erf(x)
+        if xp.__name__.endswith("strict"):
+            return xp.asarray(_scipy_erf(x.unwrap()))
+    return _erf_rational(xp, x)
+
+
+def _erf_rational(xp, x):
+    """Abramowitz & Stegun 7.1.26 in ``x``'s dtype, with in-place steps (few temporaries)."""
     a1, a2, a3, a4, a5, p = 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429, 0.3275911
-    s = xp.sign(x)
+    shape, x = x.shape, x.reshape(-1)  # 1-d, so that NumPy returns arrays (not scalars) for in-place steps
     ax = xp.abs(x)
-    t = 1.0 / (1.0 + p * ax)
-    y = 1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * xp.exp(-ax * ax)
-    return (s * y).astype(x.dtype, copy=False)
+    t = ax * p
+    t += 1.0
+    xp.reciprocal(t, out=t)
+    y = t * a5
+    for a in (a4, a3, a2, a1):
+        y += a
+        y *= t
+    ax *= ax
+    xp.negative(ax, out=ax)
+    xp.exp(ax, out=ax)
+    y *= ax                    # erfc(|x|)
+    xp.subtract(1.0, y, out=y)
+    return xp.copysign(y, x).reshape(shape)
 
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
