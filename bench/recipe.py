@@ -27,8 +27,9 @@ recomputed from the final checkpoint with the same samplers as for PyTorch (and 
 plus that final evaluation (for minitorch ``train``'s own ``elapsed_s``, which also holds two small
 checkpoint writes), split into loop s (the training steps; for minitorch its last step, logged
 together with the evaluation, is counted at the median) and eval s (the rest). ms/step: the median
-time of a training step (forward, loss, backward, clipping, AdamW, schedule), after 5 warm-up steps;
-minitorch's comes from the per-step ``elapsed`` column of ``train``'s log.csv. Then the agreement of
+time of a training step (forward, loss, backward, clipping, AdamW, schedule) over windows of 10
+steps after 5 warm-up steps (minitorch's from the per-step ``elapsed`` column of ``train``'s log.csv,
+whose resolution is 10 ms); mean ms/step: loop s / iterations. Then the agreement of
 the two runs (first-step loss, lr schedule, running-mean loss gap), the targets of issue 6, and the
 final line ``ratio minitorch/torch: X``, the ratio of the wall times.
 
@@ -86,6 +87,7 @@ from minitorch.train import (  # noqa: E402
 
 MODELS = {"gpt": "baby-gpt", "lstm": "lstm"}
 WARMUP_STEPS = 5  # steps left out of the ms/step median
+WINDOW = 10  # steps per timing window
 TARGET_VAL_LOSS = 1.90  # issue 6, baby-gpt after 2000 iterations
 TARGET_RATIO = 1.3
 
@@ -147,10 +149,17 @@ def eval_seeds(cfg):
     return cfg.seed + 10_000 + cfg.max_iters, cfg.seed + 20_000 + cfg.max_iters
 
 
-def median_step_ms(step_times):
-    """Median of the per-step times (s) after the warm-up steps, in ms."""
-    body = step_times[WARMUP_STEPS:] or step_times
-    return 1e3 * statistics.median(body)
+def median_step_ms(ends):
+    """``ends[i]``: seconds from the start of the loop to the end of step i + 1. The median over windows of
+    WINDOW steps after the warm-up steps, in ms per step (windows, because log.csv's ``elapsed`` has a
+    resolution of 10 ms); runs too short for two windows give the mean."""
+    ends = np.asarray(ends, dtype=np.float64)
+    if len(ends) == 0:
+        return float("nan")
+    bounds = np.arange(WARMUP_STEPS - 1, len(ends), WINDOW)
+    if len(bounds) < 3:
+        return 1e3 * float(ends[-1]) / len(ends)
+    return 1e3 * statistics.median(np.diff(ends[bounds]) / WINDOW)
 
 
 # ----------------------------------------------------------------------------- PyTorch
@@ -260,10 +269,9 @@ def run_torch(cfg, vocab_size, train_ids, val_ids, init_state=None):
         model.train()
         return float(np.mean(losses))
 
-    losses, lrs, step_times = [], [], []
+    losses, lrs, ends = [], [], []
     t_start = time.perf_counter()
     for _ in range(cfg.max_iters):
-        t0 = time.perf_counter()
         model.train()
         loss = lm_loss(*batches())
         opt.zero_grad(set_to_none=True)
@@ -274,14 +282,14 @@ def run_torch(cfg, vocab_size, train_ids, val_ids, init_state=None):
         lrs.append(opt.param_groups[0]["lr"])
         sched.step()
         losses.append(loss.item())
-        step_times.append(time.perf_counter() - t0)
+        ends.append(time.perf_counter() - t_start)
         if not math.isfinite(losses[-1]):
             raise FloatingPointError(f"PyTorch: training loss became {losses[-1]} at step {len(losses)}")
     loop = time.perf_counter() - t_start
     seed_train, seed_val = eval_seeds(cfg)
     train_loss, val_loss = estimate(train_ids, seed_train), estimate(val_ids, seed_val)
     wall = time.perf_counter() - t_start
-    return dict(train_loss=train_loss, val_loss=val_loss, wall=wall, loop=loop, step_ms=median_step_ms(step_times),
+    return dict(train_loss=train_loss, val_loss=val_loss, wall=wall, loop=loop, step_ms=median_step_ms(ends),
                 losses=losses, lrs=lrs, threads=torch.get_num_threads(), version=torch.__version__)
 
 
@@ -296,7 +304,7 @@ def run_minitorch(cfg, vocab_size, train_ids, val_ids):
         raise RuntimeError(f"bench/recipe.py: expected one log.csv row per step 1..{cfg.max_iters} from "
                            f"minitorch.train, got {len(rows)} rows")
     elapsed = [float(r["elapsed"]) for r in rows]
-    step_times = np.diff([0.0] + elapsed[:-1]).tolist()  # the last row also holds the evaluation
+    ends = elapsed[:-1]  # the last row also holds the evaluation
     model = build_model(cfg, vocab_size)
     load_checkpoint(os.path.join(cfg.out_dir, "last.ckpt"), model=model, restore_rng=False)
     seed_train, seed_val = eval_seeds(cfg)
@@ -304,9 +312,9 @@ def run_minitorch(cfg, vocab_size, train_ids, val_ids):
     val_loss = estimate_loss(model, val_ids, cfg, seed_val)
     logged = (float(rows[-1]["train_loss"]), float(rows[-1]["val_loss"]))
     # the loop: every step up to the last, whose row also holds the evaluation: that one counts at the median
-    loop = elapsed[-2] + median_step_ms(step_times) / 1e3 if len(elapsed) > 1 else float("nan")
+    loop = elapsed[-2] + median_step_ms(ends) / 1e3 if len(elapsed) > 1 else float("nan")
     return dict(train_loss=train_loss, val_loss=val_loss, wall=float(summary["elapsed_s"]), loop=loop,
-                step_ms=median_step_ms(step_times), losses=[float(r["train_loss"]) for r in rows[:-1]],
+                step_ms=median_step_ms(ends), losses=[float(r["train_loss"]) for r in rows[:-1]],
                 lrs=[float(r["lr"]) for r in rows], logged=logged, parameters=summary["parameters"],
                 corpus=summary["corpus"])
 
@@ -373,11 +381,11 @@ def report(cfg, args, mt, th, loads, vocab_size):
         "min) " + "; ".join(f"{k}: {v}" for k, v in loads.items()),
         "",
         f"{'framework':<10} {'train loss':>10} {'val loss':>9} {'wall s':>8} {'ms/step':>8} {'loop s':>8} "
-        f"{'eval s':>7}",
+        f"{'eval s':>7} {'mean ms/step':>13}",
     ]
     for name, r in (("minitorch", mt), ("torch", th)):
         lines.append(f"{name:<10} {r['train_loss']:10.4f} {r['val_loss']:9.4f} {r['wall']:8.2f} {r['step_ms']:8.1f} "
-                     f"{r['loop']:8.2f} {r['wall'] - r['loop']:7.2f}")
+                     f"{r['loop']:8.2f} {r['wall'] - r['loop']:7.2f} {1e3 * r['loop'] / cfg.max_iters:13.1f}")
     lines.append("")
     lines.extend(agreement_lines(cfg, mt, th, args.init == "shared"))
     lines.append(f"ms/step ratio minitorch/torch: {mt['step_ms'] / th['step_ms']:.2f}")

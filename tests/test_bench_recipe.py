@@ -38,7 +38,7 @@ def run_script(*argv, timeout=120):
 
 
 def table_row(text, name):
-    m = re.search(rf"^{name}\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$", text, re.M)
+    m = re.search(rf"^{name}" + r"\s+(\S+)" * 7 + "$", text, re.M)
     assert m, f"no table row for {name} in:\n{text}"
     return [float(v) for v in m.groups()]
 
@@ -56,10 +56,11 @@ def test_recipe_runs_end_to_end_and_both_frameworks_agree(tmp_path, corpus, mode
     assert m, last
     mt, th = table_row(text, "minitorch"), table_row(text, "torch")
     for row in (mt, th):
-        train_loss, val_loss, wall, step_ms, loop, evaluation = row
+        train_loss, val_loss, wall, step_ms, loop, evaluation, mean_ms = row
         assert 0 < train_loss < math.log(40) + 0.5 and 0 < val_loss < math.log(40) + 0.5
         assert wall > 0 and step_ms > 0 and 0 < loop < wall and evaluation > 0
         assert loop + evaluation == pytest.approx(wall, abs=0.011)
+        assert mean_ms == pytest.approx(1e3 * loop / 5, abs=1.1)  # loop s is printed to 10 ms
     assert float(m.group(1)) == pytest.approx(mt[2] / th[2], rel=0.05)
     # same initial weights, same batches, same recipe: the runs differ by float32 rounding only
     assert mt[0] == pytest.approx(th[0], abs=2e-3) and mt[1] == pytest.approx(th[1], abs=2e-3)
@@ -135,3 +136,14 @@ def test_torch_twin_matches_the_minitorch_model_train_builds(model):
     loss = F.cross_entropy(ours(minitorch.tensor(x)).reshape(-1, vocab), minitorch.tensor(y.reshape(-1)))
     ref = torch.nn.functional.cross_entropy(twin(torch.from_numpy(x)).view(-1, vocab), torch.from_numpy(y).view(-1))
     assert loss.item() == pytest.approx(ref.item(), abs=1e-5)
+
+
+def test_median_step_ms_uses_windows_after_warmup():
+    recipe = load_recipe()
+    times = np.full(200, 0.05)
+    times[::7] = 0.5  # a slow step now and then moves the mean, hardly the median of 10-step windows
+    ends = np.cumsum(times)
+    assert recipe.median_step_ms(ends) == pytest.approx(1e3 * (9 * 0.05 + 0.5) / 10, abs=6.5)
+    assert recipe.median_step_ms(ends) < 1e3 * ends[-1] / len(ends)
+    np.testing.assert_allclose(recipe.median_step_ms(np.cumsum(np.full(100, 0.02))), 20.0)
+    assert recipe.median_step_ms([0.1, 0.3]) == pytest.approx(150.0)  # too short for windows: the mean
