@@ -79,21 +79,17 @@ class Config:
     out_dir: str = "runs/baby-gpt"
 
 
+# Shared by the recurrent presets: char-level, block 64, batch 12, 2000 iterations, no weight decay.
+_RECURRENT = dict(n_embd=128, hidden_size=256, num_layers=1, block_size=64, batch_size=12, dropout=0.0, lr=2e-3,
+                  min_lr=2e-4, warmup_iters=50, max_iters=2000, weight_decay=0.0, tie_weights=False)
+
 PRESETS = {
     "baby-gpt": dict(model="gpt", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, dropout=0.0,
                      lr=1e-3, min_lr=1e-4, warmup_iters=100, max_iters=2000, beta2=0.99, weight_decay=0.1),
-    "lstm": dict(model="lstm", n_embd=128, hidden_size=256, num_layers=1, block_size=64, batch_size=12,
-                 dropout=0.0, lr=2e-3, min_lr=2e-4, warmup_iters=50, max_iters=2000, weight_decay=0.0,
-                 tie_weights=False),
-    "gru": dict(model="gru", n_embd=128, hidden_size=256, num_layers=1, block_size=64, batch_size=12,
-                dropout=0.0, lr=2e-3, min_lr=2e-4, warmup_iters=50, max_iters=2000, weight_decay=0.0,
-                tie_weights=False),
-    "rnn": dict(model="rnn", n_embd=128, hidden_size=256, num_layers=1, block_size=64, batch_size=12,
-                dropout=0.0, lr=1e-3, min_lr=1e-4, warmup_iters=50, max_iters=2000, weight_decay=0.0,
-                tie_weights=False),
-    "lstm-attention": dict(model="lstm-attention", n_embd=128, hidden_size=128, n_head=4, block_size=64,
-                           batch_size=12, dropout=0.0, lr=2e-3, min_lr=2e-4, warmup_iters=50, max_iters=2000,
-                           weight_decay=0.0, tie_weights=False),
+    "lstm": dict(_RECURRENT, model="lstm"),
+    "gru": dict(_RECURRENT, model="gru"),
+    "rnn": dict(_RECURRENT, model="rnn", lr=1e-3, min_lr=1e-4),
+    "lstm-attention": dict(_RECURRENT, model="lstm-attention", hidden_size=128, n_head=4),
 }
 
 
