@@ -70,7 +70,8 @@ if __name__ == "__main__":
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
 
 from minitorch import backend  # noqa: E402
 from minitorch.checkpoint import load_checkpoint  # noqa: E402
@@ -338,6 +339,23 @@ def _cpu_name():
     return platform.processor() or "unknown CPU"
 
 
+def _code_version():
+    """The commit the minitorch under test comes from, and whether its files differ from it."""
+    import subprocess  # noqa: PLC0415
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "minitorch"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=10).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no git)"
+    if not head:
+        return "unknown (not a git checkout)"
+    return f"git {head}" + (f" with uncommitted changes in {len(dirty)} files under minitorch/" if dirty else
+                            ", minitorch/ unmodified")
+
+
 def _running_mean(xs, n=50):
     xs = np.asarray(xs, dtype=np.float64)
     return float(xs[-n:].mean()) if len(xs) else float("nan")
@@ -365,7 +383,7 @@ def agreement_lines(cfg, mt, th, shared_init):
     return lines
 
 
-def report(cfg, args, mt, th, loads, vocab_size):
+def report(cfg, args, mt, th, loads, vocab_size, code=""):
     ratio = mt["wall"] / th["wall"]
     lines = [
         f"bench/recipe.py --model {args.model}: preset {cfg.preset} on {mt['corpus']} (vocab {vocab_size}), "
@@ -376,7 +394,8 @@ def report(cfg, args, mt, th, loads, vocab_size):
         f"init {args.init}; eval {cfg.eval_iters} batches per split",
         f"machine: {_cpu_name()}, {os.cpu_count()} CPUs; torch {th['version']} ({th['threads']} threads), "
         f"numpy {np.__version__} (BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}), "
-        f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"code: {code}",
         "order: " + " then ".join(k.split()[1] for k in loads if k.startswith("before ")) + "; load average (1, 5, 15 "
         "min) " + "; ".join(f"{k}: {v}" for k, v in loads.items()),
         "",
@@ -437,6 +456,7 @@ def main(argv=None):
         if args.init == "shared":
             init_state = {k: backend.to_numpy(v.data)
                           for k, v in initial_minitorch_model(cfg, vocab_size).state_dict().items()}
+        code = _code_version()
         loads, results = {}, {}
         names = ("torch", "minitorch") if args.order == "torch-first" else ("minitorch", "torch")
         for name in names:
@@ -451,7 +471,7 @@ def main(argv=None):
             print(f"bench/recipe.py: {name}: val loss {r['val_loss']:.4f}, {r['wall']:.1f} s, "
                   f"{r['step_ms']:.1f} ms/step", file=sys.stderr, flush=True)
         loads["after"] = _load()
-    text = report(cfg, args, results["minitorch"], results["torch"], loads, vocab_size)
+    text = report(cfg, args, results["minitorch"], results["torch"], loads, vocab_size, code)
     print(text)
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
