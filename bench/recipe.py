@@ -51,22 +51,11 @@ import sys
 import tempfile
 import time
 
-
-def _threads_from_argv(argv):
-    """--threads must act before NumPy loads its BLAS: read it from argv first (default 2)."""
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return "2"
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402  (bench/_common.py: --threads must act before NumPy is imported)
 
 if __name__ == "__main__":
-    _threads = _threads_from_argv(sys.argv)
-    if _threads.isdigit() and int(_threads) > 0:
-        for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[_var] = _threads
+    _common.set_threads_from_argv(sys.argv if _common.threads_from_argv(sys.argv) else [*sys.argv, "--threads", "2"])
 
 import numpy as np  # noqa: E402
 
