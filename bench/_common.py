@@ -150,3 +150,65 @@ def peak_rss_mib():
 
 def current_rss_mib():
     return _status_mib("VmRSS")
+
+# ----------------------------------------------------------------------------- torch twins
+def torch_gpt(vocab_size, block_size, n_layer, n_head, n_embd, dropout=0.0, bias=True, tie_weights=True):
+    """nanoGPT's model in PyTorch, with nanoGPT's init and minitorch.models.GPT's state_dict keys."""
+    import math
+
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class Block(nn.Module):
+        def __init__(self, e, h, p, bias):
+            super().__init__()
+            self.h, self.p = h, p
+            self.ln_1 = nn.LayerNorm(e, bias=bias)
+            self.attn = nn.Module()
+            self.attn.c_attn, self.attn.c_proj = nn.Linear(e, 3 * e, bias=bias), nn.Linear(e, e, bias=bias)
+            self.ln_2 = nn.LayerNorm(e, bias=bias)
+            self.mlp = nn.Module()
+            self.mlp.c_fc, self.mlp.c_proj = nn.Linear(e, 4 * e, bias=bias), nn.Linear(4 * e, e, bias=bias)
+            self.drop = nn.Dropout(p)
+
+        def forward(self, x):
+            b, t, e = x.shape
+            q, k, v = self.attn.c_attn(self.ln_1(x)).split(e, dim=2)
+            q, k, v = (z.view(b, t, self.h, e // self.h).transpose(1, 2) for z in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0.0,
+                                               is_causal=True)
+            x = x + self.drop(self.attn.c_proj(y.transpose(1, 2).reshape(b, t, e)))
+            return x + self.drop(self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x)))))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            e = n_embd
+            self.transformer = nn.ModuleDict(dict(
+                wte=nn.Embedding(vocab_size, e), wpe=nn.Embedding(block_size, e), drop=nn.Dropout(dropout),
+                h=nn.ModuleList([Block(e, n_head, dropout, bias) for _ in range(n_layer)]),
+                ln_f=nn.LayerNorm(e, bias=bias)))
+            self.lm_head = nn.Linear(e, vocab_size, bias=False)
+            if tie_weights:
+                self.lm_head.weight = self.transformer.wte.weight
+            self.apply(self._init_weights)  # nanoGPT's init
+            for name, p in self.named_parameters():
+                if name.endswith("c_proj.weight"):
+                    nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * n_layer))
+
+        @staticmethod
+        def _init_weights(module):
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, 0.0, 0.02)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+        def forward(self, idx):
+            pos = torch.arange(idx.shape[1], device=idx.device)
+            x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+            for block in self.transformer.h:
+                x = block(x)
+            return self.lm_head(self.transformer.ln_f(x))
+
+    return GPT()

@@ -77,47 +77,9 @@ def minitorch_setup(cfg, device):
 # ----------------------------------------------------------------------------- torch (nanoGPT's model)
 def torch_setup(cfg, device, state_dict):
     import torch
-    from torch import nn
     from torch.nn import functional as F
 
-    class Block(nn.Module):
-        def __init__(self, e, h, p):
-            super().__init__()
-            self.h, self.p = h, p
-            self.ln_1, self.ln_2 = nn.LayerNorm(e), nn.LayerNorm(e)
-            self.attn = nn.Module()
-            self.attn.c_attn, self.attn.c_proj = nn.Linear(e, 3 * e), nn.Linear(e, e)
-            self.mlp = nn.Module()
-            self.mlp.c_fc, self.mlp.c_proj = nn.Linear(e, 4 * e), nn.Linear(4 * e, e)
-            self.drop = nn.Dropout(p)
-
-        def forward(self, x):
-            b, t, e = x.shape
-            q, k, v = self.attn.c_attn(self.ln_1(x)).split(e, dim=2)
-            q, k, v = (z.view(b, t, self.h, e // self.h).transpose(1, 2) for z in (q, k, v))
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0, is_causal=True)
-            x = x + self.drop(self.attn.c_proj(y.transpose(1, 2).reshape(b, t, e)))
-            return x + self.drop(self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x)))))
-
-    class GPT(nn.Module):
-        def __init__(self, c):
-            super().__init__()
-            self.transformer = nn.ModuleDict(dict(
-                wte=nn.Embedding(VOCAB, c["n_embd"]), wpe=nn.Embedding(c["block_size"], c["n_embd"]),
-                drop=nn.Dropout(c["dropout"]),
-                h=nn.ModuleList([Block(c["n_embd"], c["n_head"], c["dropout"]) for _ in range(c["n_layer"])]),
-                ln_f=nn.LayerNorm(c["n_embd"])))
-            self.lm_head = nn.Linear(c["n_embd"], VOCAB, bias=False)
-            self.lm_head.weight = self.transformer.wte.weight
-
-        def forward(self, idx):
-            pos = torch.arange(idx.shape[1], device=idx.device)
-            x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
-            for block in self.transformer.h:
-                x = block(x)
-            return self.lm_head(self.transformer.ln_f(x))
-
-    model = GPT(cfg)
+    model = common.torch_gpt(VOCAB, cfg["block_size"], cfg["n_layer"], cfg["n_head"], cfg["n_embd"], cfg["dropout"])
     model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state_dict.items()})
     model.to(device)
     decay = [p for p in model.parameters() if p.ndim >= 2]

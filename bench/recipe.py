@@ -156,61 +156,10 @@ def median_step_ms(ends):
 def torch_model(cfg, vocab_size, torch):
     """The same architecture in PyTorch, with the state_dict keys of minitorch's model."""
     from torch import nn  # noqa: PLC0415
-    from torch.nn import functional as F  # noqa: PLC0415
 
     if cfg.model == "gpt":
-        class Block(nn.Module):
-            def __init__(self, e, h, p, bias):
-                super().__init__()
-                self.h, self.p = h, p
-                self.ln_1 = nn.LayerNorm(e, bias=bias)
-                self.attn = nn.Module()
-                self.attn.c_attn, self.attn.c_proj = nn.Linear(e, 3 * e, bias=bias), nn.Linear(e, e, bias=bias)
-                self.ln_2 = nn.LayerNorm(e, bias=bias)
-                self.mlp = nn.Module()
-                self.mlp.c_fc, self.mlp.c_proj = nn.Linear(e, 4 * e, bias=bias), nn.Linear(4 * e, e, bias=bias)
-                self.drop = nn.Dropout(p)
-
-            def forward(self, x):
-                b, t, e = x.shape
-                q, k, v = self.attn.c_attn(self.ln_1(x)).split(e, dim=2)
-                q, k, v = (z.view(b, t, self.h, e // self.h).transpose(1, 2) for z in (q, k, v))
-                y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0.0,
-                                                   is_causal=True)
-                x = x + self.drop(self.attn.c_proj(y.transpose(1, 2).reshape(b, t, e)))
-                return x + self.drop(self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x)))))
-
-        class GPT(nn.Module):
-            def __init__(self):
-                super().__init__()
-                e = cfg.n_embd
-                self.transformer = nn.ModuleDict(dict(
-                    wte=nn.Embedding(vocab_size, e), wpe=nn.Embedding(cfg.block_size, e), drop=nn.Dropout(cfg.dropout),
-                    h=nn.ModuleList([Block(e, cfg.n_head, cfg.dropout, cfg.bias) for _ in range(cfg.n_layer)]),
-                    ln_f=nn.LayerNorm(e, bias=cfg.bias)))
-                self.lm_head = nn.Linear(e, vocab_size, bias=False)
-                if cfg.tie_weights:
-                    self.lm_head.weight = self.transformer.wte.weight
-                self.apply(self._init_weights)  # nanoGPT's init
-                for name, p in self.named_parameters():
-                    if name.endswith("c_proj.weight"):
-                        nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * cfg.n_layer))
-
-            @staticmethod
-            def _init_weights(module):
-                if isinstance(module, (nn.Linear, nn.Embedding)):
-                    nn.init.normal_(module.weight, 0.0, 0.02)
-                if isinstance(module, nn.Linear) and module.bias is not None:
-                    nn.init.zeros_(module.bias)
-
-            def forward(self, idx):
-                pos = torch.arange(idx.shape[1], device=idx.device)
-                x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
-                for block in self.transformer.h:
-                    x = block(x)
-                return self.lm_head(self.transformer.ln_f(x))
-
-        return GPT()
+        return _common.torch_gpt(vocab_size, cfg.block_size, cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.dropout,
+                                 cfg.bias, cfg.tie_weights)
     if cfg.model == "lstm":
         class RecurrentLM(nn.Module):
             def __init__(self):
