@@ -171,6 +171,10 @@ def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DE
     return reports
 
 
+FD_NEEDS_FORWARD = ("the backward agrees with finite differences of your forward, but the forward output of "
+                    "this case is wrong, so this check earns no points until the forward is right")
+
+
 def evaluate(case, inst, arrays, dims, got, errors, finite_differences=True):
     """The checks of one case instance: each output, each gradient, finite differences."""
     checks = []
@@ -193,6 +197,7 @@ def evaluate(case, inst, arrays, dims, got, errors, finite_differences=True):
     consistent = {k for k in range(n_alts)
                   if fwd_err is not None or all(f"alt{k}/{o}" in arrays and o in got
                                                 and _close(got[o], arrays[f"alt{k}/{o}"], 1e-4) for o in outs)}
+    out_checks = []
     for key in sorted(expected, key=lambda k: (not k.startswith("out/"), k)):
         kind, name = key.split("/", 1)
         qty = name if kind == "out" else f"dL/d{name}"
@@ -205,7 +210,10 @@ def evaluate(case, inst, arrays, dims, got, errors, finite_differences=True):
         ch = compare(f"{label} {qty}", g, expected[key], error=err, scales=scales, alts=alts, others=others)
         if kind == "out" and not case.forward_points:
             ch.weight = 0.0  # the forward is given code: reported, not scored
+        if kind == "out":
+            out_checks.append(ch)
         checks.append(ch)
+    forward_ok = fwd_err is None and all(ch.passed for ch in out_checks)
     if finite_differences and inst.endswith("[float64]") and case.fd and case.backward:
         for name in case.grad_inputs():
             err = fwd_err or errors.get("backward") or errors.get(f"grad/{name}") or errors.get("fd")
@@ -215,7 +223,12 @@ def evaluate(case, inst, arrays, dims, got, errors, finite_differences=True):
                 shape = tuple(np.shape(arrays.get(f"in/{name}", ())))
                 err = (f"gradient has shape {list(g.shape)}, input has shape {list(shape)}" if g is not None
                        else "no finite-difference result came back")
-            checks.append(compare_fd(f"{label} gradcheck dL/d{name}", num, ana, error=err, scales=scales))
+            ch = compare_fd(f"{label} gradcheck dL/d{name}", num, ana, error=err, scales=scales)
+            if ch.passed and not forward_ok:
+                # finite differences of a wrong forward prove nothing (an all-zeros forward and
+                # backward agree: 0 against 0), so this check counts only with a correct forward
+                ch = Check(ch.name, False, FD_NEEDS_FORWARD, details=ch.details)
+            checks.append(ch)
     return checks
 
 

@@ -2,8 +2,6 @@
 SGD / Adam / AdamW and clip_grad_norm_ (kernels in minitorch/kernels/{linear,embedding,softmax,norm,
 dropout,optim}.py and gelu in elementwise.py), through nn.functional, nn modules and minitorch.optim.
 """
-import math
-
 import numpy as np
 
 from ..spec import Idx, Registry, X, load
@@ -165,53 +163,89 @@ case("gelu/tanh", test="gelu",
      inputs=dict(x=X("B", "N", scale=2.0)), dims=dict(B=3, N=4))
 
 
-# --------------------------------------------------------------------------- dropout (property checks)
-def _dropout(lib, x, p=0.5):
-    lib.manual_seed(1234)
-    train = F(lib).dropout(x, p=p, training=True)
-    return train, F(lib).dropout(x, p=p, training=False), F(lib).dropout(x, p=0.0, training=True)
+# --------------------------------------------------------------------------- dropout (exact masks)
+# Dropout is graded value by value: the grader fixes the uniform numbers u, so the mask is known
+# exactly (keep where u >= p, handouts/hw2 §5.2). The functional case hands u to the kernel through
+# ``generator=`` (for several p, so a mask or scale that ignores p fails); the module case seeds
+# minitorch's generator (``manual_seed``) and the reference replays the same NumPy stream.
+DROPOUT_PS = (0.1, 0.5, 0.8)
+DROPOUT_SEED = 2024
+DROPOUT_MODULE_P = 0.3
+NOT_RESCALED = "kept entries must be x / (1 - p): the kept values are not rescaled by 1/(1-p)"
+IGNORES_P = "the mask ignores p: it keeps u >= 0.5 whatever p is (keep an element when u >= p)"
+KEEPS_BELOW_P = "the mask is inverted: p is the probability to DROP, keep an element when u >= p (not u < p)"
+SCALED_BY_P = "kept entries scaled by 1/p instead of 1/(1-p)"
+MASK_NOT_IN_BACKWARD = ("the backward ignores the mask: dx = dout * mask / (1 - p), with the same scaled mask "
+                        "as the forward")
 
 
-def _check_dropout(got, arrays, dims, errors, p=0.5):
-    """Inverted dropout: kept entries scaled by 1/(1-p), about p dropped, the gradient through the
-    same mask, identity in eval mode and for p=0."""
-    x, d = arrays["in/x"].astype(np.float64), arrays["dout/out0"].astype(np.float64)
-    # eval mode and p=0 return x itself, so their upstream gradients reach x unchanged
-    rest = arrays["dout/out1"].astype(np.float64) + arrays["dout/out2"].astype(np.float64)
-    out, ev, p0, g = (got.get(k) for k in ("out/out0", "out/out1", "out/out2", "grad/x"))
-    bwd_err = errors.get("forward") or errors.get("backward") or errors.get("grad/x")
-    checks = []
-    if out is None or out.shape != x.shape:
-        msg = errors.get("forward") or f"training output has shape {None if out is None else list(out.shape)}"
-        return [("training output", False, msg), ("gradient through the mask", False, msg),
-                ("eval mode is the identity", False, msg), ("p=0 is the identity", False, msg)]
-    keep = out != 0
-    scale_ok = np.allclose(out[keep], x[keep] / (1 - p), rtol=1e-5, atol=1e-6)
-    frac = 1 - keep.mean()
-    n = x.size
-    frac_ok = abs(frac - p) <= 4 * math.sqrt(p * (1 - p) / n) + 1e-9
-    checks.append(("training output", bool(scale_ok and frac_ok and out.dtype == arrays["in/x"].dtype),
-                   ("kept entries must be x / (1 - p)" if not scale_ok else
-                    f"dropped fraction {frac:.3f}, expected about p = {p}" if not frac_ok else
-                    f"dtype {out.dtype}, expected {arrays['in/x'].dtype}")))
-    if g is None or g.shape != x.shape:
-        checks.append(("gradient through the mask", False, bwd_err or "no gradient"))
-    else:
-        ok = np.allclose(g, np.where(keep, d / (1 - p), 0.0) + rest, rtol=1e-5, atol=1e-5)
-        checks.append(("gradient through the mask", bool(ok),
-                       "dx must be dout / (1 - p) where the entry was kept and 0 where it was dropped "
-                       "(the same mask as the forward)"))
-    trained = checks[0][1]
-    for name, v in (("eval mode is the identity", ev), ("p=0 is the identity", p0)):
-        ok = v is not None and v.shape == x.shape and np.allclose(v, x, rtol=1e-6, atol=1e-7)
-        # counted only together with a working training mode (these paths are given code)
-        checks.append((name, bool(ok and trained), "expected the input unchanged" if not ok else
-                       "counts once the training mode works"))
-    return checks
+class _GivenDraws:
+    """A stand-in for the NumPy ``Generator`` of ``dropout(..., generator=)``: ``random`` returns
+    the grader's uniform numbers u (the case's input) instead of fresh ones."""
+
+    def __init__(self, u):
+        self.u = u.data if hasattr(u, "requires_grad") else u
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        shape = () if size is None else tuple(np.atleast_1d(size).tolist())
+        if shape != tuple(self.u.shape):
+            raise ValueError(f"dropout drew random numbers of shape {list(shape)}; the input has shape "
+                             f"{list(self.u.shape)} (draw one number per element)")
+        return self.u.astype(dtype)
 
 
-case("dropout/train_eval", test="dropout", fn=_dropout, fd=False,
-     inputs=dict(x=X("B", "N", kind="positive")), dims=dict(B=40, N=50), check=_check_dropout)
+def _dropout_given(lib, x, u):
+    return tuple(F(lib).dropout(x, p=p, training=True, generator=_GivenDraws(u)) for p in DROPOUT_PS)
+
+
+def _dropout_ref(keep, scale):
+    """torch: x * keep(u, p) * scale(p) for every p (the reference and its known-wrong variants)."""
+    def fn(lib, x, u):
+        return tuple(x * keep(u, p).to(x.dtype) * scale(p) for p in DROPOUT_PS)
+    return fn
+
+
+def _dropout_no_mask_in_backward(lib, x, u):
+    """The right forward, but the gradient passes through unmasked."""
+    right = _dropout_ref(lambda u, p: u >= p, lambda p: 1.0 / (1.0 - p))(lib, x, u)
+    return tuple(o.detach() + x - x.detach() for o in right)
+
+
+case("dropout/given_draws", test="dropout", fd=False, edge="p = 0.1, 0.5, 0.8 with the grader's uniform numbers",
+     fn=_dropout_given, ref=_dropout_ref(lambda u, p: u >= p, lambda p: 1.0 / (1.0 - p)),
+     inputs=dict(x=X("B", "N"), u=X("B", "N", kind="uniform", low=0.0, high=1.0, grad=False, away=0.02,
+                                    kinks=DROPOUT_PS)),
+     dims=dict(B=6, N=8),
+     alts=[(NOT_RESCALED, _dropout_ref(lambda u, p: u >= p, lambda p: 1.0)),
+           (IGNORES_P, _dropout_ref(lambda u, p: u >= 0.5, lambda p: 1.0 / (1.0 - p))),
+           (IGNORES_P + "; and the scale ignores p too", _dropout_ref(lambda u, p: u >= 0.5, lambda p: 2.0)),
+           (KEEPS_BELOW_P, _dropout_ref(lambda u, p: u < p, lambda p: 1.0 / (1.0 - p))),
+           (SCALED_BY_P, _dropout_ref(lambda u, p: u >= p, lambda p: 1.0 / p)),
+           (MASK_NOT_IN_BACKWARD, _dropout_no_mask_in_backward)])
+
+
+def _dropout_module(lib, x):
+    lib.manual_seed(DROPOUT_SEED)
+    m = lib.nn.Dropout(p=DROPOUT_MODULE_P)
+    m.train()
+    return m(x), m(x)  # two calls: two different masks from the same seeded stream
+
+
+def _dropout_module_ref(lib, x):
+    """torch: the masks minitorch's generator draws after ``manual_seed(DROPOUT_SEED)``
+    (``numpy.random.default_rng(seed).random(shape, dtype)``, one draw per call)."""
+    gen = np.random.default_rng(DROPOUT_SEED)
+    dt = np.float32 if x.dtype == lib.float32 else np.float64
+    p = DROPOUT_MODULE_P
+    outs = []
+    for _ in range(2):
+        u = lib.from_numpy(gen.random(tuple(x.shape), dtype=dt))
+        outs.append(x * (u >= p).to(x.dtype) / (1.0 - p))
+    return tuple(outs)
+
+
+case("dropout/module_seeded", test="dropout", fd=False, edge="nn.Dropout(p=0.3) after manual_seed, two calls",
+     fn=_dropout_module, ref=_dropout_module_ref, inputs=dict(x=X("B", "T", "D")), dims=dict(B=2, T=3, D=5))
 
 
 # --------------------------------------------------------------------------- optimizers
