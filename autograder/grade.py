@@ -1,6 +1,5 @@
 """Grading one submission: fixtures -> sandbox -> comparisons -> points. Parent side only."""
 import os
-import tarfile
 import tempfile
 import time
 
@@ -8,6 +7,7 @@ import numpy as np
 
 from .compare import Check, _close, compare, compare_fd
 from .fixtures import FixtureSet, default_dir
+from .intake import SubmissionError, take_in  # noqa: F401 - SubmissionError re-exported
 from .rubric import available_assignments, load_rubric
 from .sandbox import run_cases
 from .scan import affected, scan_submission
@@ -15,35 +15,21 @@ from .spec import load_registry, resolve_shape  # noqa: F401 - resolve_shape re-
 from .tolerances import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 
 
-class SubmissionError(RuntimeError):
-    """The submission path is unusable (no minitorch package, unreadable tar, ...)."""
+def installed_submission():
+    """The folder holding the installed ``minitorch`` (found without importing it)."""
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("minitorch")
+    if spec is None or not spec.origin:
+        raise SubmissionError("no minitorch is installed; pass --submission PATH")
+    return os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
 
 
 def resolve_submission(path, tmp):
-    """A folder holding ``minitorch/``: ``path`` itself, its extracted ``handin.tar``, or (None) the
-    installed minitorch's parent folder (found without importing it)."""
-    if path is None:
-        import importlib.util  # noqa: PLC0415
-
-        spec = importlib.util.find_spec("minitorch")
-        if spec is None or not spec.origin:
-            raise SubmissionError("no minitorch is installed; pass --submission PATH")
-        return os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
-    if os.path.isfile(path) and tarfile.is_tarfile(path):
-        dest = tempfile.mkdtemp(prefix="handin-", dir=tmp)
-        with tarfile.open(path) as tf:
-            members = [m for m in tf.getmembers() if (m.isfile() or m.isdir())
-                       and not m.name.startswith(("/", "..")) and ".." not in m.name.split("/")]
-            tf.extractall(dest, members=members, filter="data") if hasattr(tarfile, "data_filter") else \
-                tf.extractall(dest, members=members)
-        path = dest
-        if not os.path.isdir(os.path.join(path, "minitorch")):
-            subs = [d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d, "minitorch"))]
-            if len(subs) == 1:
-                path = os.path.join(path, subs[0])
-    if not os.path.isdir(os.path.join(path, "minitorch")):
-        raise SubmissionError(f"{path}: no minitorch/ package found in the submission")
-    return os.path.abspath(path)
+    """Take in the submission at ``path`` (a folder holding ``minitorch/`` or a tar of one; None: the
+    installed minitorch) as a copy under ``tmp`` (``intake.take_in``: caps, no compiled files, no
+    links). Returns the ``Intake`` (``.root`` is the folder to grade)."""
+    return take_in(installed_submission() if path is None else path, tmp)
 
 
 def _scale_values(case, dims):
@@ -237,11 +223,13 @@ def grade(assignments, submission=None, fixtures_dir=None, hidden_dir=None, time
     """Grade several assignments of one submission. Returns the full report dict."""
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mtsub-") as tmp:
-        sub = resolve_submission(submission, tmp)
+        intake = resolve_submission(submission, tmp)
+        sub = intake.root
         violations = scan_submission(sub)
         reports = [grade_assignment(a, sub, fixtures_dir, hidden_dir, timeout, memory_mb, tests, violations)
                    for a in assignments]
-    return {"submission": submission or sub, "assignments": reports,
+    return {"submission": submission if submission is not None else intake.source,
+            "intake": intake.summary(), "assignments": reports,
             "score": round(sum(r["score"] for r in reports), 2),
             "max_score": round(sum(r["max_score"] for r in reports), 2),
             "seconds": round(time.perf_counter() - t0, 2)}
