@@ -1,68 +1,339 @@
-"""Grade many submissions in parallel (instructors):
+"""Grade many submissions (instructors):
 
     python -m autograder.batch SUBMISSIONS_DIR [--assignment hwN|all] [--hidden DIR] [--workers N]
-                               [--out grades.csv] [--timeout S]
+                               [--out grades.csv] [--timeout S] [--student-timeout S] [--insecure]
+                               [--overwrite]
 
-Every entry of SUBMISSIONS_DIR is one student: a folder holding minitorch/ or a .tar (handin.tar).
-Writes a gradebook (one row per student: points per test, total, error) and a JSON report per
-student next to it (<out>-reports/<student>.json)."""
+Every entry of SUBMISSIONS_DIR is one student: a folder holding minitorch/, or a tar of one
+(handin.tar, .tar.gz, .tgz; the student is the name without the extension). Each student is graded
+by a grader process of its own, from its own copy of the submission (``intake.py``), with student
+code in the sandbox (``sandbox.py``), which sees only that copy: one submission's crash, hang or
+kill of its grader fails that student alone (the gradebook says why) and the batch continues.
+
+Writes a JSON report per student to <out>-reports/<student>.json, then the gradebook <out> (one row
+per student: points per test, total, error) last and atomically. Temporary folders are removed
+whatever happens (also on Ctrl-C). Refuses to run without isolation (bwrap or setpriv) unless
+--insecure is given, and refuses to overwrite an existing gradebook unless --overwrite is given.
+Exit status: 0 when every student was graded, 1 when some could not be, 2 for a grader error."""
 import argparse
 import csv
 import json
 import os
+import re
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .fixtures import FixtureError
-from .grade import SubmissionError, grade
-from .rubric import available_assignments
+from .rubric import available_assignments, load_rubric
 from .tolerances import DEFAULT_TIMEOUT_S
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+DEFAULT_STUDENT_TIMEOUT_S = 1800.0
+MAX_REPORT_BYTES = 32 << 20
+
+
+class BatchError(RuntimeError):
+    pass
+
+
+# --------------------------------------------------------------------------- isolation
+def isolation(insecure=False, force=None):
+    """(mode, description) of the sandbox every student will be graded in; raises BatchError when
+    it is not an isolating one and ``insecure`` is not set. Uses ``sandbox.detect_mode`` /
+    ``require_isolation`` (a sandbox module without them counts as mode none)."""
+    from . import sandbox  # noqa: PLC0415
+
+    detect = getattr(sandbox, "detect_mode", None)
+    try:
+        mode = detect(force) if detect else (force or "none")
+        describe = getattr(sandbox, "describe_mode", lambda m: f"sandbox: {m}")
+        require = getattr(sandbox, "require_isolation", None)
+        if require is not None:
+            require(mode, insecure, "batch grading")
+        elif mode not in ("bwrap", "setpriv") and not insecure:
+            raise BatchError("batch grading needs a sandbox (bwrap or setpriv), and none is available here; "
+                             "--insecure grades anyway (students could read and change each other's work)")
+    except BatchError:
+        raise
+    except Exception as e:  # noqa: BLE001 - SandboxError and friends: one clear line
+        raise BatchError(str(e)) from None
+    return mode, describe(mode)
+
+
+# --------------------------------------------------------------------------- students
+def _student_name(entry):
+    for suffix in TAR_SUFFIXES:
+        if entry.lower().endswith(suffix) and len(entry) > len(suffix):
+            return entry[:-len(suffix)]
+    return entry
+
+
+def _safe(name):
+    """A file name for ``name`` (reports are written under the gradebook's folder)."""
+    s = re.sub(r"[^A-Za-z0-9._@+-]", "_", name).lstrip(".")
+    return s[:100] or "_"
 
 
 def students(directory):
-    out = []
+    """[(student, path)] for every folder or tar in ``directory`` (dot files skipped). Two entries
+    naming the same student (alice/ and alice.tar) both keep their full entry name."""
+    if not os.path.isdir(directory):
+        raise BatchError(f"{directory}: not a folder of submissions")
+    entries = []
     for name in sorted(os.listdir(directory)):
         path = os.path.join(directory, name)
-        if os.path.isdir(path) or name.endswith(".tar"):
-            out.append((name[:-4] if name.endswith(".tar") else name, path))
+        if name.startswith("."):
+            continue
+        if os.path.isdir(path) or (os.path.isfile(path) and name.lower().endswith(TAR_SUFFIXES)):
+            entries.append((name, path))
+    stems = [_student_name(n) for n, _ in entries]
+    return [(_student_name(n) if stems.count(_student_name(n)) == 1 else n, p) for n, p in entries]
+
+
+def _file_names(names):
+    """{student: unique safe file name} for the per-student reports."""
+    out, used = {}, set()
+    for name in names:
+        base = candidate = _safe(name)
+        k = 1
+        while candidate in used:
+            k += 1
+            candidate = f"{base}~{k}"
+        used.add(candidate)
+        out[name] = candidate
     return out
 
 
-def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TIMEOUT_S, tests=None):
-    def one(entry):
-        student, path = entry
+# --------------------------------------------------------------------------- one student
+_CHILD = (
+    "import sys\n"
+    "sys.path.insert(0, sys.argv[1])\n"
+    "from autograder.__main__ import main\n"
+    "sys.exit(main(sys.argv[2:]))\n"
+)
+
+
+class _Runner:
+    """Runs one grader process per student and can kill all of them at once (Ctrl-C)."""
+
+    def __init__(self, tmp_root, timeout, student_timeout, hidden, mode, tests, memory_mb=None, insecure=False):
+        self.tmp_root, self.timeout, self.student_timeout = tmp_root, timeout, student_timeout
+        self.hidden, self.mode, self.tests, self.memory_mb = hidden, mode, tests, memory_mb
+        self.insecure = insecure
+        self.procs, self.lock, self.stopping = {}, threading.Lock(), False
+
+    def argv(self, assignments, path, out):
+        from .__main__ import build_parser  # noqa: PLC0415
+
+        known = build_parser()._option_string_actions  # noqa: SLF001 - which options this grader has
+        args = list(assignments) if len(assignments) == 1 else ["all"]
+        args += ["--submission", os.path.abspath(path), "--format", "json", "--out", out,
+                 "--timeout", str(self.timeout)]
+        if self.hidden:
+            args += ["--hidden", os.path.abspath(self.hidden)]
+        if self.memory_mb:
+            args += ["--memory", str(self.memory_mb)]
+        for t in self.tests or ():
+            args += ["--test", t]
+        if "--sandbox" in known and self.mode:
+            args += ["--sandbox", self.mode]
+        if "--insecure" in known and self.insecure:
+            args += ["--insecure"]
+        return args
+
+    def grade(self, student, path, assignments):
+        """(report or None, error message)."""
+        if self.stopping:
+            return None, "not graded: the batch was interrupted"
+        tmp = tempfile.mkdtemp(prefix="student-", dir=self.tmp_root)
+        os.chmod(tmp, 0o711)  # a sandbox uid may need to pass through (never to list it)
+        out = os.path.join(tmp, "report.json")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MINITORCH_SANDBOX_"))}
+        env["TMPDIR"] = tmp  # every temporary folder of this student's grading lies under tmp
+        cmd = [sys.executable, "-I", "-c", _CHILD, ROOT] + self.argv(assignments, path, out)
+        t0 = time.monotonic()
+        with open(os.path.join(tmp, "stderr.txt"), "wb") as err:
+            proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=err, start_new_session=True)
+        with self.lock:
+            self.procs[student] = proc
+        if self.stopping:
+            _kill_group(proc)
         try:
-            return student, grade(assignments, path, hidden_dir=hidden, timeout=timeout, tests=tests), ""
-        except (SubmissionError, OSError) as e:
-            return student, None, str(e)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
-        return list(ex.map(one, students(directory)))
+            try:
+                rc = proc.wait(timeout=self.student_timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                return None, f"grading did not finish within {self.student_timeout:g} s (stopped)"
+        finally:
+            with self.lock:
+                self.procs.pop(student, None)
+            _kill_group(proc)
+            _kill_leftovers(tmp)
+        if self.stopping:
+            return None, "not graded: the batch was interrupted"
+        if rc == 2 and _tail(os.path.join(tmp, "stderr.txt")).startswith("autograder: "):
+            # the grader's own one-line refusal (an unusable submission: no minitorch/, a tar bomb, ...)
+            return None, _tail(os.path.join(tmp, "stderr.txt"))[len("autograder: "):]
+        if rc != 0:
+            why = (f"killed by {_signal_name(-rc)}" if rc < 0 else f"exit status {rc}")
+            tail = _tail(os.path.join(tmp, "stderr.txt"))
+            return None, f"the grader process for this student failed ({why}" + \
+                (f"; {tail}" if tail else "") + f"; after {time.monotonic() - t0:.0f} s)"
+        try:
+            if os.path.getsize(out) > MAX_REPORT_BYTES:
+                return None, "the report is too large"
+            with open(out, encoding="utf-8") as f:
+                report = json.load(f)
+            float(report["score"])
+            if not isinstance(report.get("assignments"), list):
+                raise ValueError("no assignments")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            return None, f"the grader wrote no usable report ({type(e).__name__})"
+        return report, ""
+
+    def stop(self):
+        self.stopping = True
+        with self.lock:
+            procs = list(self.procs.values())
+        for p in procs:
+            _kill_group(p)
 
 
-def write_gradebook(results, assignments, out):
-    from .rubric import load_rubric  # noqa: PLC0415
+def _signal_name(n):
+    try:
+        return signal.Signals(n).name
+    except ValueError:
+        return f"signal {n}"
 
-    columns = []
-    for a in assignments:
-        for t in load_rubric(a).tests:
-            columns.append(f"{a}:{t}")
+
+def _tail(path, n=300):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - n))
+            lines = f.read().decode("utf-8", "replace").strip().splitlines()
+        return lines[-1][:n] if lines else ""
+    except OSError:
+        return ""
+
+
+def _kill_group(proc):
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # pragma: no cover
+        pass
+
+
+def _kill_leftovers(folder):
+    """Kill processes still running from this student's temporary folder (a sandboxed child whose
+    grader was killed; in the isolating modes the sandbox already guarantees this). Linux only."""
+    if not os.path.isdir("/proc"):
+        return
+    needle = os.fsencode(folder) + b"/"
+    me = os.getpid()
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmdline = f.read()
+            cwd = os.readlink(f"/proc/{name}/cwd").encode() + b"/"
+        except OSError:
+            continue
+        if needle in cmdline or cwd.startswith(needle):
+            try:
+                os.kill(int(name), signal.SIGKILL)
+            except OSError:
+                pass
+
+
+# --------------------------------------------------------------------------- batch
+def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TIMEOUT_S, tests=None,
+              insecure=False, student_timeout=DEFAULT_STUDENT_TIMEOUT_S, sandbox=None, memory_mb=None):
+    """[(student, report or None, error)] in student order. Every temporary folder is removed before
+    this returns or raises (KeyboardInterrupt included)."""
+    mode, _ = isolation(insecure, sandbox)
+    entries = students(directory)
+    tmp_root = tempfile.mkdtemp(prefix="mtbatch-")
+    os.chmod(tmp_root, 0o711)
+    runner = _Runner(tmp_root, timeout, student_timeout, hidden, mode, tests, memory_mb, insecure)
+    results = {}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
+            futures = {ex.submit(runner.grade, s, p, assignments): s for s, p in entries}
+            try:
+                for fut, student in futures.items():
+                    try:
+                        results[student] = fut.result()
+                    except Exception as e:  # noqa: BLE001 - one student's failure is that student's row
+                        results[student] = (None, f"grading failed: {type(e).__name__}: {e}")
+            except BaseException:
+                runner.stop()
+                for f in futures:
+                    f.cancel()
+                raise
+    finally:
+        runner.stop()
+        _kill_leftovers(tmp_root)
+        shutil.rmtree(tmp_root, ignore_errors=True)
+    return [(s, *results[s]) for s, _ in entries]
+
+
+def _atomic_write(path, write):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            write(f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_gradebook(results, assignments, out, overwrite=True):
+    """Per-student JSON reports in <out>-reports/, then the gradebook ``out`` (atomically, last)."""
+    if not overwrite and os.path.exists(out):
+        raise BatchError(f"{out} exists: pass --overwrite to replace it, or choose another --out")
+    columns = [f"{a}:{t}" for a in assignments for t in load_rubric(a).tests]
     report_dir = os.path.splitext(out)[0] + "-reports"
     os.makedirs(report_dir, exist_ok=True)
-    with open(out, "w", newline="", encoding="utf-8") as f:
+    names = _file_names([s for s, _, _ in results])
+    rows = []
+    for student, report, error in results:
+        row = {c: "" for c in columns}
+        total = 0.0
+        if report is not None:
+            for a in report["assignments"]:
+                for t in a.get("tests", []):
+                    key = f"{a.get('assignment')}:{t.get('test')}"
+                    if key in row:
+                        row[key] = round((row[key] or 0) + float(t.get("points", 0)), 2)
+            total = float(report["score"])
+            _atomic_write(os.path.join(report_dir, f"{names[student]}.json"),
+                          lambda f, r=report: json.dump(r, f, indent=1))
+        rows.append([student] + [row[c] for c in columns] + [round(total, 2), (error or "")[:500]])
+
+    def write(f):
         w = csv.writer(f)
         w.writerow(["student"] + columns + ["total", "error"])
-        for student, report, error in results:
-            row = {c: "" for c in columns}
-            total = 0.0
-            if report is not None:
-                for a in report["assignments"]:
-                    for t in a["tests"]:
-                        key = f"{a['assignment']}:{t['test']}"
-                        row[key] = round((row[key] or 0) + t["points"], 2)
-                total = report["score"]
-                with open(os.path.join(report_dir, f"{student}.json"), "w", encoding="utf-8") as jf:
-                    json.dump(report, jf, indent=1)
-            w.writerow([student] + [row[c] for c in columns] + [round(total, 2), error])
+        w.writerows(rows)
+    _atomic_write(out, write)
     return out
 
 
@@ -73,18 +344,41 @@ def main(argv=None):
     p.add_argument("--assignment", default="all")
     p.add_argument("--hidden", default=None)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S)
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="wall-time limit per test case (s)")
+    p.add_argument("--student-timeout", type=float, default=DEFAULT_STUDENT_TIMEOUT_S,
+                   help="wall-time limit for grading one student (s)")
+    p.add_argument("--memory", type=int, default=None, help="memory cap of student code (MiB)")
+    p.add_argument("--test", action="append", default=None, help="grade only this test (repeatable)")
     p.add_argument("--out", default="grades.csv")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing gradebook")
+    p.add_argument("--sandbox", default=None, choices=["bwrap", "setpriv", "none"],
+                   help="force an isolation mode (default: the best available)")
+    p.add_argument("--insecure", action="store_true",
+                   help="grade even without isolation (students could read and change each other's work)")
     args = p.parse_args(argv)
+    if args.assignment != "all" and args.assignment not in available_assignments():
+        p.error(f"no rubric for {args.assignment}; choose from {', '.join(available_assignments())} or all")
     assignments = available_assignments() if args.assignment == "all" else [args.assignment]
     try:
-        results = grade_all(args.submissions, assignments, args.hidden, args.workers, args.timeout)
-    except FixtureError as e:
+        if not args.overwrite and os.path.exists(args.out):
+            raise BatchError(f"{args.out} exists: pass --overwrite to replace it, or choose another --out")
+        mode, described = isolation(args.insecure, args.sandbox)
+        print(f"batch: {described}", file=sys.stderr)
+        if args.hidden and not os.path.isdir(args.hidden):
+            raise BatchError(f"--hidden {args.hidden}: no such folder")
+        results = grade_all(args.submissions, assignments, args.hidden, args.workers, args.timeout, args.test,
+                            args.insecure, args.student_timeout, mode, args.memory)
+        write_gradebook(results, assignments, args.out, overwrite=True)
+    except BatchError as e:
         print(f"batch: {e}", file=sys.stderr)
         return 2
-    write_gradebook(results, assignments, args.out)
-    print(f"wrote {args.out}: {len(results)} students")
-    return 0
+    except KeyboardInterrupt:
+        print("batch: interrupted; no gradebook written (temporary folders removed)", file=sys.stderr)
+        return 130
+    failed = [s for s, r, _ in results if r is None]
+    print(f"wrote {args.out}: {len(results)} students" + (f", {len(failed)} not graded: {', '.join(failed[:10])}"
+                                                          if failed else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

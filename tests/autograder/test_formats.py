@@ -23,7 +23,7 @@ def batch(tmp_path_factory):
                                          "return dout @ xp.swapaxes(b, 1, 2), xp.swapaxes(a, 1, 2) @ dout",
                                          "return dout @ xp.swapaxes(b, 1, 2), -(xp.swapaxes(a, 1, 2) @ dout)")])
     (subs / "carol").mkdir()
-    results = grade_all(str(subs), ["hw1"], workers=2, tests=["matmul"])
+    results = grade_all(str(subs), ["hw1"], workers=2, tests=["matmul"], insecure=True)
     out = write_gradebook(results, ["hw1"], str(root / "grades.csv"))
     return results, out
 
