@@ -3,9 +3,12 @@
     python -m autograder.gradescope build hwN [--hidden DIR] --out autograder.zip
 
 The zip holds setup.sh, run_autograder and source/ (this grader with its public fixtures and
-rubrics, and the hidden fixtures under source/hidden). run_autograder grades
-/autograder/submission (a folder with minitorch/, or a handin.tar in it) and writes
-/autograder/results/results.json; hidden tests are visible after the due date."""
+rubrics, and the hidden fixtures under source/hidden). setup.sh installs bubblewrap (the sandbox)
+and util-linux (setpriv, the fallback) and makes the grader's files readable by root only.
+run_autograder grades /autograder/submission (a folder with minitorch/, or the uploaded handin.tar)
+with student code in the sandbox; the grader refuses to grade without one (score 0 with the reason)
+unless the zip was built with --insecure. results.json is written last, atomically; hidden tests
+are visible after the due date."""
 import argparse
 import os
 import shutil
@@ -20,51 +23,110 @@ from .fixtures import FixtureSet
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SETUP = """#!/usr/bin/env bash
-set -e
-apt-get update -qq && apt-get install -y -qq python3 python3-pip > /dev/null || true
+# Gradescope image setup: runs once, as root, in /autograder/source when the autograder is built.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# bubblewrap: the sandbox (namespaces); util-linux: setpriv, the fallback (a dedicated unprivileged uid)
+apt-get install -y -qq --no-install-recommends python3 python3-pip bubblewrap util-linux > /dev/null
 python3 -m pip install --quiet "numpy>=1.24" scipy tomli
+# The fallback runs student code as uids {uid_first}..{uid_last}: unprivileged and belonging to no
+# account (the sandbox kills every process of its uid, so it never uses an account's uid).
+# Make sure no account holds one of them.
+if getent passwd | awk -F: '$3 >= {uid_first} && $3 <= {uid_last} {{found = 1}} END {{exit !found}}'; then
+  echo "setup.sh: an account uses a uid in {uid_first}..{uid_last}; set MINITORCH_SANDBOX_UID in run_autograder" >&2
+  exit 1
+fi
+# Grader, fixtures and hidden fixtures: readable by root only (the fallback checks this).
+chown -R root:root /autograder/source
+chmod -R go-rwx /autograder/source
+chmod 755 /autograder /autograder/source
+echo "setup.sh: done; the sandbox in this image:"
+cd /autograder/source && python3 -c "from autograder.sandbox import detect_mode, describe_mode; \\
+print(describe_mode(detect_mode()))" || echo "(no sandbox probe: namespaces may only work at grading time)"
 """
 
 RUN = """#!/usr/bin/env bash
-# Gradescope entry point: grade the submission, write results.json (the grader always writes it).
-cd /autograder/source
-SUB=/autograder/submission
-if [ ! -d "$SUB/minitorch" ]; then
-  TAR=$(find "$SUB" -maxdepth 2 -name 'handin.tar' | head -n 1)
-  if [ -n "$TAR" ]; then SUB="$TAR"; else
-    SUB=$(find "$SUB" -maxdepth 3 -type d -name minitorch -printf '%h\\n' | head -n 1); fi
+# Gradescope entry point (root). Grades /autograder/submission (a folder holding minitorch/, or the
+# uploaded handin.tar) with student code in the sandbox, and writes results.json last, atomically.
+set -u
+AG="${{AUTOGRADER_ROOT:-/autograder}}"
+OUT="$AG/results/results.json"
+mkdir -p "$AG/results"
+chmod 755 "$AG/results"
+chmod -R go-rwx "$AG/source" "$AG/submission" 2>/dev/null || true
+rm -f "$OUT"
+cd "$AG/source" || exit 1
+ERR=$(mktemp)
+python3 -m autograder {hw} --submission "$AG/submission" {hidden} --format gradescope {insecure}\\
+  --out "$OUT" 2> "$ERR"
+RC=$?
+if [ "$RC" -ne 0 ] || [ ! -s "$OUT" ]; then
+  # the grader could not grade (no minitorch/, a refused tar, no sandbox): say why, score 0
+  python3 - "$OUT" "$ERR" "$RC" <<'PY'
+import json, os, sys
+out, err, rc = sys.argv[1], sys.argv[2], sys.argv[3]
+with open(err, encoding="utf-8", errors="replace") as f:
+    lines = [l.strip() for l in f.read()[-4000:].splitlines() if l.strip()]
+why = lines[-1] if lines else f"the grader stopped with status {{rc}}"
+if why.startswith("autograder: "):
+    why = why[len("autograder: "):]
+with open(out + ".tmp", "w", encoding="utf-8") as f:
+    json.dump({{"score": 0, "tests": [], "output": "The autograder could not grade this submission: " + why}}, f)
+os.replace(out + ".tmp", out)
+PY
 fi
-mkdir -p /autograder/results
-python3 -m autograder {hw} --submission "${{SUB:-/autograder/submission}}" {hidden} --format gradescope \\
-  --out /autograder/results/results.json || cat > /autograder/results/results.json <<'JSON'
-{{"score": 0, "tests": [],
- "output": "The autograder could not grade this submission: no minitorch/ package (or handin.tar) was found."}}
-JSON
+rm -f "$ERR"
+exit 0
 """
 
 
-def build(hw, out, hidden=None):
+def build(hw, out, hidden=None, insecure=False):
+    """Write the autograder zip for assignment ``hw`` to ``out``. Gradescope unzips it into
+    /autograder/source, so the zip's root holds setup.sh, run_autograder, autograder/ and hidden/.
+    ``insecure``: run_autograder grades even where no sandbox works (never for real grades)."""
     if hidden:
         FixtureSet(hidden, hw)  # fails early on a missing/altered hidden set
+    from .__main__ import build_parser  # noqa: PLC0415
+
+    if insecure and "--insecure" not in build_parser()._option_string_actions:  # noqa: SLF001
+        insecure = False  # a grader without the flag never refuses
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "source")
         shutil.copytree(os.path.join(ROOT, "autograder"), os.path.join(src, "autograder"),
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "generate.py"))
         if hidden:
             shutil.copytree(hidden, os.path.join(src, "hidden"), ignore=shutil.ignore_patterns("__pycache__"))
-        files = {"setup.sh": SETUP,
-                 "run_autograder": RUN.format(hw=hw, hidden="--hidden /autograder/source/hidden" if hidden else "")}
+        base = sandbox_uid_base()
+        files = {"setup.sh": SETUP.format(uid_first=base, uid_last=base + sandbox_uid_pool() - 1),
+                 "run_autograder": RUN.format(hw=hw, hidden='--hidden "$AG/source/hidden"' if hidden else "",
+                                              insecure="--insecure " if insecure else "")}
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        tmp_out = out + ".tmp"
+        with zipfile.ZipFile(tmp_out, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, text in files.items():
                 info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
                 info.external_attr = (stat.S_IFREG | 0o755) << 16
                 zf.writestr(info, text)
-            for dirpath, _, names in os.walk(src):
+            for dirpath, dirs, names in os.walk(src):
+                dirs.sort()
                 for n in sorted(names):
                     path = os.path.join(dirpath, n)
-                    zf.write(path, os.path.relpath(path, tmp))
+                    zf.write(path, os.path.relpath(path, src))
+        os.replace(tmp_out, out)
     return out
+
+
+def sandbox_uid_base():
+    from . import sandbox  # noqa: PLC0415
+
+    return int(getattr(sandbox, "_uid_base", lambda: 63100)())
+
+
+def sandbox_uid_pool():
+    from . import sandbox  # noqa: PLC0415
+
+    return int(getattr(sandbox, "UID_POOL", 64))
 
 
 def main(argv=None):
@@ -75,8 +137,10 @@ def main(argv=None):
     b.add_argument("assignment", choices=list(ASSIGNMENTS))
     b.add_argument("--hidden", default=None)
     b.add_argument("--out", default="autograder.zip")
+    b.add_argument("--insecure", action="store_true",
+                   help="grade even where no sandbox works (testing only: students could forge results)")
     args = p.parse_args(argv)
-    print(build(args.assignment, args.out, args.hidden))
+    print(build(args.assignment, args.out, args.hidden, args.insecure))
     return 0
 
 

@@ -248,6 +248,13 @@ def _from_folder(src, dest, intake):
                    and os.path.isdir(os.path.join(src, d, PACKAGE))]
         if len(wrapped) == 1:  # one wrapper folder (e.g. the handout folder inside the submission)
             return _from_folder(os.path.join(src, wrapped[0]), dest, intake)
+        tars = [f for f in _listdir(src) if f.lower().endswith((".tar", ".tar.gz", ".tgz"))
+                and os.path.isfile(os.path.join(src, f)) and not os.path.islink(os.path.join(src, f))]
+        if not wrapped and len(tars) == 1:  # an upload folder holding the handin.tar (Gradescope)
+            return _from_tar(os.path.join(src, tars[0]), dest, intake)
+        if not wrapped and len(tars) > 1:
+            raise SubmissionError(f"{src}: no minitorch/ folder and several tars ({', '.join(tars[:5])}): "
+                                  "hand in one handin.tar")
         raise SubmissionError(f"{src}: no minitorch/ package found in the submission"
                               + (f" (several: {', '.join(wrapped)}; hand in one)" if wrapped else ""))
     entries = 0
