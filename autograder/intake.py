@@ -150,8 +150,11 @@ def is_tar(path):
 
 
 def _write_member(stream, dest_path, size, rel):
-    os.makedirs(os.path.dirname(dest_path), exist_ok=True)
-    fd = os.open(dest_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        os.makedirs(os.path.dirname(dest_path), exist_ok=True)
+        fd = os.open(dest_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except OSError as e:  # e.g. 'minitorch/a.py' and then 'minitorch/a.py/b.py'
+        raise SubmissionError(f"cannot take in {rel}: {e.strerror} (a file and a folder of the same name?)") from None
     left = size
     with os.fdopen(fd, "wb") as out:
         while left > 0:

@@ -198,3 +198,9 @@ def test_handin_tar_of_the_reference_is_taken_whole(tmp_path):
     n_py = sum(1 for _, _, fs in os.walk(os.path.join(REPO, "minitorch")) for f in fs if f.endswith(".py"))
     assert got.dropped == [] and got.files == n_py + 1  # + HANDIN.json
     assert intake.is_tar(str(tmp_path / "handin.tar"))
+
+
+def test_a_file_where_a_folder_is_needed_is_a_clear_error(tmp_path):
+    tar = _tar(tmp_path / "clash.tar", [_file("minitorch/a.py"), _file("minitorch/a.py/b.py")])
+    with pytest.raises(SubmissionError, match="cannot take in minitorch/a.py/b.py"):
+        take_in(tar, str(tmp_path / "a"))
