@@ -8,16 +8,21 @@ from .autograd import (  # noqa: F401 - re-exported as minitorch.<name>
     Function,
     Tensor,
     arange,
+    as_tensor,
     cat,
     concat,
     empty,
     empty_like,
     enable_grad,
     eye,
+    from_numpy,
     full,
     full_like,
+    inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     linspace,
+    multinomial,
     no_grad,
     ones,
     ones_like,
@@ -35,14 +40,18 @@ from .autograd import (  # noqa: F401 - re-exported as minitorch.<name>
     zeros,
     zeros_like,
 )
+from .backend import Device as device  # noqa: F401 - torch.device
 from .backend import (  # noqa: F401
+    Generator,
     cupy_available,
     get_array_module,
     get_backend,
     get_default_dtype,
+    get_num_threads,
     manual_seed,
     set_backend,
     set_default_dtype,
+    set_num_threads,
 )
 
 __version__ = "0.1.0"
@@ -81,10 +90,11 @@ for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "clamp", "
               "max", "min", "var", "std", "argmax", "argmin", "reshape", "flatten", "unsqueeze", "squeeze",
               "transpose", "permute", "gather", "softmax", "log_softmax", "logsumexp", "maximum", "minimum",
               "masked_fill", "chunk", "unbind", "square", "rsqrt", "allclose", "equal", "numel", "neg", "pow", "add",
-              "sub", "mul", "div", "clip", "reciprocal", "flatten", "squeeze", "expand", "repeat", "t"):
+              "sub", "mul", "div", "clip", "reciprocal", "flatten", "squeeze", "expand", "repeat", "t", "norm", "tril",
+              "triu", "topk"):
     globals()[_name] = _method(_name)
 del _name
 
 # Subpackages reachable as attributes after ``import minitorch`` (like torch.nn, torch.optim).
-from . import nn, optim  # noqa: E402, F401
+from . import backends, cuda, linalg, nn, optim, utils  # noqa: E402, F401
 from .checkpoint import load, save  # noqa: E402, F401  (torch.save / torch.load for state dicts, without pickle)

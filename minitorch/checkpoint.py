@@ -233,9 +233,13 @@ def _read_file(path):
     return meta, arrays
 
 
-def load(path, map_location=None):
+def load(path, map_location=None, weights_only=None):
     """Load what ``save`` (or ``save_checkpoint``) wrote. Tensors come back as Tensors on
-    ``map_location`` ('cpu', 'cuda'; default: the current backend's device), arrays as NumPy arrays."""
+    ``map_location`` ('cpu', 'cuda'; default: the current backend's device), arrays as NumPy arrays.
+    ``weights_only`` is accepted for torch scripts: the format never holds code (no pickle), so loading
+    is always as safe as torch's ``weights_only=True``."""
+    if weights_only not in (None, True, False):
+        raise TypeError(f"load: weights_only must be True, False or None, got {weights_only!r}")
     meta, arrays = _read_file(path)
     try:
         return _decode(meta["tree"], arrays, map_location)

@@ -2,12 +2,15 @@
 from . import factories
 from .factories import (
     arange,
+    as_tensor,
     empty,
     empty_like,
     eye,
+    from_numpy,
     full,
     full_like,
     linspace,
+    multinomial,
     ones,
     ones_like,
     rand,
@@ -21,12 +24,20 @@ from .factories import (
     zeros_like,
 )
 from .function import Context, Function, kernel_function
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .tensor import MaxResult, Tensor, as_dtype, cat, concat, split, stack, where
 
 __all__ = [
     "Context", "Function", "kernel_function", "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled",
     "MaxResult", "Tensor", "as_dtype", "cat", "concat", "split", "stack", "where", "factories", "arange", "empty",
     "empty_like", "eye", "full", "full_like", "linspace", "ones", "ones_like", "rand", "rand_like", "randint",
-    "randn", "randn_like", "randperm", "tensor", "zeros", "zeros_like",
+    "randn", "randn_like", "randperm", "tensor", "zeros", "zeros_like", "as_tensor", "from_numpy", "multinomial",
+    "inference_mode", "is_inference_mode_enabled",
 ]

@@ -83,23 +83,29 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _wrap(xp.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False):
+def _rng(xp, generator, owner):
+    """The generator to draw from: ``generator`` (a ``minitorch.Generator``, drawn on the host) or the
+    seeded global one of ``xp``."""
+    return backend.generator(xp) if generator is None else backend.numpy_generator(generator, owner)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1)."""
     xp = _module(device)
     dt = _float_dtype(dtype)
-    arr = backend.generator(xp).random(_size(size), dtype=np.float64).astype(dt)
+    arr = _rng(xp, generator, "rand").random(_size(size), dtype=np.float64).astype(dt)
     return _wrap(xp.asarray(arr), requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False):
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
     xp = _module(device)
     dt = _float_dtype(dtype)
-    arr = backend.generator(xp).standard_normal(_size(size)).astype(dt)
+    arr = _rng(xp, generator, "randn").standard_normal(_size(size)).astype(dt)
     return _wrap(xp.asarray(arr), requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device=None):
+def randint(low, high=None, size=None, generator=None, dtype=None, device=None):
     """Integers in [low, high) (int64), as ``randint(low, high, size)`` or ``randint(high, size)``."""
     if isinstance(high, (tuple, list)) and size is None:  # randint(high, size)
         low, high, size = 0, low, high
@@ -110,13 +116,68 @@ def randint(low, high=None, size=None, dtype=None, device=None):
     if low >= high:
         raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
     xp = _module(device)
-    arr = backend.generator(xp).integers(low, high, size=_size((size,)))
+    arr = _rng(xp, generator, "randint").integers(low, high, size=_size((size,)))
     return _wrap(xp.asarray(arr).astype(as_dtype(dtype) or np.int64), False)
 
 
-def randperm(n, device=None):
+def randperm(n, generator=None, dtype=None, device=None):
+    """A random permutation of 0 .. n-1 (int64)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
     xp = _module(device)
-    return _wrap(xp.asarray(backend.generator(xp).permutation(n)).astype(np.int64), False)
+    return _wrap(xp.asarray(_rng(xp, generator, "randperm").permutation(int(n))).astype(as_dtype(dtype) or np.int64),
+                 False)
+
+
+def from_numpy(array):
+    """A tensor sharing memory with the NumPy array ``array`` (dtype kept, as ``torch.from_numpy``):
+    writing to one shows in the other."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"from_numpy: can't convert a NumPy array of dtype {array.dtype}; the supported types are "
+                        "float, int, uint and bool")
+    if backend.get_backend() != "numpy":
+        raise RuntimeError(f"from_numpy: tensors live on the '{backend.get_backend()}' backend, which can't share "
+                           "memory with a NumPy array; use minitorch.tensor(array) to copy it")
+    return Tensor._make(array)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor, without a copy when it already is one (or a NumPy array) of that dtype and device."""
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=device)
+    if isinstance(data, np.ndarray) and device is None and backend.get_backend() == "numpy" and (
+            dtype is None or as_dtype(dtype) == data.dtype) and data.dtype.kind in "fiub":
+        return Tensor._make(data)
+    return Tensor(data, dtype=dtype, device=device)
+
+
+def multinomial(input, num_samples, replacement=False, generator=None):  # noqa: A002 - torch's name
+    """Draw ``num_samples`` category indices from each row of ``input`` (non-negative weights, 1-D or 2-D),
+    with or without replacement, as ``torch.multinomial``. Returns int64 indices (drawn on the host)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial: expected a Tensor of weights, got {type(input).__name__}")
+    if input.ndim not in (1, 2) or not input.is_floating_point():
+        raise RuntimeError(f"multinomial: expected a 1-D or 2-D floating tensor of weights, got shape {input.shape} "
+                           f"and dtype {input.dtype}")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+        raise RuntimeError(f"multinomial: num_samples must be a positive int, got {num_samples!r}")
+    w = backend.to_numpy(input.data).astype(np.float64).reshape(-1, input.shape[-1])
+    n = w.shape[1]
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise RuntimeError("multinomial: the weights must be finite and non-negative (got inf, nan or < 0)")
+    if (w.sum(axis=1) <= 0).any():
+        raise RuntimeError("multinomial: a row of weights sums to 0; every row needs a positive weight")
+    if not replacement and num_samples > n:
+        raise RuntimeError(f"multinomial: can't draw {num_samples} samples without replacement from {n} categories")
+    if not replacement and num_samples > (w > 0).sum(axis=1).min():
+        raise RuntimeError(f"multinomial: a row has fewer than {num_samples} non-zero weights, too few to draw "
+                           f"{num_samples} samples without replacement")
+    rng = backend.numpy_generator(generator, "multinomial")
+    out = np.stack([rng.choice(n, size=num_samples, replace=bool(replacement), p=row / row.sum()) for row in w])
+    out = out.astype(np.int64).reshape(input.shape[:-1] + (num_samples,))
+    return Tensor(out, device=input.device)
 
 
 def _like(fn, t, dtype, requires_grad, **kw):

@@ -82,3 +82,44 @@ class set_grad_enabled:
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class inference_mode:
+    """``with inference_mode():`` (or ``@inference_mode()`` / ``@inference_mode``): like ``no_grad`` (minitorch
+    has no separate inference tensors). ``inference_mode(False)`` changes nothing, as in torch."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):  # bare decorator: @inference_mode
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        if not isinstance(mode, bool):
+            raise TypeError(f"inference_mode: mode must be True or False, got {mode!r}")
+        self.mode = mode
+        self.prev = None
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        if self.mode:
+            _local.enabled = False
+        return self
+
+    def __exit__(self, *exc):
+        _local.enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def is_inference_mode_enabled():
+    """True inside ``inference_mode()`` (here: whenever gradient recording is off)."""
+    return not is_grad_enabled()

@@ -193,7 +193,7 @@ class Tensor:
 
     @property
     def device(self):
-        return backend.device_of(self.data)
+        return backend.Device(backend.device_of(self.data))
 
     @property
     def ndim(self):
@@ -825,6 +825,51 @@ class Tensor:
 
     def contiguous(self):
         return self
+
+    # ----------------------------------------------------------------- norms, triangles, top-k
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """The p-norm over ``dim`` (all elements when None): 'fro' (default) is the 2-norm, a number p
+        the p-norm (inf: max |x|, 0: non-zero count), as ``torch.Tensor.norm``. Differentiable."""
+        from .norms import tensor_norm  # noqa: PLC0415 - norms imports this module
+
+        return tensor_norm(self, p, dim, keepdim, dtype)
+
+    def _triangle(self, name, diagonal, lower):
+        if self.ndim < 2:
+            raise RuntimeError(f"{name}: expected a tensor with at least 2 dimensions, got shape {self.shape}")
+        if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer)):
+            raise TypeError(f"{name}: diagonal must be an int, got {diagonal!r}")
+        xp = backend.get_array_module(self.data)
+        n, m = self.shape[-2:]
+        keep = xp.tri(n, m, k=int(diagonal), dtype=bool)  # True on and below the diagonal
+        drop = ~keep if lower else xp.tri(n, m, k=int(diagonal) - 1, dtype=bool)
+        return B.MaskedFill.apply(self, mask=drop, value=0)
+
+    def tril(self, diagonal=0):
+        """The lower triangle of the last two dims (on and below diagonal ``diagonal``), zeros above."""
+        return self._triangle("tril", diagonal, lower=True)
+
+    def triu(self, diagonal=0):
+        """The upper triangle of the last two dims (on and above diagonal ``diagonal``), zeros below."""
+        return self._triangle("triu", diagonal, lower=False)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's argument names
+        """The ``k`` largest (``largest=False``: smallest) values along ``dim`` and their indices, as a
+        (values, indices) pair; values are in descending (ascending) order. Gradients flow to the values."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"topk: k must be a non-negative int, got {k!r}")
+        if self.ndim == 0:
+            values, indices = self.reshape(1).topk(k, 0, largest, sorted)
+            return MaxResult(values.reshape(()), indices.reshape(())) if k == 1 else MaxResult(values, indices)
+        (d,) = _dims(dim, self.ndim)
+        if k > self.shape[d]:
+            raise RuntimeError(f"topk: k ({k}) is larger than the size {self.shape[d]} of dim {d} (shape {self.shape})")
+        xp = backend.get_array_module(self.data)
+        key = self.data.astype(np.int64) if self.data.dtype.kind in "bu" else self.data
+        order = xp.argsort(-key if largest else key, axis=d, kind="stable")
+        idx = order[(slice(None),) * d + (slice(0, k),)].astype(np.int64)
+        return MaxResult(B.Gather.apply(self, index=idx, dim=d), Tensor._make(idx))
+
 
     def __getitem__(self, index):
         """Basic indexing (ints, slices, None, ...) and advanced indexing with integer arrays

@@ -6,6 +6,7 @@ kernels call ``get_array_module(x)`` and the helpers below, never ``numpy`` on d
 from .core import (
     DEVICES,
     BackendUnavailableError,
+    Device,
     cupy_available,
     default_float_dtype,
     device_of,
@@ -20,11 +21,13 @@ from .core import (
     to_numpy,
 )
 from .ops import SQRT_2_OVER_PI, erf, index_add, scatter_add_rows
-from .random import generator, manual_seed, seed_state, set_seed_state
+from .random import Generator, generator, manual_seed, numpy_generator, seed_state, set_seed_state
+from .threads import get_num_threads, set_num_threads
 
 __all__ = [
     "BackendUnavailableError", "DEVICES", "cupy_available", "default_float_dtype", "device_of",
     "get_array_module", "get_backend", "is_floating", "module_for_device", "set_backend",
     "set_default_dtype", "get_default_dtype", "to_device", "to_numpy", "manual_seed",
     "generator", "seed_state", "set_seed_state", "scatter_add_rows", "erf", "index_add", "SQRT_2_OVER_PI",
+    "Device", "Generator", "numpy_generator", "get_num_threads", "set_num_threads",
 ]

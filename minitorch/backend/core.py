@@ -152,3 +152,48 @@ default_float_dtype = get_default_dtype
 def is_floating(dtype):
     """True for floating dtypes."""
     return np.dtype(dtype).kind == "f"
+
+
+class Device(str):
+    """``torch.device``: a device name that is also a plain string ('cpu', 'cuda', 'cuda:1'), so it goes
+    wherever a device string does. ``Device('cuda', 0)``, ``Device('cuda:0')``; ``.type`` and ``.index``
+    as in torch. Making one does not need the device to exist (``Tensor.to`` checks that)."""
+
+    def __new__(cls, type, index=None):  # noqa: A002 - torch's argument name
+        if isinstance(type, Device) and index is None:
+            return type
+        if not isinstance(type, str):
+            raise TypeError(f"device(): expected a string such as 'cpu' or 'cuda:0', got {type!r}")
+        name, sep, idx = type.strip().lower().partition(":")
+        if name not in DEVICES:
+            raise RuntimeError(f"device(): expected one of cpu, cuda as the device type, got {type!r}")
+        if sep:
+            if index is not None:
+                raise RuntimeError(f"device(): the index is given twice ({type!r} and index={index!r})")
+            if not idx.isdigit():
+                raise RuntimeError(f"device(): invalid device string {type!r} (expected e.g. 'cuda:0')")
+            index = int(idx)
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
+                raise RuntimeError(f"device(): the index must be a non-negative int, got {index!r}")
+            if name == "cpu" and index != 0:
+                raise RuntimeError(f"device(): cpu has only index 0, got {index}")
+            index = int(index)
+        obj = super().__new__(cls, name if index is None else f"{name}:{index}")
+        obj._type, obj._index = name, index
+        return obj
+
+    @property
+    def type(self):
+        return self._type
+
+    @property
+    def index(self):
+        return self._index
+
+    def __repr__(self):
+        return f"device(type={self._type!r})" if self._index is None else \
+            f"device(type={self._type!r}, index={self._index})"
+
+    def __reduce__(self):
+        return (Device, (self._type, self._index))

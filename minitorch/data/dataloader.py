@@ -33,7 +33,8 @@ def _new_rng(seed, owner):
 def default_collate(batch):
     """Stack a list of samples into a batch, like torch's ``default_collate``: Tensors and arrays are
     stacked along a new first dim; Python ints become an int64 Tensor, floats one of the default dtype;
-    tuples/lists and dicts are collated field by field; strings are kept as a list."""
+    tuples/lists and dicts are collated field by field (a tuple gives a list, as in torch; a namedtuple
+    stays one); strings are kept as a list."""
     if not batch:
         raise ValueError("default_collate: empty batch")
     first = batch[0]
@@ -63,8 +64,8 @@ def default_collate(batch):
         for i, b in enumerate(batch):
             if len(b) != n:
                 raise ValueError(f"default_collate: sample {i} has {len(b)} fields but sample 0 has {n}")
-        return type(first)(default_collate(list(field)) for field in zip(*batch)) if isinstance(first, tuple) \
-            else [default_collate(list(field)) for field in zip(*batch)]
+        fields = [default_collate(list(field)) for field in zip(*batch)]
+        return type(first)(*fields) if hasattr(first, "_fields") else fields  # torch: tuples become lists
     raise TypeError(f"default_collate: don't know how to batch samples of type {type(first).__name__}")
 
 
@@ -76,17 +77,36 @@ class DataLoader:
     - ``drop_last``: drop the final incomplete batch.
     - ``collate_fn``: turns a list of samples into a batch; defaults to the dataset's ``collate_fn`` when it
       has one (``LineDataset`` pads), else ``default_collate``. Datasets with a ``get_batch(indices)`` method
-      (``LMDataset``) are batched by it directly, in one vectorised read."""
+      (``LMDataset``, ``TensorDataset``) are batched by it directly, in one vectorised read.
+    - ``generator``: a ``minitorch.Generator`` (or NumPy Generator) to shuffle with, as in torch; ``seed``
+      is the same as ``generator=Generator().manual_seed(seed)``.
+    - ``num_workers``, ``pin_memory``, ``persistent_workers``, ``prefetch_factor``: accepted for torch
+      scripts; batches are always made in the main process (the same batches torch's workers would give)."""
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, seed=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, seed=None,
+                 generator=None, num_workers=0, pin_memory=False, persistent_workers=False, prefetch_factor=None):
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader: dataset must support len() and indexing, got {type(dataset).__name__}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}")
+        if prefetch_factor is not None and num_workers == 0:
+            raise ValueError("DataLoader: prefetch_factor option could only be specified in multiprocessing; "
+                             "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+        if seed is not None and generator is not None:
+            raise ValueError("DataLoader: give seed or generator, not both")
         self.dataset = dataset
         self.batch_size = _check_positive_int(batch_size, "batch_size", "DataLoader")
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
         self.collate_fn = collate_fn
-        self._rng = _new_rng(seed, "DataLoader") if shuffle else None
+        self.num_workers, self.pin_memory = int(num_workers), bool(pin_memory)
+        if generator is not None:
+            generator = backend.numpy_generator(generator, "DataLoader")
+        self._rng = _new_rng(seed if generator is None else generator, "DataLoader") if shuffle else None
         self.epoch = 0
         self._skip = 0
         self._done = None

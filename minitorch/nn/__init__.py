@@ -17,3 +17,4 @@ from .loss import CrossEntropyLoss, MSELoss, NLLLoss
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
 from .attention import Attention, MultiheadAttention
 from .transformer import LearnedPositionalEmbedding, SinusoidalPositionalEncoding, TransformerDecoderBlock
+from .flatten import Flatten, Unflatten

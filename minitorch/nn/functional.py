@@ -13,10 +13,11 @@ from .. import backend
 from ..autograd import Tensor
 from ..autograd.functions import basic as B
 from ..autograd.functions import nn as N
+from ..autograd.norms import vector_norm
 
 __all__ = [
     "linear", "embedding", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "layer_norm",
-    "rms_norm", "dropout", "gelu", "relu", "tanh", "sigmoid",
+    "rms_norm", "dropout", "gelu", "relu", "tanh", "sigmoid", "one_hot", "normalize",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -422,4 +423,40 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         raise ValueError(f"{op}(): scale must be a finite number or None, got {scale!r}")
     return ScaledDotProductAttention.apply(query, key, value, mask=attn_mask, is_causal=bool(is_causal),
                                            scale=scale, dropout_p=float(dropout_p))
+
+
+
+# ----------------------------------------------------------------------------- encodings and norms
+def one_hot(tensor, num_classes=-1):
+    """int64 one-hot vectors: out[..., k] = 1 where tensor == k. ``tensor``: non-negative class indices
+    (any shape); ``num_classes`` -1 means max(tensor) + 1. Output shape: tensor.shape + (num_classes,)."""
+    op = "one_hot"
+    _integer(op, "tensor", tensor, what="class indices")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, _np.integer)) or num_classes < -1:
+        raise ValueError(f"{op}(): num_classes must be a non-negative int or -1, got {num_classes!r}")
+    xp = backend.get_array_module(tensor.data)
+    idx = tensor.data
+    lo, hi = _minmax(idx) if idx.size else (0, -1)
+    if lo < 0:
+        raise RuntimeError(f"{op}(): class values must be non-negative, got {lo}")
+    if num_classes == -1:
+        if not idx.size:
+            raise RuntimeError(f"{op}(): can not infer the total number of classes from an empty tensor; "
+                               "pass num_classes")
+        num_classes = hi + 1
+    if hi >= num_classes:
+        raise RuntimeError(f"{op}(): class values must be smaller than num_classes={num_classes}, got {hi}")
+    out = idx[..., None] == xp.arange(int(num_classes))
+    return Tensor._make(out.astype(_np.int64))
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002 - torch's argument names
+    """input / max(||input||_p, eps) along ``dim`` (vectors scaled to unit norm), as torch. Differentiable."""
+    _float("normalize", "input", input)
+    if out is not None:
+        raise NotImplementedError("normalize(): out= is not supported; use the returned tensor")
+    if not isinstance(eps, numbers.Real) or eps < 0:
+        raise ValueError(f"normalize(): eps must be a non-negative number, got {eps!r}")
+    norm = vector_norm(input, p, dim, keepdim=True).clamp(min=eps)
+    return input / norm
 
