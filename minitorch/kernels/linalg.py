@@ -25,8 +25,10 @@ def vector_norm_forward(x, ord=2.0, dim=None, keepdim=False):  # noqa: A002 - to
         out = a.min(axis=dims, keepdims=True)
     elif p == 0.0:
         out = (x != 0).sum(axis=dims, keepdims=True).astype(x.dtype)
-    else:
-        out = ((a ** p).sum(axis=dims, keepdims=True)) ** (1.0 / p)
+    else:  # |0|^p is 0 for p > 0 and inf for p < 0 (then the norm is 0), computed without warnings
+        zero = a == 0
+        powered = xp.where(zero, 0.0 if p > 0 else INF, xp.where(zero, 1, a) ** p).astype(x.dtype)
+        out = powered.sum(axis=dims, keepdims=True) ** (1.0 / p)
     result = out if keepdim else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in dims))
     return result, (x, out, p, dims, keepdim)
 
