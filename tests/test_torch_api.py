@@ -1,6 +1,8 @@
 """The torch names that course scripts use and minitorch now answers: from_numpy / as_tensor, tril / triu,
 topk, multinomial, device, Generator, cuda, backends, set_num_threads, inference_mode, nn.Flatten /
 Unflatten, F.one_hot, load(weights_only=...). Compared with torch where torch is installed."""
+import os
+
 import numpy as np
 import pytest
 
@@ -10,8 +12,12 @@ import minitorch.nn.functional as F
 from tests.helpers import mt, randn, to_torch
 from tests.kernels.kernel_cases import compare_with_torch
 
-
 # ------------------------------------------------------------------------------ from_numpy / as_tensor
+numpy_backend_only = pytest.mark.skipif(os.environ.get("MINITORCH_TEST_BACKEND", "numpy") != "numpy",
+                                        reason="sharing memory with NumPy arrays: the numpy backend only")
+
+
+@numpy_backend_only
 def test_from_numpy_shares_memory_and_keeps_dtype():
     a = np.arange(6, dtype=np.float64).reshape(2, 3)
     t = minitorch.from_numpy(a)
@@ -27,6 +33,13 @@ def test_from_numpy_shares_memory_and_keeps_dtype():
         minitorch.from_numpy(np.zeros(2, dtype=complex))
 
 
+def test_from_numpy_on_another_backend_says_to_copy():
+    minitorch.set_backend("strict")
+    with pytest.raises(RuntimeError, match=r"can't share memory with a NumPy array; use minitorch.tensor\(array\)"):
+        minitorch.from_numpy(np.zeros(2))
+
+
+@numpy_backend_only
 def test_as_tensor_copies_only_when_needed():
     a = np.ones(3, dtype=np.float32)
     assert minitorch.as_tensor(a).data is a

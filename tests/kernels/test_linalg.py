@@ -9,7 +9,7 @@ import minitorch
 import minitorch.nn.functional as F
 from minitorch.kernels import linalg as la
 from tests.helpers import mt, randn, to_torch
-from tests.kernels.kernel_cases import Case, case_tests, compare_with_torch
+from tests.kernels.kernel_cases import Case, case_tests, compare_with_torch, numpy_inputs_fixture  # noqa: F401
 
 INF = math.inf
 ORDS = [2, 1, 3, 1.5, 0.5, -1, INF, -INF, 0]
@@ -38,14 +38,14 @@ CASES = _cases()
 test_gradcheck, test_float32_stays_float32, test_cupy_neutral_on_strict_backend = case_tests(CASES)
 
 
-def test_forward_values_by_hand():
+def test_forward_values_by_hand(numpy_inputs):
     x = np.array([[3.0, -4.0, 0.0], [0.0, 0.0, 0.0]])
     for p, expect in [(2, [5, 0]), (1, [7, 0]), (INF, [4, 0]), (-INF, [0, 0]), (0, [2, 0]), (3, [91 ** (1 / 3), 0])]:
         out, _ = la.vector_norm_forward(x, ord=p, dim=1)
         np.testing.assert_allclose(out, expect, err_msg=f"ord={p}")
 
 
-def test_subgradients_at_zero_and_ties():
+def test_subgradients_at_zero_and_ties(numpy_inputs):
     x = np.array([[0.0, 0.0], [2.0, -2.0], [0.0, 1.0]])
     _, cache = la.vector_norm_forward(x, ord=2, dim=1)
     (dx,) = la.vector_norm_backward(np.ones(3), cache)
