@@ -154,7 +154,7 @@ class _Runner:
         tmp = tempfile.mkdtemp(prefix="student-", dir=self.tmp_root)
         os.chmod(tmp, 0o711)  # a sandbox uid may need to pass through (never to list it)
         out = os.path.join(tmp, "report.json")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MINITORCH_SANDBOX_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
         env["TMPDIR"] = tmp  # every temporary folder of this student's grading lies under tmp
         cmd = [sys.executable, "-I", "-c", _CHILD, ROOT] + self.argv(assignments, path, out)
         t0 = time.monotonic()
@@ -266,6 +266,8 @@ def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TI
     this returns or raises (KeyboardInterrupt included)."""
     mode, _ = isolation(insecure, sandbox)
     entries = students(directory)
+    if mode in ("bwrap", "setpriv") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        _check_reachable(tempfile.gettempdir())
     tmp_root = tempfile.mkdtemp(prefix="mtbatch-")
     os.chmod(tmp_root, 0o711)
     runner = _Runner(tmp_root, timeout, student_timeout, hidden, mode, tests, memory_mb, insecure)
@@ -289,6 +291,20 @@ def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TI
         _kill_leftovers(tmp_root)
         shutil.rmtree(tmp_root, ignore_errors=True)
     return [(s, *results[s]) for s, _ in entries]
+
+
+def _check_reachable(folder):
+    """As root the sandbox runs student code as another uid, which must pass through every folder
+    above the run's temporary folders."""
+    path = os.path.abspath(folder)
+    while True:
+        if not os.stat(path).st_mode & 0o001:
+            raise BatchError(f"the temporary folder {folder} lies under {path}, which other users cannot enter "
+                             "(the sandbox uid must): set TMPDIR to a folder such as /tmp")
+        parent = os.path.dirname(path)
+        if parent == path:
+            return
+        path = parent
 
 
 def _atomic_write(path, write):
