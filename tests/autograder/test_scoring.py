@@ -1,5 +1,7 @@
 """Scoring holes: finite differences earn points only with a correct forward, and dropout is graded
 value by value from the grader's random numbers (a mask or scale that ignores p loses points)."""
+import os
+
 import numpy as np
 import pytest
 
@@ -61,6 +63,43 @@ def test_all_zeros_gelu_earns_nothing(graded):
     assert t["test"] == "gelu" and t["points"] == 0
     fd = [c for c in t["checks"] if "gradcheck" in c["name"]]
     assert fd and all(c["message"] == FD_NEEDS_FORWARD for c in fd)
+
+
+ZERO_EVERY_KERNEL = """
+
+def _zero_like(v):
+    return v * 0 if getattr(getattr(v, "dtype", None), "kind", "") == "f" else v
+
+
+def _zeroed(f, forward):
+    def g(*args, **kwargs):
+        r = f(*args, **kwargs)
+        if forward:
+            return (_zero_like(r[0]),) + tuple(r[1:])
+        return tuple(_zero_like(x) for x in r) if isinstance(r, tuple) else _zero_like(r)
+    return g
+
+
+for _name in [n for n in list(globals()) if n.endswith(("_forward", "_backward"))]:
+    globals()[_name] = _zeroed(globals()[_name], _name.endswith("_forward"))
+"""
+
+
+def test_all_zeros_kernels_earn_no_finite_difference_points(tmp_path):
+    """Every hw2 kernel returns zeros (forward and backward): the finite-difference checks agree
+    (0 against 0) but must earn nothing."""
+    from autograder.rubric import load_rubric
+
+    sub = make_submission(str(tmp_path / "zeros"))
+    for rel in load_rubric("hw2").files:
+        with open(os.path.join(sub, rel), "a", encoding="utf-8") as f:
+            f.write(ZERO_EVERY_KERNEL)
+    (report,) = grade_batch("hw2", [(sub, None)])
+    fd = [c for t in report["tests"] for c in t["checks"] if "gradcheck" in c["name"]]
+    agreed = [c for c in fd if c["message"] == FD_NEEDS_FORWARD]
+    assert len(agreed) >= 10 and sum(c["max_points"] for c in agreed) > 10  # ~14 points before the fix
+    assert sum(c["points"] for c in fd) == 0
+    assert report["score"] < 25, report["score"]  # what is left: given code and optimizers (not kernels)
 
 
 def test_dropout_that_ignores_p_loses_points(graded):
