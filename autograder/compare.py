@@ -7,6 +7,7 @@ named size (batch size, sqrt(d_k), ...), a known-wrong variant from the fixtures
 accumulated, mask not applied, wrong softmax axis, ...), not summed over broadcast dimensions,
 all zeros, another quantity's value (outputs swapped), NaN/inf, wrong dtype.
 """
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .tolerances import FD_RTOL, HINT_RTOL, tolerance
+
+UPSTREAM_IGNORED = ("upstream gradient ignored: this is the gradient for an upstream gradient of all ones; "
+                    "multiply by the incoming gradient (dout)")
 
 
 @dataclass
@@ -69,21 +73,63 @@ def _fmt(v):
     return str(v)
 
 
+def _digits(*dtypes):
+    """Significant digits that tell any two different values of these dtypes apart (round trip)."""
+    n = 6
+    for dt in dtypes:
+        dt = np.dtype(dt)
+        if dt.kind == "f":
+            n = max(n, {2: 5, 4: 9}.get(dt.itemsize, 17))
+    return n
+
+
+def fmt_pair(expected, got, *dtypes):
+    """``expected`` and ``got`` as text with the fewest significant digits (at least 6) that tell
+    them apart: at most the round-trip precision of ``dtypes`` (9 for float32, 17 for float64),
+    the shortest round-trip form when fewer digits do not suffice."""
+    if not all(isinstance(v, (float, np.floating)) for v in (expected, got)):
+        return str(expected), str(got)
+    top = _digits(*dtypes) if dtypes else 17
+    for n in range(6, top):
+        a, b = f"{float(expected):.{n}g}", f"{float(got):.{n}g}"
+        if a != b:
+            return a, b
+    if top <= 9:
+        return str(np.float32(expected)), str(np.float32(got))
+    return repr(float(expected)), repr(float(got))
+
+
+def _allowed(expected, dtype=None):
+    """The elementwise tolerance of ``within_tolerance`` for ``expected`` (of ``dtype``)."""
+    rtol, atol = tolerance(dtype or expected.dtype)
+    e = expected.astype(np.float64)
+    fin = np.isfinite(e)
+    mag = max(1.0, float(np.abs(e[fin]).max())) if np.any(fin) else 1.0
+    return atol * mag + rtol * np.abs(np.where(fin, e, 0.0))
+
+
 def error_details(got, expected):
+    """Max abs and rel errors, and the worst entry: the one furthest outside its tolerance
+    (for exact dtypes: the first entry that differs), with expected and got there."""
     e = expected.astype(np.float64)
     g = got.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(g - e)
-        diff = np.where(np.isnan(diff), np.inf, diff)
+        same = (g == e) | (np.isnan(g) & np.isnan(e))
+        diff = np.where(same, 0.0, np.where(np.isnan(diff), np.inf, diff))
     if diff.size == 0:
         return {}
-    flat = int(np.argmax(diff))
+    if expected.dtype.kind == "f":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            badness = diff / np.maximum(_allowed(expected), 1e-300)
+        flat = int(np.argmax(badness))
+    else:
+        flat = int(np.argmax(diff > 0))
     idx = tuple(int(i) for i in np.unravel_index(flat, e.shape)) if e.ndim else ()
-    max_abs = float(diff.reshape(-1)[flat])
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = diff / np.maximum(np.abs(e), 1e-12)
     rel = np.where(np.isnan(rel), np.inf, rel)
-    return {"max_abs_error": max_abs, "max_rel_error": float(rel.max()), "worst_index": list(idx),
+    return {"max_abs_error": float(diff.max()), "max_rel_error": float(rel.max()), "worst_index": list(idx),
             "expected_at_worst": float(e.reshape(-1)[flat]), "got_at_worst": float(g.reshape(-1)[flat])}
 
 
@@ -111,22 +157,49 @@ def _scale_hint(got, expected, scales):
         return ""
     if not _close(g, c * e, 1e-4):
         return ""
-    named = dict(scales)
-    named.setdefault("2 (counted twice?)", 2.0)
-    for name, v in named.items():
-        if v and v not in (0, 1):
-            if math.isclose(c, v, rel_tol=1e-3):
-                return f"scaled by {name} = {v:g}: got {c:.6g} x the expected value"
-            if math.isclose(c, 1.0 / v, rel_tol=1e-3):
-                return f"divided by {name} = {v:g}: got {c:.6g} x the expected value"
-            if math.isclose(c, -v, rel_tol=1e-3) or math.isclose(c, -1.0 / v, rel_tol=1e-3):
-                return f"wrong sign and scaled by {name} = {v:g}: got {c:.6g} x the expected value"
+    named = [(n, float(v)) for n, v in scales if v and float(v) not in (0.0, 1.0, -1.0)]
+    for group in (named, [("2 (counted twice?)", 2.0)]):
+        for sign, prefix in ((1.0, ""), (-1.0, "wrong sign and ")):
+            for power, verb in ((1, "scaled by"), (-1, "divided by")):
+                hits = [(n, v) for n, v in group if math.isclose(c, sign * v ** power, rel_tol=1e-3)]
+                if hits:
+                    what = f"{hits[0][0]} = {hits[0][1]:g}"
+                    if len(hits) > 1:
+                        what += " (or " + ", ".join(f"{n} = {v:g}" for n, v in hits[1:]) + ")"
+                    return f"{prefix}{verb} {what}: got {c:.6g} x the expected value"
     return f"off by a constant factor: got {c:.6g} x the expected value"
 
 
-def diagnose(got, expected, scales=(), alts=(), others=()):
-    """A hint for a wrong result, or ''. ``alts``: [(hint, wrong array)]; ``others``: [(name, array)]
-    of the case's other expected quantities; ``scales``: [(name, value)]."""
+def _gate_hint(got, expected, gates, dtype):
+    """``gates``: (gate names in PyTorch's order, H) for a parameter gradient stacked by gate along
+    axis 0: which gate blocks are wrong, or the blocks in another order."""
+    names, h = gates
+    k = len(names)
+    if k < 2 or expected.ndim < 1 or expected.shape[0] != k * h:
+        return ""
+    blocks_g = [got[i * h:(i + 1) * h] for i in range(k)]
+    blocks_e = [expected[i * h:(i + 1) * h] for i in range(k)]
+    for perm in itertools.permutations(range(k)):
+        if list(perm) != list(range(k)) and all(_close(blocks_g[i], blocks_e[perm[i]]) for i in range(k)) \
+                and not all(_close(blocks_e[i], blocks_e[perm[i]], 1e-6) for i in range(k)):
+            order = ", ".join(names[p] for p in perm)
+            return (f"gate blocks in the wrong order: the row blocks hold the gates ({order}); PyTorch's order is "
+                    f"({', '.join(names)})")
+    ok = np.abs(got - expected) <= _allowed(expected, dtype)
+    good = [bool(np.all(ok[i * h:(i + 1) * h])) for i in range(k)]
+    bad = [i for i in range(k) if not good[i]]
+    if 0 < len(bad) < k:
+        which = ", ".join(f"{names[i]} (rows {i * h}:{(i + 1) * h})" for i in bad)
+        verb = "is" if len(bad) == 1 else "are"
+        return (f"only the block of gate {which} {verb} wrong; the other gates are right "
+                f"(PyTorch's gate order {', '.join(names)})")
+    return ""
+
+
+def diagnose(got, expected, scales=(), alts=(), others=(), gates=None):
+    """A hint for a wrong result, or ''. ``alts``: [(hint, wrong array)]; ``others``: [(name, its
+    expected array, its returned array or None)] for the case's other quantities of the same kind;
+    ``scales``: [(name, value)]; ``gates``: (gate names, H) for a gate-stacked parameter gradient."""
     if got.shape != expected.shape:
         return ""
     g = got.astype(np.float64)
@@ -142,17 +215,27 @@ def diagnose(got, expected, scales=(), alts=(), others=()):
         return "transposed: got the transpose of the expected value (swap the last two axes / operands)"
     if e.ndim >= 2 and e.shape[-1] != e.shape[-2] and _close(g, np.swapaxes(e, -1, -2).reshape(e.shape)):
         return "transposed: got the transpose of the expected value, reshaped to the right shape"
-    for name, other in others:
-        if other.shape == e.shape and not _close(other, e, 1e-6) and _close(g, other):
-            return f"this is the expected value of {name}: results returned in the wrong order?"
+    for other in others:
+        name, other_e, other_g = (tuple(other) + (None,))[:3]
+        # only a real swap: this value belongs to ``name`` AND ``name`` holds this one's value
+        if other_g is None or other_e.shape != e.shape or other_g.shape != e.shape or _close(other_e, e, 1e-6):
+            continue
+        if _close(g, other_e) and _close(other_g.astype(np.float64), e):
+            return (f"swapped with {name}: this holds the expected value of {name} and {name} holds this one's: "
+                    "results returned in the wrong order")
+    if gates:
+        hint = _gate_hint(g, e, gates, expected.dtype) if expected.dtype.kind == "f" else ""
+        if hint:
+            return hint
     return _scale_hint(g, e, scales)
 
 
-def compare(name, got, expected, error=None, scales=(), alts=(), others=()):
-    """Compare ``got`` (or the error that prevented it) with ``expected``."""
+def compare(name, got, expected, error=None, scales=(), alts=(), others=(), gates=None, error_hint=None):
+    """Compare ``got`` (or the error that prevented it, with ``error_hint``) with ``expected``."""
     details = {"expected_shape": list(expected.shape), "expected_dtype": str(expected.dtype)}
     if got is None:
-        return Check(name, False, error or "no value came back", hint=hint_from_error(error), details=details)
+        return Check(name, False, error or "no value came back",
+                     hint=hint_from_error(error) if error_hint is None else error_hint, details=details)
     details.update(got_shape=list(got.shape), got_dtype=str(got.dtype))
     if expected.dtype.kind == "f" and got.dtype.kind not in "f":
         return Check(name, False, f"wrong dtype: expected {expected.dtype}, got {got.dtype}", details=details)
@@ -160,9 +243,12 @@ def compare(name, got, expected, error=None, scales=(), alts=(), others=()):
         return _shape_mismatch(name, got, expected, details, scales)
     if expected.dtype.kind != "f":
         ok = np.array_equal(got, expected)
-        msg = "" if ok else f"{int(np.sum(got != expected))} of {got.size} entries differ"
+        msg = ""
         if not ok:
             details.update(error_details(got, expected))
+            msg = (f"{int(np.sum(got != expected))} of {got.size} entries differ; first at index "
+                   f"{details['worst_index']}: expected {expected[tuple(details['worst_index'])]}, got "
+                   f"{got[tuple(details['worst_index'])]}")
         return Check(name, ok, msg, details=details)
     bad = ~np.isfinite(got) & np.isfinite(expected)
     ok, _ = within_tolerance(got, expected)
@@ -182,12 +268,13 @@ def compare(name, got, expected, error=None, scales=(), alts=(), others=()):
                      hint="keep float32 as float32: cast constants and NumPy scalars to the array's dtype",
                      details=details)
     rtol, atol = tolerance(expected.dtype)
-    msg = (f"max abs error {_fmt(details['max_abs_error'])}, max rel error {_fmt(details['max_rel_error'])} "
-           f"at index {details['worst_index']}: expected {_fmt(details['expected_at_worst'])}, got "
-           f"{_fmt(details['got_at_worst'])} (shape {list(got.shape)}, {got.dtype}; rtol {rtol:g}, atol {atol:g})")
+    want, have = fmt_pair(details["expected_at_worst"], details["got_at_worst"], expected.dtype, got.dtype)
+    msg = (f"max abs error {_fmt(details['max_abs_error'])}, max rel error {_fmt(details['max_rel_error'])}; "
+           f"worst at index {details['worst_index']}: expected {want}, got {have} "
+           f"(shape {list(got.shape)}, {got.dtype}; rtol {rtol:g}, atol {atol:g})")
     if not dtype_ok:
         msg += f"; also the dtype is {got.dtype}, expected {expected.dtype}"
-    return Check(name, False, msg, hint=diagnose(got, expected, scales, alts, others), details=details)
+    return Check(name, False, msg, hint=diagnose(got, expected, scales, alts, others, gates), details=details)
 
 
 def _shape_mismatch(name, got, expected, details, scales):
@@ -217,35 +304,61 @@ def _shape_mismatch(name, got, expected, details, scales):
     return Check(name, False, msg, hint=hint, details=details)
 
 
-_SHAPE_ERR = re.compile(r"shape \(([\d, ]*)\) for input (\d+), which has shape \(([\d, ]*)\)")
+_SHAPE_ERR = re.compile(r"(?:(\w+)\.backward returned )?a gradient of shape \(([\d, ]*)\) for input (\d+), "
+                        r"which has shape \(([\d, ]*)\)")
 
 
 def _shape(text):
     return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
 
 
-def hint_from_error(message):
-    """A hint for the engine's 'backward returned a gradient of shape X for input i, which has shape Y'."""
+def shape_error(message):
+    """(function or None, returned shape, input shape) from the engine's 'X.backward returned a
+    gradient of shape (..) for input i, which has shape (..)', or None."""
     m = _SHAPE_ERR.search(message or "")
     if not m:
+        return None
+    return m.group(1), _shape(m.group(2)), _shape(m.group(4))
+
+
+def culprits(message, shapes):
+    """The gradient labels (of ``shapes``: {label: input shape}) that a backward shape error is about:
+    the inputs of the failing function's input shape, if that shape is unique among them."""
+    err = shape_error(message)
+    if err is None:
+        return []
+    who = [label for label, s in shapes.items() if tuple(s) == err[2]]
+    return who if len(who) == 1 else []
+
+
+def hint_from_error(message, shapes=None):
+    """A hint for the engine's 'backward returned a gradient of shape X for input i, which has
+    shape Y', naming the gradient by the case's input of shape Y (``shapes``: {label: shape})."""
+    err = shape_error(message)
+    if err is None:
         return ""
-    got, want = _shape(m.group(1)), _shape(m.group(3))
+    fn, got, want = err
+    who = culprits(message, shapes or {})
+    where = f"{fn}.backward" if fn else "a backward"
+    subj = f"the gradient {where} returned for its input of shape {list(want)}"
+    if len(who) == 1:
+        subj = f"{who[0]} ({subj})"
     if len(got) >= 2 and got[:-2] + got[-2:][::-1] == want:
-        return f"transposed: input {m.group(2)}'s gradient has the transposed shape"
+        return f"transposed: {subj} has the transposed shape {list(got)}"
     if len(got) > len(want) and got[len(got) - len(want):] == want:
-        return (f"not summed over the batch: input {m.group(2)}'s gradient has extra leading dimensions "
+        return (f"not summed over the batch: {subj} has extra leading dimensions "
                 f"{list(got[:len(got) - len(want)])}; sum them away (and over broadcast dimensions)")
     if len(got) >= len(want) and all(w in (1, g) for g, w in zip(got[len(got) - len(want):], want)):
-        return "gradient not summed over the broadcast dimensions (unbroadcast)"
+        return f"not summed over the broadcast dimensions (unbroadcast): {subj} has shape {list(got)}"
     return ""
 
 
-def compare_fd(name, numeric, analytic, error=None, scales=()):
+def compare_fd(name, numeric, analytic, error=None, scales=(), error_hint=None):
     """A finite-difference check: the float64 backward against central differences of the forward."""
     details = {}
     if numeric is None or analytic is None:
-        return Check(name, False, error or "the finite-difference check could not run", hint=hint_from_error(error),
-                     details=details)
+        return Check(name, False, error or "the finite-difference check could not run",
+                     hint=hint_from_error(error) if error_hint is None else error_hint, details=details)
     scale = max(float(np.abs(numeric).max()) if numeric.size else 0.0, 1e-10)
     err = float(np.abs(analytic - numeric).max()) / scale if numeric.size else 0.0
     if not np.isfinite(err):

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from .compare import Check, _close, compare, compare_fd
+from .compare import UPSTREAM_IGNORED, Check, _close, compare, compare_fd, culprits, hint_from_error
 from .fixtures import FixtureSet, default_dir
 from .intake import SubmissionError, take_in  # noqa: F401 - SubmissionError re-exported
 from .rubric import available_assignments, load_rubric
@@ -184,16 +184,32 @@ def evaluate(case, inst, arrays, dims, got, errors, finite_differences=True):
                   if fwd_err is not None or all(f"alt{k}/{o}" in arrays and o in got
                                                 and _close(got[o], arrays[f"alt{k}/{o}"], 1e-4) for o in outs)}
     out_checks = []
+    labels = {key: (key.split("/", 1)[1] if key.startswith("out/") else "dL/d" + key.split("/", 1)[1])
+              for key in expected}
+    # a backward that returned a wrongly shaped gradient: name that gradient, by its input's shape
+    # (only when no other input or output has that shape: an intermediate of the same shape could be meant)
+    taken = [np.shape(v) for k, v in arrays.items() if k.startswith(("in/", "out/"))]
+    grad_shapes = {f"dL/d{n}": np.shape(arrays[f"in/{n}"]) for n in case.grad_inputs()
+                   if f"in/{n}" in arrays and taken.count(np.shape(arrays[f"in/{n}"])) == 1}
+    dims_h = dims.get("H") if isinstance(dims, dict) else None
     for key in sorted(expected, key=lambda k: (not k.startswith("out/"), k)):
         kind, name = key.split("/", 1)
-        qty = name if kind == "out" else f"dL/d{name}"
+        qty = labels[key]
         err = fwd_err if kind == "out" else (fwd_err or errors.get("backward") or errors.get(key))
         alts = [(case.alts[k][0], arrays[f"alt{k}/{key}"]) for k in range(n_alts)
                 if f"alt{k}/{key}" in arrays and (kind == "out" or k in consistent)]
-        others = [((n.split("/", 1)[1] if n.startswith("out/") else "dL/d" + n.split("/", 1)[1]), v)
+        if f"ones/{key}" in arrays:
+            alts.append((UPSTREAM_IGNORED, arrays[f"ones/{key}"]))
+        others = [(labels[n], v, got.get(n) if err is None else None)
                   for n, v in expected.items() if n != key and n.split("/")[0] == kind]
+        gates = (tuple(case.gates), int(dims_h)) if case.gates and dims_h and kind == "grad" \
+            and name.startswith(("weight", "bias")) else None
         g = got.get(key) if err is None else None
-        ch = compare(f"{label} {qty}", g, expected[key], error=err, scales=scales, alts=alts, others=others)
+        if err is None and g is None and case.arrays:
+            err = f"no value came back for {name}: the autograder reads it under exactly this name"
+        err, err_hint = _error_for(err, qty, grad_shapes if kind == "grad" else {})
+        ch = compare(f"{label} {qty}", g, expected[key], error=err, scales=scales, alts=alts, others=others,
+                     gates=gates, error_hint=err_hint)
         if kind == "out" and not case.forward_points:
             ch.weight = 0.0  # the forward is given code: reported, not scored
         if kind == "out":
@@ -209,13 +225,27 @@ def evaluate(case, inst, arrays, dims, got, errors, finite_differences=True):
                 shape = tuple(np.shape(arrays.get(f"in/{name}", ())))
                 err = (f"gradient has shape {list(g.shape)}, input has shape {list(shape)}" if g is not None
                        else "no finite-difference result came back")
-            ch = compare_fd(f"{label} gradcheck dL/d{name}", num, ana, error=err, scales=scales)
+            err, err_hint = _error_for(err, f"dL/d{name}", grad_shapes)
+            ch = compare_fd(f"{label} gradcheck dL/d{name}", num, ana, error=err, scales=scales, error_hint=err_hint)
             if ch.passed and not forward_ok:
                 # finite differences of a wrong forward prove nothing (an all-zeros forward and
                 # backward agree: 0 against 0), so this check counts only with a correct forward
                 ch = Check(ch.name, False, FD_NEEDS_FORWARD, details=ch.details)
             checks.append(ch)
     return checks
+
+
+def _error_for(err, qty, grad_shapes):
+    """(message, hint or None) for a check that got no value because of ``err``. A backward shape
+    error is about one gradient: that check gets the hint, the others say where the failure was."""
+    if not err or not grad_shapes:
+        return err, None
+    who = culprits(err, grad_shapes)
+    if len(who) != 1:
+        return err, hint_from_error(err, grad_shapes)
+    if who[0] == qty:
+        return err, hint_from_error(err, grad_shapes)
+    return f"not checked: the backward failed on {who[0]} ({err})", ""
 
 
 def grade(assignments, submission=None, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,

@@ -18,8 +18,9 @@ module) ``(outputs, leaves)`` where ``leaves`` maps input names to the tensors (
 
 ``ref`` (optional) is the torch implementation when ``fn`` uses names torch lacks. ``alts`` are
 known-wrong versions ``[(hint, fn), ...]`` evaluated with torch at fixture time: a result that matches
-one gets that hint. ``check`` (optional) is a parent-side property check for ops that cannot be
-compared with torch value by value (dropout).
+one gets that hint (an alt function with ``forward_only = True`` keeps only its outputs in the
+fixtures: for large families of variants such as every wrong gate order). ``check`` (optional) is a
+parent-side property check for ops that cannot be compared with torch value by value (dropout).
 """
 import zlib
 from dataclasses import dataclass, field
@@ -185,6 +186,8 @@ class Case:
     fixed: frozenset = frozenset()      # dims that hidden fixtures must keep
     arrays: bool = False                # fn takes and returns plain arrays ({name: array}); no autograd
     forward_points: bool = True         # False: the forward is given code, its checks carry no points
+    gates: tuple = ()                   # gate names in PyTorch's order (("r", "z", "n")): parameters stacked
+                                        # by gate along axis 0 (rows dims["H"] each) get per-gate hints
 
     def options(self, dims):
         if self.opts is None:

@@ -1,12 +1,15 @@
 """hw3: RNN / GRU / LSTM cells and sequences (minitorch/kernels/recurrent.py) through nn.RNNCell,
 nn.GRUCell, nn.LSTMCell, nn.RNN, nn.GRU and nn.LSTM loaded with the test's weights."""
+import itertools
+
 from ..spec import Registry, X, load
 
 REGISTRY = Registry("hw3")
 case = REGISTRY.case
 
-LSTM_ORDER = ("LSTM gates in the wrong order: torch's rows of W_ih / W_hh are [i, f, g, o] "
-              "(input, forget, cell candidate (tanh), output)")
+GRU_GATES = ("r", "z", "n")
+LSTM_GATES = ("i", "f", "g", "o")
+GATE_WORDS = {"GRU": "r reset, z update, n new (tanh)", "LSTM": "i input, f forget, g cell candidate (tanh), o output"}
 GRU_RESET = ("GRU reset gate applied outside W_hn: torch computes n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), "
              "not tanh(W_in x + b_in + W_hn (r * h) + b_hn)")
 CELL_P = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -56,12 +59,31 @@ def _dims(B=2, T=3, I=3, H=2):  # noqa: E741
 
 
 # --------------------------------------------------------------------------- manual torch versions (alts)
-def _lstm_cell_wrong_order(x, h, c, w_ih, w_hh, b_ih, b_hh):
-    a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
-    i, f, g, o = a.chunk(4, dim=-1)
-    i, f, o, g = i.sigmoid(), f.sigmoid(), g.sigmoid(), o.tanh()  # the o and g blocks swapped
-    c2 = f * c + i * g
-    return o * c2.tanh(), c2
+def gate_order_alts(kind, build, n_data, names, call):
+    """One known-wrong variant per wrong gate order: code that takes PyTorch's gate j from row block
+    perm[j] of every W_ih, W_hh, b_ih, b_hh equals PyTorch run on weights whose blocks are permuted
+    (torch.func.functional_call keeps the gradients in the student's layout)."""
+    gates = GRU_GATES if kind == "GRU" else LSTM_GATES
+    k = len(gates)
+    alts = []
+    for perm in itertools.permutations(range(k)):
+        if perm == tuple(range(k)):
+            continue
+        layout = [""] * k
+        for j, p in enumerate(perm):
+            layout[p] = gates[j]
+        hint = (f"{kind} gates in the wrong order: your code uses the row blocks of W_ih / W_hh (and the biases) as "
+                f"({', '.join(layout)}); PyTorch's order is ({', '.join(gates)}: {GATE_WORDS[kind]})")
+
+        def fn(lib, *tensors, perm=perm):
+            data, params = tensors[:n_data], tensors[n_data:]
+            m = build(lib, data[0].dtype)
+            h = params[0].shape[0] // k
+            moved = {n: lib.cat([p[b * h:(b + 1) * h] for b in perm]) for n, p in zip(names, params)}
+            return call(lambda *args: lib.func.functional_call(m, moved, args), *data)
+        fn.forward_only = True  # the fixtures keep the outputs only: the forward carries the hint
+        alts.append((hint, fn))
+    return alts
 
 
 def _gru_cell_reset_outside(x, h, w_ih, w_hh, b_ih, b_hh):
@@ -88,14 +110,6 @@ def _rnn_seq_no_bptt(lib, x, h0, w_ih, w_hh, b_ih, b_hh):
     return lib.stack(outs, dim=1), h.unsqueeze(0)
 
 
-def _lstm_seq_alt(lib, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-    h, c, outs = h0[0], c0[0], []
-    for t in range(x.shape[1]):
-        h, c = _lstm_cell_wrong_order(x[:, t], h, c, w_ih, w_hh, b_ih, b_hh)
-        outs.append(h)
-    return lib.stack(outs, dim=1), h.unsqueeze(0), c.unsqueeze(0)
-
-
 def _gru_seq_alt(lib, x, h0, w_ih, w_hh, b_ih, b_hh):
     h, outs = h0[0], []
     for t in range(x.shape[1]):
@@ -113,17 +127,17 @@ case("rnn_cell/relu_batch1", test="rnn_cell", edge="batch 1, relu",
      fn=_module_fn(lambda lib, dt: lib.nn.RNNCell(3, 2, nonlinearity="relu", dtype=dt), 2, CELL_P,
                    lambda m, x, h: m(x, h)),
      inputs=_cell_inputs("1"), dims=_dims(B=1), hidden_dims=_dims(B=1))
+GRU_CELL = (lambda lib, dt: lib.nn.GRUCell(3, 2, dtype=dt), 2, CELL_P, lambda m, x, h: m(x, h))
+LSTM_CELL = (lambda lib, dt: lib.nn.LSTMCell(3, 2, dtype=dt), 3, CELL_P, lambda m, x, h, c: m(x, (h, c)))
 case("gru_cell/basic", test="gru_cell",
-     fn=_module_fn(lambda lib, dt: lib.nn.GRUCell(3, 2, dtype=dt), 2, CELL_P, lambda m, x, h: m(x, h)),
-     inputs=_cell_inputs("3"), dims=_dims(), hidden_dims=_dims(B=4),
-     alts=[(GRU_RESET, lambda lib, x, h, *w: _gru_cell_reset_outside(x, h, *w))])
+     fn=_module_fn(*GRU_CELL), inputs=_cell_inputs("3"), dims=_dims(), hidden_dims=_dims(B=4), gates=GRU_GATES,
+     alts=[(GRU_RESET, lambda lib, x, h, *w: _gru_cell_reset_outside(x, h, *w))] + gate_order_alts("GRU", *GRU_CELL))
 case("lstm_cell/basic", test="lstm_cell",
-     fn=_module_fn(lambda lib, dt: lib.nn.LSTMCell(3, 2, dtype=dt), 3, CELL_P, lambda m, x, h, c: m(x, (h, c))),
-     inputs=_cell_inputs("4", with_c=True), dims=_dims(), hidden_dims=_dims(B=4),
-     alts=[(LSTM_ORDER, lambda lib, x, h, c, *w: _lstm_cell_wrong_order(x, h, c, *w))])
+     fn=_module_fn(*LSTM_CELL), inputs=_cell_inputs("4", with_c=True), dims=_dims(), hidden_dims=_dims(B=4),
+     gates=LSTM_GATES, alts=gate_order_alts("LSTM", *LSTM_CELL))
 case("lstm_cell/batch1", test="lstm_cell", edge="batch 1",
-     fn=_module_fn(lambda lib, dt: lib.nn.LSTMCell(3, 2, dtype=dt), 3, CELL_P, lambda m, x, h, c: m(x, (h, c))),
-     inputs=_cell_inputs("4", with_c=True), dims=_dims(B=1), hidden_dims=_dims(B=1))
+     fn=_module_fn(*LSTM_CELL), inputs=_cell_inputs("4", with_c=True), dims=_dims(B=1), hidden_dims=_dims(B=1),
+     gates=LSTM_GATES, alts=gate_order_alts("LSTM", *LSTM_CELL))
 
 
 # --------------------------------------------------------------------------- sequences (batch_first)
@@ -132,38 +146,47 @@ def _flat(res):
     return (out,) + (tuple(hn) if isinstance(hn, tuple) else (hn,))
 
 
+SEQ_SCALES = {"the sequence length": "T", "the batch size": "B"}
+
+
+def _gru_seq(**kw):
+    return (lambda lib, dt: lib.nn.GRU(3, 2, batch_first=True, dtype=dt, **kw), 2,
+            _seq_params(kw.get("num_layers", 1), kw.get("bidirectional", False)), lambda m, x, h0: _flat(m(x, h0)))
+
+
+def _lstm_seq(**kw):
+    return (lambda lib, dt: lib.nn.LSTM(3, 2, batch_first=True, dtype=dt, **kw), 3,
+            _seq_params(kw.get("num_layers", 1), kw.get("bidirectional", False)),
+            lambda m, x, h0, c0: _flat(m(x, (h0, c0))))
+
+
 case("rnn/sequence", test="rnn_sequence",
      fn=_module_fn(lambda lib, dt: lib.nn.RNN(3, 2, batch_first=True, dtype=dt), 2, _seq_params(),
                    lambda m, x, h0: _flat(m(x, h0))),
-     inputs=_seq_inputs("1"), dims=_dims(), hidden_dims=_dims(B=3, T=5),
+     inputs=_seq_inputs("1"), dims=_dims(), hidden_dims=_dims(B=3, T=5), scales=SEQ_SCALES,
      alts=[(NO_BPTT, _rnn_seq_no_bptt)])
 case("rnn/length1", test="rnn_sequence", edge="length 1",
      fn=_module_fn(lambda lib, dt: lib.nn.RNN(3, 2, batch_first=True, dtype=dt), 2, _seq_params(),
                    lambda m, x, h0: _flat(m(x, h0))),
-     inputs=_seq_inputs("1"), dims=_dims(T=1), hidden_dims=_dims(T=1, B=3))
+     inputs=_seq_inputs("1"), dims=_dims(T=1), hidden_dims=_dims(T=1, B=3), scales=SEQ_SCALES)
 case("gru/sequence", test="gru_sequence",
-     fn=_module_fn(lambda lib, dt: lib.nn.GRU(3, 2, batch_first=True, dtype=dt), 2, _seq_params(),
-                   lambda m, x, h0: _flat(m(x, h0))),
-     inputs=_seq_inputs("3"), dims=_dims(), hidden_dims=_dims(B=3, T=5),
-     alts=[(GRU_RESET, _gru_seq_alt)])
+     fn=_module_fn(*_gru_seq()), inputs=_seq_inputs("3"), dims=_dims(), hidden_dims=_dims(B=3, T=5),
+     scales=SEQ_SCALES, gates=GRU_GATES, alts=[(GRU_RESET, _gru_seq_alt)] + gate_order_alts("GRU", *_gru_seq()))
 case("gru/batch1", test="gru_sequence", edge="batch 1",
-     fn=_module_fn(lambda lib, dt: lib.nn.GRU(3, 2, batch_first=True, dtype=dt), 2, _seq_params(),
-                   lambda m, x, h0: _flat(m(x, h0))),
-     inputs=_seq_inputs("3"), dims=_dims(B=1, T=4), hidden_dims=_dims(B=1, T=5))
+     fn=_module_fn(*_gru_seq()), inputs=_seq_inputs("3"), dims=_dims(B=1, T=4), hidden_dims=_dims(B=1, T=5),
+     scales=SEQ_SCALES, gates=GRU_GATES, alts=gate_order_alts("GRU", *_gru_seq()))
 case("lstm/sequence", test="lstm_sequence",
-     fn=_module_fn(lambda lib, dt: lib.nn.LSTM(3, 2, batch_first=True, dtype=dt), 3, _seq_params(),
-                   lambda m, x, h0, c0: _flat(m(x, (h0, c0)))),
-     inputs=_seq_inputs("4", with_c=True), dims=_dims(), hidden_dims=_dims(B=3, T=5),
-     alts=[(LSTM_ORDER, _lstm_seq_alt)])
+     fn=_module_fn(*_lstm_seq()), inputs=_seq_inputs("4", with_c=True), dims=_dims(), hidden_dims=_dims(B=3, T=5),
+     scales=SEQ_SCALES, gates=LSTM_GATES, alts=gate_order_alts("LSTM", *_lstm_seq()))
 case("lstm/two_layers_length1", test="lstm_sequence", edge="2 layers, length 1",
-     fn=_module_fn(lambda lib, dt: lib.nn.LSTM(3, 2, num_layers=2, batch_first=True, dtype=dt), 3, _seq_params(2),
-                   lambda m, x, h0, c0: _flat(m(x, (h0, c0)))),
-     inputs=_seq_inputs("4", with_c=True, layers=2), dims=_dims(T=1), hidden_dims=_dims(T=1, B=3))
+     fn=_module_fn(*_lstm_seq(num_layers=2)), inputs=_seq_inputs("4", with_c=True, layers=2), dims=_dims(T=1),
+     hidden_dims=_dims(T=1, B=3), scales=SEQ_SCALES, gates=LSTM_GATES,
+     alts=gate_order_alts("LSTM", *_lstm_seq(num_layers=2)))
 case("gru/bidirectional", test="gru_sequence", edge="bidirectional (the reverse direction)",
-     fn=_module_fn(lambda lib, dt: lib.nn.GRU(3, 2, batch_first=True, bidirectional=True, dtype=dt), 2,
-                   _seq_params(bidirectional=True), lambda m, x, h0: _flat(m(x, h0))),
-     inputs=_seq_inputs("3", bidirectional=True), dims=_dims(T=3), hidden_dims=_dims(B=3, T=4))
+     fn=_module_fn(*_gru_seq(bidirectional=True)), inputs=_seq_inputs("3", bidirectional=True), dims=_dims(T=3),
+     hidden_dims=_dims(B=3, T=4), scales=SEQ_SCALES, gates=GRU_GATES,
+     alts=gate_order_alts("GRU", *_gru_seq(bidirectional=True)))
 case("lstm/bidirectional", test="lstm_sequence", edge="bidirectional (the reverse direction)",
-     fn=_module_fn(lambda lib, dt: lib.nn.LSTM(3, 2, batch_first=True, bidirectional=True, dtype=dt), 3,
-                   _seq_params(bidirectional=True), lambda m, x, h0, c0: _flat(m(x, (h0, c0)))),
-     inputs=_seq_inputs("4", with_c=True, bidirectional=True), dims=_dims(T=3), hidden_dims=_dims(B=3, T=4))
+     fn=_module_fn(*_lstm_seq(bidirectional=True)), inputs=_seq_inputs("4", with_c=True, bidirectional=True),
+     dims=_dims(T=3), hidden_dims=_dims(B=3, T=4), scales=SEQ_SCALES, gates=LSTM_GATES,
+     alts=gate_order_alts("LSTM", *_lstm_seq(bidirectional=True)))

@@ -1,7 +1,8 @@
 """Planted bugs: a copy of the reference package with one kernel body changed, graded in the sandbox.
 
 Each bug names the file, the exact text to replace (which must occur exactly once) and its
-replacement, the test that must lose points, and a substring of the hint it must get."""
+replacement, the test that must lose points, and the hint it must get (a substring, or the exact
+text), and optionally a hint it must not get."""
 import os
 import shutil
 from collections import namedtuple
@@ -9,7 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-Bug = namedtuple("Bug", "name assignment file old new test hint")
+# hint: a substring of some failed check's hint (or message); with exact=True, the whole hint.
+# absent: a substring that no failed check's hint may contain (a hint that would mislead).
+Bug = namedtuple("Bug", "name assignment file old new test hint exact absent", defaults=(False, ""))
 
 
 def make_submission(dest, edits=()):

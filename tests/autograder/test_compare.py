@@ -23,6 +23,40 @@ def test_pass_within_float32_tolerance_and_fail_beyond():
     assert "max abs error" in ch.message and "[1, 2]" in ch.message
 
 
+def test_worst_index_is_the_entry_furthest_outside_its_tolerance():
+    x = np.array([100.0, 1e-3, 5.0])
+    got = x + np.array([5e-6, 2e-6, 0.0])   # the first is within rtol * 100, the second is not
+    ch = compare("out", got, x)
+    assert not ch.passed and ch.details["worst_index"] == [1]
+    assert "worst at index [1]: expected 0.001, got 0.001002 (" in ch.message
+
+
+def test_quoted_values_differ():
+    """Adjacent floats are quoted so that they differ: 9 significant digits at most in float32, 17 in float64."""
+    from autograder.compare import fmt_pair  # noqa: PLC0415
+
+    a = np.float32(1.28422)
+    assert fmt_pair(float(a), float(np.nextafter(a, np.float32(2))), np.dtype("float32")) == ("1.28422", "1.2842201")
+    assert fmt_pair(1.28422, float(np.nextafter(1.28422, 2.0)), np.dtype("float64")) == (
+        "1.28422", "1.2842200000000001")
+    assert fmt_pair(-1.284221, -1.284220, np.dtype("float64")) == ("-1.284221", "-1.28422")
+    assert fmt_pair(0.5, 0.25, np.dtype("float32")) == ("0.5", "0.25")
+
+
+def test_scale_names_and_gate_blocks():
+    x = e(6, 3)
+    ch = compare("dL/dW", x * 2.0, x, scales=[("the batch size", 2.0), ("sqrt(d_k)", 2.0)])
+    assert ch.hint == "scaled by the batch size = 2 (or sqrt(d_k) = 2): got 2 x the expected value"
+    assert compare("dL/dW", x * 2.0, x).hint == "scaled by 2 (counted twice?) = 2: got 2 x the expected value"
+    bad = x.copy()
+    bad[4:] *= 3
+    assert compare("dL/dW", bad, x, gates=(("r", "z", "n"), 2)).hint == (
+        "only the block of gate n (rows 4:6) is wrong; the other gates are right (PyTorch's gate order r, z, n)")
+    swapped = np.concatenate([x[2:4], x[:2], x[4:]])
+    assert compare("dL/dW", swapped, x, gates=(("r", "z", "n"), 2)).hint == (
+        "gate blocks in the wrong order: the row blocks hold the gates (z, r, n); PyTorch's order is (r, z, n)")
+
+
 @pytest.mark.parametrize("make,hint", [
     (lambda x: x.T.copy(), "transposed"),
     (lambda x: -x, "wrong sign"),
@@ -58,7 +92,11 @@ def test_nan_dtype_and_alternative_hints():
     ch = compare("dL/dx", alt.copy(), x, alts=[("gradient not accumulated", alt)])
     assert "not accumulated" in ch.hint
     other = e(2, 3)
-    assert "wrong order" in compare("dL/da", other, x, others=[("dL/db", other)]).hint
+    # a swap: this holds dL/db's value and dL/db holds this one's
+    assert "wrong order" in compare("dL/da", other, x, others=[("dL/db", other, x.copy())]).hint
+    # this equals dL/db's expected value, but dL/db did not get this one's: no "wrong order"
+    assert "wrong order" not in compare("dL/da", other, x, others=[("dL/db", other, other.copy())]).hint
+    assert "wrong order" not in compare("dL/da", other, x, others=[("dL/db", other)]).hint
 
 
 def test_missing_value_reports_the_error_and_shape_hint():
@@ -66,7 +104,14 @@ def test_missing_value_reports_the_error_and_shape_hint():
     msg = "RuntimeError: Matmul.backward returned a gradient of shape (4, 2, 3) for input 1, which has shape (2, 3)"
     ch = compare("dL/db", None, x, error=msg)
     assert not ch.passed and ch.message == msg and "not summed over the batch" in ch.hint
-    assert "transposed" in hint_from_error("a gradient of shape (3, 2) for input 0, which has shape (2, 3)")
+    assert "input 1" not in ch.hint
+    assert hint_from_error("X.backward returned a gradient of shape (3, 2) for input 0, which has shape (2, 3)",
+                           {"dL/dw": (2, 3), "dL/dx": (4, 3)}) == (
+        "transposed: dL/dw (the gradient X.backward returned for its input of shape [2, 3]) has the transposed "
+        "shape [3, 2]")
+    # two inputs of that shape: named by the shape only
+    assert hint_from_error("X.backward returned a gradient of shape (3, 2) for input 0, which has shape (2, 3)",
+                           {"dL/dw": (2, 3), "dL/dv": (2, 3)}).startswith("transposed: the gradient X.backward")
 
 
 def test_fd_check_and_nan_tolerance_rules():

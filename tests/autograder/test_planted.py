@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from autograder.compare import UPSTREAM_IGNORED
+
 from .bugs import REPO, Bug, failed_checks, grade_bugs
 
 L, EM, SM, N, D, O = ("minitorch/kernels/linear.py", "minitorch/kernels/embedding.py", "minitorch/kernels/softmax.py",
@@ -113,6 +115,34 @@ BUGS = [
         "return da @ w_ih, da @ w_hh, x.T @ da, da.T @ h, db_ih, db_hh", "rnn_cell", "transposed"),
     Bug("hw3-rnn-no-bptt", "hw3", RC, "        dh = da[t] @ w_hh", "        dh = xp.zeros_like(dh)",
         "rnn_sequence", "not propagated through time"),
+    # hints that must not mislead (issue 12 §4): exact wording
+    Bug("hw3-gru-cell-backward-missing-r", "hw3", RC,
+        "    dgh = xp.concatenate([da_r, da_z, da_n * r], axis=-1)\n    dh = dh_new",
+        "    dgh = xp.concatenate([da_r, da_z, da_n], axis=-1)\n    dh = dh_new", "gru_cell",
+        "only the block of gate n (rows 4:6) is wrong; the other gates are right (PyTorch's gate order r, z, n)",
+        exact=True, absent="wrong order"),
+    Bug("hw3-gru-cell-bias-grads-swapped", "hw3", RC, "    return dgi @ w_ih, dh, dgi.T @ x, dgh.T @ h, db_ih, db_hh",
+        "    return dgi @ w_ih, dh, dgi.T @ x, dgh.T @ h, db_hh, db_ih", "gru_cell",
+        "swapped with dL/dbias_hh: this holds the expected value of dL/dbias_hh and dL/dbias_hh holds this one's: "
+        "results returned in the wrong order", exact=True),
+    Bug("hw3-gru-cell-forward-r-z-swapped", "hw3", RC,
+        "    r = _sigmoid(gi[:, :H] + gh[:, :H])\n    z = _sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])",
+        "    z = _sigmoid(gi[:, :H] + gh[:, :H])\n    r = _sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])", "gru_cell",
+        "GRU gates in the wrong order: your code uses the row blocks of W_ih / W_hh (and the biases) as (z, r, n); "
+        "PyTorch's order is (r, z, n: r reset, z update, n new (tanh))", exact=True),
+    Bug("hw3-gru-cell-backward-gate-blocks", "hw3", RC, "    dgi = xp.concatenate([da_r, da_z, da_n], axis=-1)",
+        "    dgi = xp.concatenate([da_z, da_r, da_n], axis=-1)", "gru_cell",
+        "gate blocks in the wrong order: the row blocks hold the gates (z, r, n); PyTorch's order is (r, z, n)",
+        exact=True),
+    Bug("hw3-lstm-forward-i-f-swapped", "hw3", RC,
+        "        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]",
+        "        f, i, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]", "lstm_sequence",
+        "LSTM gates in the wrong order: your code uses the row blocks of W_ih / W_hh (and the biases) as (f, i, g, o); "
+        "PyTorch's order is (i, f, g, o: i input, f forget, g cell candidate (tanh), o output)", exact=True),
+    Bug("hw3-rnn-dW-ih-divided-by-T", "hw3", RC,
+        "    return dx, dh, da2.T @ x.reshape(T * B, -1), da2.T @ h_prev, db_ih, db_hh",
+        "    return dx, dh, da2.T @ x.reshape(T * B, -1) / T, da2.T @ h_prev, db_ih, db_hh", "rnn_sequence",
+        "divided by the sequence length = 3: got 0.333333 x the expected value", exact=True),
     # ------------------------------------------------------------------ hw4
     Bug("hw4-sdpa-missing-scale", "hw4", AK, "    scores = (q * scale) @ xp.swapaxes(k, -1, -2)",
         "    scores = q @ xp.swapaxes(k, -1, -2)", "attention_kernel", "missing 1/sqrt(d_k)"),
@@ -135,6 +165,23 @@ BUGS = [
         "        self.dLdWv = x2.T @ self.dLdV.reshape(-1, self.dLdV.shape[-1])",
         "        self.dLdWv = x2.T @ self.dLdV.reshape(-1, self.dLdV.shape[-1]) / X.shape[0]",
         "attention_class", "divided by the batch size"),
+    Bug("hw4-sdpa-dq-missing-scale", "hw4", AK, "    dq = d_scores @ k\n    dq *= scale\n", "    dq = d_scores @ k\n",
+        "attention_kernel", "scaled by sqrt(d_k) = 2: got 2 x the expected value", exact=True),
+    Bug("hw4-sdpa-dk-scaled-twice", "hw4", AK, "    dk *= scale\n", "    dk *= scale * scale\n",
+        "attention_kernel", "divided by sqrt(d_k) = 2: got 0.5 x the expected value", exact=True),
+    Bug("hw4-attention-class-dLdA_w-unscaled", "hw4", AC, "        self.dLdA_w = d_scores * self._cache.scale",
+        "        self.dLdA_w = d_scores", "attention_class",
+        "scaled by sqrt(d_k) = 1.73205: got 1.73205 x the expected value", exact=True),
+    Bug("hw4-attention-class-dLdA_w-not-stored", "hw4", AC, "        self.dLdA_w = d_scores * self._cache.scale",
+        "        dLdA_w = d_scores * self._cache.scale  # noqa: F841", "attention_class",
+        "no value came back for dLdA_w: the autograder reads it under exactly this name", exact=True),
+    # ------------------------------------------------------------------ hints, all assignments
+    Bug("hw1-tanh-backward-ignores-dout", "hw1", E, "return (dout * (1 - out * out),)", "return (1 - out * out,)",
+        "elementwise_unary", UPSTREAM_IGNORED, exact=True),
+    Bug("hw2-cross-entropy-ignores-dout", "hw2", SM, "    gw = g * wt  ", "    gw = g / dout * wt  ",
+        "cross_entropy", UPSTREAM_IGNORED, exact=True, absent="constant factor"),
+    Bug("hw1-sigmoid-off-by-1e-6", "hw1", E, "xp.where(a >= 0, 1 / (1 + e), e / (1 + e))",
+        "xp.where(a >= 0, 1 / (1 + e * 1.000001), e / (1 + e * 1.000001))", "elementwise_unary", "expected"),
 ]
 
 
@@ -162,4 +209,47 @@ def test_planted_bug_loses_points_with_hint(bug, graded):
     assert test["points"] < test["max_points"], f"{bug.name}: the bug cost no points on {bug.test}"
     # property checks (dropout) explain themselves in the message rather than a separate hint
     hints = [c["hint"] or c["message"] for c in failed]
-    assert any(bug.hint in h for h in hints), f"{bug.name}: expected a hint containing {bug.hint!r}, got {set(hints)}"
+    if bug.exact:
+        assert bug.hint in hints, f"{bug.name}: expected the hint {bug.hint!r}, got {set(hints)}"
+    else:
+        assert any(bug.hint in h for h in hints), \
+            f"{bug.name}: expected a hint containing {bug.hint!r}, got {set(hints)}"
+    if bug.absent:
+        wrong = {c["hint"] for c in failed if bug.absent in c["hint"]}
+        assert not wrong, f"{bug.name}: misleading hint(s) {wrong}"
+
+
+def _graded(graded, name):
+    if name not in graded:
+        pytest.skip("file does not exist yet")
+    if isinstance(graded[name], Exception):
+        raise graded[name]
+    return graded[name]
+
+
+def test_a_shape_error_is_labelled_with_the_gradient_it_is_about(graded):
+    """A transposed dW makes the engine raise 'for input 1': the hint names dL/dw, the other gradients of
+    the case say where the failure was and carry no hint (a transposed dW was once labelled dL/db)."""
+    _, failed = failed_checks(_graded(graded, "hw2-linear-dW-transposed"), "linear")
+    by_name = {c["name"]: c for c in failed}
+    assert not [c["hint"] for c in failed if "input 1" in c["hint"]]
+    w = by_name["linear/2d[float32] dL/dw"]
+    assert w["hint"] == ("transposed: dL/dw (the gradient Linear.backward returned for its input of shape [5, 3]) "
+                         "has the transposed shape [3, 5]")
+    for other in ("dL/db", "dL/dx"):
+        c = by_name[f"linear/2d[float32] {other}"]
+        assert c["hint"] == "" and c["message"].startswith("not checked: the backward failed on dL/dw (RuntimeError: ")
+
+
+def test_expected_and_got_are_quoted_with_enough_digits_to_differ(graded):
+    """An error of ~4e-7 relative fails float64 only: the quoted values differ, with at most 17 digits."""
+    import re  # noqa: PLC0415
+
+    _, failed = failed_checks(_graded(graded, "hw1-sigmoid-off-by-1e-6"), "elementwise_unary")
+    assert failed and all("[float64]" in c["name"] for c in failed)
+    for c in failed:
+        m = re.search(r"worst at index \[[\d, ]*\]: expected (\S+), got (\S+) \(", c["message"])
+        assert m, c["message"]
+        want, have = m.groups()
+        assert want != have and float(want) == pytest.approx(c["details"]["expected_at_worst"], rel=1e-6)
+        assert len(re.sub(r"[^0-9]", "", want.split("e")[0]).lstrip("0")) <= 17
