@@ -2,6 +2,8 @@
 
 Every differentiable op is a hand-written forward/backward kernel pair (``minitorch.kernels``);
 the API follows PyTorch so that a torch training script ports by changing its imports."""
+import math as _math
+
 import numpy as _np
 
 from .autograd import (  # noqa: F401 - re-exported as minitorch.<name>
@@ -65,8 +67,37 @@ uint8 = _np.dtype(_np.uint8)
 bool = _np.dtype(_np.bool_)  # noqa: A001 - torch.bool
 
 
+inf, nan, pi, e = _math.inf, _math.nan, _math.pi, _math.e
+finfo, iinfo = _np.finfo, _np.iinfo  # torch.finfo(dtype).min / .max / .eps / .tiny
+
+
+class Size(tuple):
+    """``torch.Size``: a tuple of dims (``Tensor.shape`` is a plain tuple, and compares equal to one)."""
+
+    def numel(self):
+        return _math.prod(self)
+
+    def __repr__(self):
+        return f"minitorch.Size({list(self)})"
+
+
 def is_tensor(obj):
     return isinstance(obj, Tensor)
+
+
+def is_floating_point(t):
+    return t.is_floating_point()
+
+
+def clone(t):
+    return t.clone()
+
+
+def mm(a, b):
+    return a.mm(b)
+
+
+concatenate = cat
 
 
 def matmul(a, b):

@@ -281,3 +281,37 @@ def test_load_accepts_weights_only(tmp_path):
     assert minitorch.load(path, weights_only=True)["w"].tolist() == [1.0, 1.0]
     with pytest.raises(TypeError, match="weights_only must be True, False or None"):
         minitorch.load(path, weights_only="yes")
+
+
+# ------------------------------------------------------------------------------ small torch conveniences
+@pytest.mark.torch
+def test_small_conveniences_like_torch():
+    torch = pytest.importorskip("torch")
+    x, tx = minitorch.ones(2, 3), torch.ones(2, 3)
+    assert x.to("cpu", non_blocking=True) is x and nn.Linear(2, 2).to("cpu", non_blocking=True) is not None
+    c = x.to(copy=True)
+    assert c is not x and c.tolist() == x.tolist()
+    assert x.is_cuda is False and x.nelement() == tx.nelement() and x.ndimension() == tx.ndimension()
+    for ours, theirs in [(x.new_zeros(4), tx.new_zeros(4)), (x.new_ones((2, 2)), tx.new_ones((2, 2))),
+                         (x.new_full((3,), 7.0), tx.new_full((3,), 7.0)), (x.new_tensor([1, 2]), tx.new_tensor([1, 2])),
+                         (x.new_zeros(2, dtype=minitorch.int64), tx.new_zeros(2, dtype=torch.int64))]:
+        assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    m, tm = minitorch.zeros(3, 3), torch.zeros(3, 3)
+    assert m.masked_fill_(minitorch.eye(3) == 1, 2.0) is m
+    tm.masked_fill_(torch.eye(3) == 1, 2.0)
+    assert m.tolist() == tm.tolist()
+    w = minitorch.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place operations are not recorded"):
+        w.masked_fill_(minitorch.tensor([True, False]), 0.0)
+    assert minitorch.Size([2, 3]) == x.shape and minitorch.Size([2, 3]).numel() == 6
+    assert repr(minitorch.Size([2, 3])) == "minitorch.Size([2, 3])"
+    assert minitorch.finfo(minitorch.float32).min == torch.finfo(torch.float32).min
+    assert minitorch.finfo(minitorch.float16).eps == torch.finfo(torch.float16).eps
+    assert (minitorch.inf, minitorch.pi, minitorch.e) == (torch.inf, torch.pi, torch.e)
+    assert minitorch.nan != minitorch.nan
+    a, b = randn((2, 3), seed=8), randn((3, 4), seed=9)
+    compare_with_torch(lambda u, v: minitorch.mm(u, v), lambda u, v: torch.mm(u, v), [a, b])
+    with pytest.raises(RuntimeError, match="mm: expected two 2-D tensors"):
+        minitorch.ones(2, 2, 2).mm(minitorch.ones(2, 2))
+    assert minitorch.concatenate([x, x]).shape == (4, 3) and minitorch.is_floating_point(x)
+    assert minitorch.clone(x).tolist() == x.tolist()

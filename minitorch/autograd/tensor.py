@@ -261,9 +261,10 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
 
     # ----------------------------------------------------------------- conversion
-    def to(self, *args, dtype=None, device=None):
-        """``to(device)``, ``to(dtype)`` or both: a new tensor (self when nothing changes).
-        Differentiable: gradients flow back to the original."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        """``to(device)``, ``to(dtype)`` or both: a new tensor (self when nothing changes, unless ``copy``).
+        Differentiable: gradients flow back to the original. ``non_blocking`` is accepted for torch
+        scripts (copies are synchronous)."""
         dtype, device = parse_to_args(args, dtype, device)
         out = self
         if dtype is not None and as_dtype(dtype) != self.data.dtype:
@@ -271,6 +272,8 @@ class Tensor:
         if device is not None and backend.core.normalize_device(device) != self.device:
             out = _ToDevice.apply(out, device=device) if out._requires_grad else \
                 Tensor._make(backend.to_device(out.data, device))
+        if copy and out is self:
+            out = self.clone()
         return out
 
     def _cast(self, dtype):
@@ -280,6 +283,40 @@ class Tensor:
 
     def cpu(self):
         return self.to("cpu")
+
+    @property
+    def is_cuda(self):
+        return self.device == "cuda"
+
+    def nelement(self):
+        return self.numel()
+
+    def ndimension(self):
+        return self.ndim
+
+    def _new(self, fill, size, dtype, device, requires_grad):
+        xp = backend.module_for_device(device if device is not None else self.device)
+        size = _shape_arg(size)
+        t = Tensor._make(xp.full(size, fill, dtype=as_dtype(dtype) or self.data.dtype))
+        return t.requires_grad_() if requires_grad else t
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """Zeros of ``size`` with this tensor's dtype and device (unless given), as torch."""
+        return self._new(0, size, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(1, size, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(0, size, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return self._new(fill_value, (size,), dtype, device, requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A new tensor holding a copy of ``data``, with this tensor's dtype and device unless given."""
+        src = data.data.copy() if isinstance(data, Tensor) else data
+        return Tensor(src, dtype=dtype or self.data.dtype, device=device or self.device, requires_grad=requires_grad)
 
     def cuda(self):
         return self.to("cuda")
@@ -493,6 +530,13 @@ class Tensor:
     def matmul(self, other):
         return self.__matmul__(other)
 
+    def mm(self, other):
+        """Matrix product of two 2-D tensors."""
+        if self.ndim != 2 or getattr(other, "ndim", None) != 2:
+            raise RuntimeError(f"mm: expected two 2-D tensors, got shapes {tuple(self.shape)} and "
+                               f"{tuple(getattr(other, 'shape', ()))}")
+        return self @ other
+
     def bmm(self, other):
         other = _as_tensor(other, self)
         if self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0] or self.shape[2] != other.shape[1]:
@@ -604,6 +648,12 @@ class Tensor:
 
     def minimum(self, other):
         return -((-self).maximum(-_as_tensor(other, self)))
+
+    def masked_fill_(self, mask, value):
+        """In place: ``value`` where the boolean ``mask`` is True (no autograd: outside graphs only)."""
+        self._inplace_check("masked_fill_")
+        self.data = self.masked_fill(mask, value).data
+        return self
 
     def masked_fill(self, mask, value):
         """A copy with ``value`` where the boolean ``mask`` (broadcastable to self) is True."""

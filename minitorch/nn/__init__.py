@@ -13,7 +13,7 @@ from .sparse import Embedding
 from .normalization import LayerNorm, RMSNorm
 from .dropout import Dropout
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .loss import CrossEntropyLoss, MSELoss, NLLLoss
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
 from .attention import Attention, MultiheadAttention
 from .transformer import LearnedPositionalEmbedding, SinusoidalPositionalEncoding, TransformerDecoderBlock

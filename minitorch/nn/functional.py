@@ -13,11 +13,13 @@ from .. import backend
 from ..autograd import Tensor
 from ..autograd.functions import basic as B
 from ..autograd.functions import nn as N
+from ..autograd.functions.binary_loss import BCE, BCEWithLogits
 from ..autograd.norms import vector_norm
 
 __all__ = [
     "linear", "embedding", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "layer_norm",
     "rms_norm", "dropout", "gelu", "relu", "tanh", "sigmoid", "one_hot", "normalize",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -460,3 +462,58 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002 - torch's
     norm = vector_norm(input, p, dim, keepdim=True).clamp(min=eps)
     return input / norm
 
+
+
+# ----------------------------------------------------------------------------- binary cross-entropy
+def _bce_args(op, input, target, weight, pos_weight=None):
+    _float(op, "input", input)
+    _float(op, "target", target)
+    if target.shape != input.shape:
+        raise ValueError(f"{op}(): target size {target.shape} must be the same as input size {input.shape}")
+    _same_dtype(op, input, "input", target, "target")
+    extra = {}
+    for name, w in (("weight", weight), ("pos_weight", pos_weight)):
+        if w is None:
+            continue
+        _float(op, name, w)
+        try:
+            ok = _np.broadcast_shapes(input.shape, w.shape) == tuple(input.shape)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{op}(): {name} of shape {w.shape} can't be broadcast to the input's shape "
+                             f"{input.shape}")
+        extra[name] = w.to(input.dtype).data
+    return extra
+
+
+def _reduce(loss, reduction):
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                                     reduction="mean", pos_weight=None):
+    """Binary cross-entropy of logits (sigmoid folded in, stable for any logit), as torch:
+    -w [pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]. ``target``: probabilities of the input's
+    shape; ``weight`` broadcasts to it, ``pos_weight`` (one per class, the last dim) weights positives."""
+    op = "binary_cross_entropy_with_logits"
+    reduction = _reduction(f"{op}()", reduction, size_average, reduce)
+    extra = _bce_args(op, input, target, weight, pos_weight)
+    return _reduce(BCEWithLogits.apply(input, target, **extra), reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                         reduction="mean"):
+    """Binary cross-entropy of probabilities ``input`` in [0, 1], as torch (each log clamped at -100):
+    -w [y log p + (1 - y) log(1 - p)]. Prefer ``binary_cross_entropy_with_logits`` on logits."""
+    op = "binary_cross_entropy"
+    reduction = _reduction(f"{op}()", reduction, size_average, reduce)
+    extra = _bce_args(op, input, target, weight)
+    if input.numel():
+        lo, hi = float(input.data.min()), float(input.data.max())
+        if not (0.0 <= lo and hi <= 1.0):
+            raise RuntimeError(f"{op}(): all elements of input should be between 0 and 1 (got values from {lo:g} "
+                               f"to {hi:g}); apply sigmoid first, or use binary_cross_entropy_with_logits on logits")
+    return _reduce(BCE.apply(input, target, **extra), reduction)

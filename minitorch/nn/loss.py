@@ -1,4 +1,5 @@
-"""Loss modules: ``CrossEntropyLoss``, ``NLLLoss``, ``MSELoss`` (torch's arguments and semantics).
+"""Loss modules: ``CrossEntropyLoss``, ``NLLLoss``, ``MSELoss``, ``BCEWithLogitsLoss``, ``BCELoss`` (torch's
+arguments and semantics).
 
 A class ``weight`` is registered as a buffer, so it is in the state_dict and moves with ``.to()``,
 as in torch."""
@@ -62,3 +63,35 @@ class MSELoss(_Loss):
 
     def forward(self, input, target):  # noqa: A002 - torch's argument names
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy of logits (targets are probabilities of the input's shape); ``weight`` broadcasts
+    to the input, ``pos_weight`` (one per class) weights the positive term. Both are buffers, as in torch."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
+        super().__init__(size_average, reduce, reduction)
+        for name, w in (("weight", weight), ("pos_weight", pos_weight)):
+            if w is not None and (not isinstance(w, Tensor) or not w.is_floating_point()):
+                raise TypeError(f"BCEWithLogitsLoss: {name} must be a floating Tensor, got "
+                                f"{getattr(w, 'dtype', type(w).__name__)}")
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input, target):  # noqa: A002 - torch's argument names
+        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, pos_weight=self.pos_weight,
+                                                  reduction=self.reduction)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities (e.g. after ``Sigmoid``); ``weight`` broadcasts to the input."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        if weight is not None and (not isinstance(weight, Tensor) or not weight.is_floating_point()):
+            raise TypeError(f"BCELoss: weight must be a floating Tensor, got "
+                            f"{getattr(weight, 'dtype', type(weight).__name__)}")
+        self.register_buffer("weight", weight)
+
+    def forward(self, input, target):  # noqa: A002 - torch's argument names
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)

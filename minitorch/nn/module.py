@@ -261,9 +261,10 @@ class Module:
                         t.grad = Tensor._make(fn(t.grad.data))
         return self
 
-    def to(self, *args, dtype=None, device=None):
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
         """Move (``to('cuda')``) or cast (``to(minitorch.float64)``) all parameters and buffers in place.
-        Only floating tensors change dtype (integer buffers such as counters keep theirs)."""
+        Only floating tensors change dtype (integer buffers such as counters keep theirs).
+        ``non_blocking`` is accepted for torch scripts (copies are synchronous)."""
         from ..autograd.tensor import as_dtype, parse_to_args  # noqa: PLC0415
 
         dtype, device = parse_to_args(args, dtype, device)
