@@ -17,6 +17,7 @@ import pytest
 
 from autograder import batch
 from autograder.batch import BatchError, grade_all, write_gradebook
+from autograder.handin import make_handin
 
 from .bugs import REPO, make_submission
 
@@ -65,10 +66,12 @@ def test_crash_kill_and_bomb_fail_only_their_own_row(tmp_path, private_tmp):
         info = tarfile.TarInfo("minitorch/__init__.py")
         info.size = 1 << 31
         tf.addfile(info)  # the header alone: refused on its declared size
+    make_handin(REPO, "hw1", str(subs / "dave.tar"))  # a student handing in the tar handin writes
     results = grade_all(str(subs), ["hw1"], tests=["matmul"], insecure=True, workers=3)
     rows = {s: (r, e) for s, r, e in results}
-    assert list(rows) == ["alice", "bomber", "crasher"]
-    assert rows["alice"][0]["score"] == pytest.approx(MATMUL) and rows["alice"][1] == ""
+    assert list(rows) == ["alice", "bomber", "crasher", "dave"]
+    for ok in ("alice", "dave"):
+        assert rows[ok][0]["score"] == pytest.approx(MATMUL) and rows[ok][1] == ""
     assert rows["bomber"][0] is None and "over the 4 MiB limit for one file" in rows["bomber"][1]
     crasher, why = rows["crasher"]
     # no sandbox: its grader process is killed; in a sandbox the kill misses and the cases fail
