@@ -12,7 +12,7 @@ setup(
     packages=find_packages(include=["minitorch", "minitorch.*", "autograder", "autograder.*"]),
     include_package_data=True,
     package_data={"autograder": ["fixtures/*.npz", "fixtures/*.json", "rubrics/*.toml"]},
-    install_requires=["numpy>=1.24", "tqdm"],
+    install_requires=["numpy>=1.24", "tqdm", "threadpoolctl"],
     extras_require={
         "dev": [
             "pytest", "pytest-timeout", "hypothesis", "torch==2.13.0", "matplotlib", "scipy",

@@ -5,7 +5,6 @@ token scored once, in consecutive windows), and on a next-characters prediction 
 format: N sequences of 30 input characters, scored on the next 10 (teacher forced). The set is
 written to / read from an ``.npz`` (``inputs`` (N, 30), ``targets`` (N, 10)).
 """
-import argparse
 import json
 import math
 import os
@@ -70,33 +69,94 @@ def score_prediction_set(model, inputs, targets, device="cpu"):
     return -picked.mean(axis=1)
 
 
+def _eval_corpus(ckpt, corpus, say):
+    """(text, name) to evaluate on: ``corpus`` when given, else the one the checkpoint trained on (checked
+    against its recorded sha256: a changed text is reported through ``say``)."""
+    from ._cli import UsageError  # noqa: PLC0415
+    from .data import CorpusError  # noqa: PLC0415
+    from .train import _describe_corpus, load_run_corpus  # noqa: PLC0415
+
+    saved = ckpt["extra"].get("corpus") or ckpt["extra"]["config"].get("corpus")
+    if corpus is None:
+        if isinstance(saved, dict):
+            name = saved["name"]
+            spec = saved["path"] if name not in ("tinyshakespeare", "python-stdlib") else name
+        else:  # older checkpoints record the name only
+            name = spec = saved
+        if name == "tinyshakespeare":
+            from .data import tinyshakespeare_path  # noqa: PLC0415
+
+            try:
+                tinyshakespeare_path(download=False)
+            except CorpusError:
+                raise UsageError(
+                    "this checkpoint was trained on TinyShakespeare, which is not found here "
+                    "(MINITORCH_DATA, ~/.cache/minitorch)",
+                    "set MINITORCH_DATA to tinyshakespeare.txt or its folder, pass --corpus PATH, or download it: "
+                    "python -c \"from minitorch.data import tinyshakespeare_path; tinyshakespeare_path()\"") from None
+        if spec not in ("tinyshakespeare", "python-stdlib") and not os.path.exists(spec):
+            raise UsageError(f"this checkpoint was trained on {spec}, which does not exist any more",
+                             "pass --corpus PATH to the same text")
+    else:
+        spec = corpus
+    text, info = load_run_corpus(spec)
+    if corpus is None and isinstance(saved, dict) and saved.get("sha256") and saved["sha256"] != info["sha256"]:
+        say(f"note: the corpus has changed since training: {_describe_corpus(info)} now, "
+            f"{_describe_corpus(saved)} then; the validation split is not the run's")
+    return text, info["name"]
+
+
 def evaluate(checkpoint, corpus=None, prediction_set=None, n_predict=128, batch_size=32, device="cpu"):
-    from .data import load_corpus, train_val_split  # noqa: PLC0415
+    """The evaluation report (a dict) of ``checkpoint`` on its validation split (and a prediction set)."""
+    from ._cli import UsageError  # noqa: PLC0415
+    from .data import train_val_split  # noqa: PLC0415
     from .generate import load_model  # noqa: PLC0415
 
+    if n_predict < 1 or batch_size < 1:
+        raise UsageError(f"--n-predict and --batch-size must be at least 1, got {n_predict} and {batch_size}",
+                         "see python -m minitorch.evaluate --help")
+    if prediction_set and os.path.isdir(prediction_set):
+        raise UsageError(f"--prediction-set {prediction_set} is a directory", "give the path of an .npz file")
     model, tok, ckpt = load_model(checkpoint, device=device)
     cfg = ckpt["extra"]["config"]
-    corpus = corpus or ckpt["extra"].get("corpus") or cfg["corpus"]
-    text = load_corpus(corpus)
-    ids = np.asarray(tok.encode(text), dtype=np.int64)
+    text, corpus = _eval_corpus(ckpt, corpus, lambda m: print(f"minitorch.evaluate: {m}", file=sys.stderr))
+    try:
+        ids = np.asarray(tok.encode(text), dtype=np.int64)
+    except (KeyError, ValueError) as err:
+        raise UsageError(f"the model's tokenizer cannot encode the corpus {corpus}: {str(err).split(': ', 1)[-1]}",
+                         "evaluate on a text in the model's vocabulary") from None
     _, val = train_val_split(ids, cfg["val_fraction"])
-    nll = sequence_nll(model, val, cfg["block_size"], batch_size, device)
+    try:
+        nll = sequence_nll(model, val, cfg["block_size"], batch_size, device)
+    except ValueError as err:
+        raise UsageError(f"the validation split of {corpus} is too short: {err}", "use a longer corpus") from None
     chars_per_token = len(text) / len(ids)
     report = {"checkpoint": checkpoint, "corpus": corpus, "val_tokens": int(len(val)), "val_nll": nll,
               "val_perplexity": math.exp(nll), "val_bpc": nll / math.log(2) / chars_per_token}
     if prediction_set:
         if os.path.exists(prediction_set):
-            with np.load(prediction_set, allow_pickle=False) as z:
-                if "inputs" not in z or "targets" not in z:
-                    raise SystemExit(f"{prediction_set}: expected arrays 'inputs' and 'targets'")
-                inputs, targets = z["inputs"].astype(np.int64), z["targets"].astype(np.int64)
-            if inputs.shape[1] != PREDICT_IN or targets.shape[1] != PREDICT_OUT:
-                raise SystemExit(f"{prediction_set}: expected inputs (N, {PREDICT_IN}) and targets "
-                                 f"(N, {PREDICT_OUT}), got {inputs.shape} and {targets.shape}")
-            if max(inputs.max(), targets.max()) >= tok.vocab_size:
-                raise SystemExit(f"{prediction_set}: token ids exceed this model's vocabulary ({tok.vocab_size})")
+            try:
+                with np.load(prediction_set, allow_pickle=False) as z:
+                    if "inputs" not in z or "targets" not in z:
+                        raise UsageError(f"{prediction_set} has no arrays 'inputs' and 'targets'",
+                                         "give a prediction set written by minitorch.evaluate, or a new path")
+                    inputs, targets = z["inputs"].astype(np.int64), z["targets"].astype(np.int64)
+            except (OSError, ValueError, EOFError):
+                raise UsageError(f"{prediction_set} is not an .npz file",
+                                 "give a prediction set written by minitorch.evaluate, or a new path") from None
+            if inputs.ndim != 2 or targets.ndim != 2 or inputs.shape[1] != PREDICT_IN \
+                    or targets.shape[1] != PREDICT_OUT or len(inputs) != len(targets):
+                raise UsageError(f"{prediction_set}: expected inputs (N, {PREDICT_IN}) and targets "
+                                 f"(N, {PREDICT_OUT}), got {inputs.shape} and {targets.shape}",
+                                 "give a prediction set in the hw4 format")
+            if max(inputs.max(), targets.max()) >= tok.vocab_size or min(inputs.min(), targets.min()) < 0:
+                raise UsageError(f"{prediction_set}: token ids outside this model's vocabulary of {tok.vocab_size}",
+                                 "the set was made for another tokenizer; give a new path to make one")
         else:
-            inputs, targets = make_prediction_set(val, n_predict)
+            try:
+                inputs, targets = make_prediction_set(val, n_predict)
+            except ValueError as err:
+                raise UsageError(f"cannot make a prediction set: {err}", "use a longer corpus") from None
         scores = score_prediction_set(model, inputs, targets, device)
         np.savez(prediction_set, inputs=inputs, targets=targets, nll=scores)
         report.update(prediction_set=prediction_set, prediction_nll=float(scores.mean()),
@@ -104,21 +164,45 @@ def evaluate(checkpoint, corpus=None, prediction_set=None, n_predict=128, batch_
     return report
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m minitorch.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--corpus", default=None, help="corpus name or path (default: the one trained on)")
-    p.add_argument("--prediction-set", default=None,
-                   help="npz with inputs/targets to score; created from the validation split if missing")
-    p.add_argument("--n-predict", type=int, default=128)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--device", default="cpu")
-    args = p.parse_args(argv)
+def build_parser():
+    from ._cli import Parser, parse_threads  # noqa: PLC0415
+
+    p = Parser("evaluate", description=__doc__)
+    p.add_argument("--checkpoint", required=True, help="a .ckpt file written by python -m minitorch.train (required)")
+    p.add_argument("--corpus", default=None,
+                   help="evaluate on this corpus: tinyshakespeare, python-stdlib or a text file path (default: the "
+                        "one the checkpoint trained on; TinyShakespeare is looked up in $MINITORCH_DATA, the file "
+                        "or its folder, then ~/.cache/minitorch)")
+    p.add_argument("--prediction-set", default=None, metavar="NPZ",
+                   help="npz with inputs (N, 30) / targets (N, 10) to score; created from the validation split "
+                        "when the file does not exist (default: none)")
+    p.add_argument("--n-predict", type=int, default=128,
+                   help="sequences in a newly created prediction set (default: 128)")
+    p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default: 32)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
+                   help="BLAS threads: a number, or auto = 1 (default: auto)")
+    p.add_debug()
+    return p
+
+
+def _run(argv):
+    from ._cli import require_device, set_threads  # noqa: PLC0415
+
+    args = build_parser().parse_args(argv)
+    require_device(args.device)
+    set_threads(args.threads)
     report = evaluate(args.checkpoint, args.corpus, args.prediction_set, args.n_predict, args.batch_size,
                       args.device)
     print(json.dumps(report, indent=2))
     return report
+
+
+def main(argv=None):
+    """``python -m minitorch.evaluate``: prints the report as JSON and returns it."""
+    from ._cli import run_main  # noqa: PLC0415
+
+    return run_main("evaluate", _run, argv)
 
 
 if __name__ == "__main__":

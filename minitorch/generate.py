@@ -6,7 +6,6 @@
 Strategies: greedy, sample, top-k, top-p, beam (``--beam-width``, ``--length-penalty``). Recurrent
 models carry their hidden state and transformers a key/value cache, so N new tokens cost N model steps.
 """
-import argparse
 import json
 import sys
 
@@ -14,62 +13,105 @@ STRATEGIES = ("greedy", "sample", "top-k", "top-p", "beam")
 
 
 def load_model(path, device="cpu"):
-    """(model in eval mode, tokenizer, checkpoint dict) from a training checkpoint."""
+    """(model in eval mode, tokenizer, checkpoint dict) from a training checkpoint. A path that is missing or a
+    folder, or a file that is not a minitorch.train checkpoint, raises ``minitorch._cli.UsageError``; a corrupt
+    one ``CheckpointError``."""
+    from ._cli import UsageError, checkpoint_file  # noqa: PLC0415
     from .checkpoint import load_checkpoint  # noqa: PLC0415
     from .data import tokenizer_from_dict  # noqa: PLC0415
-    from .train import Config, build_model  # noqa: PLC0415
+    from .train import build_model, config_from_dict  # noqa: PLC0415
 
-    ckpt = load_checkpoint(path)
+    path = checkpoint_file(path)
+    ckpt = load_checkpoint(path, restore_rng=False)
     extra = ckpt.get("extra") or {}
-    if "config" not in extra or "tokenizer" not in extra:
-        raise SystemExit(f"{path}: not a minitorch.train checkpoint (no model config / tokenizer inside)")
-    cfg = Config(**extra["config"])
+    if not isinstance(extra, dict) or "config" not in extra or "tokenizer" not in extra:
+        raise UsageError(f"{path} is not a minitorch.train checkpoint (no model config or tokenizer inside)",
+                         "give the best.ckpt or last.ckpt of a python -m minitorch.train run")
+    cfg = config_from_dict(extra["config"])
     tok = tokenizer_from_dict(extra["tokenizer"])
     model = build_model(cfg, tok.vocab_size)
-    load_checkpoint(path, model=model)
+    load_checkpoint(path, model=model, restore_rng=False)
     if device != "cpu":
         model.to(device)
     model.eval()
     return model, tok, ckpt
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m minitorch.generate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--prompt", required=True)
-    p.add_argument("--max-new-tokens", type=int, default=200)
-    p.add_argument("--strategy", choices=STRATEGIES, default="greedy")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-k", type=int, default=None, help="keep the k best tokens (default 40 with --strategy top-k)")
+def check_prompt(tok, prompt, flag="--prompt"):
+    """The ids of ``prompt``; a UsageError naming the character the model does not know."""
+    from ._cli import UsageError  # noqa: PLC0415
+    from .data import TokenizerError  # noqa: PLC0415
+
+    if prompt == "":
+        raise UsageError(f"{flag} is empty", "give at least one character of context, for example a newline")
+    try:
+        return tok.encode(prompt)
+    except (TokenizerError, KeyError) as err:
+        known = "".join(c for c in getattr(tok, "chars", []) if c.isprintable())
+        raise UsageError(f"{flag}: {str(err).split(': ', 1)[-1]}",
+                         "use only characters the model was trained on" + (f": {known!r}" if known else "")) from None
+
+
+def build_parser():
+    from ._cli import Parser, parse_threads  # noqa: PLC0415
+
+    p = Parser("generate", description=__doc__)
+    p.add_argument("--checkpoint", required=True, help="a .ckpt file written by python -m minitorch.train (required)")
+    p.add_argument("--prompt", required=True, help="the text to continue, in the model's vocabulary (required)")
+    p.add_argument("--max-new-tokens", type=int, default=200, help="tokens to generate (default: 200)")
+    p.add_argument("--strategy", choices=STRATEGIES, default="greedy",
+                   help=f"decoding: {', '.join(STRATEGIES)} (default: greedy)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="divide the logits by this before sampling, > 0 (default: 1.0)")
+    p.add_argument("--top-k", type=int, default=None,
+                   help="keep the k best tokens (default: 40 with --strategy top-k, else off)")
     p.add_argument("--top-p", type=float, default=None,
-                   help="keep the smallest set of tokens with probability >= p (default 0.9 with --strategy top-p)")
-    p.add_argument("--beam-width", type=int, default=4)
+                   help="keep the smallest set of tokens with probability >= p, in (0, 1] (default: 0.9 with "
+                        "--strategy top-p, else off)")
+    p.add_argument("--beam-width", type=int, default=4, help="beams for --strategy beam (default: 4)")
     p.add_argument("--length-penalty", type=float, default=0.0,
-                   help="beam search: rank by logprob / length**alpha (0 = raw log-probability)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+                   help="beam search: rank by logprob / length**alpha (default: 0 = raw log-probability)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the sampling strategies (default: 0)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
+                   help="BLAS threads: a number, or auto = 1 (default: auto)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (with beam probabilities)")
-    return p.parse_args(argv)
+    p.add_debug()
+    return p
 
 
-def main(argv=None):
+def parse_args(argv=None):
+    return build_parser().parse_args(argv)
+
+
+def _run(argv):
+    from ._cli import UsageError, require_device, set_threads  # noqa: PLC0415
     from .generation import generate_text  # noqa: PLC0415
 
     args = parse_args(argv)
+    problems = []
     if args.max_new_tokens < 1:
-        raise SystemExit(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}")
+        problems.append(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}")
+    if not args.temperature > 0:
+        problems.append(f"--temperature must be positive, got {args.temperature}")
+    if args.top_k is not None and args.top_k < 1:
+        problems.append(f"--top-k must be at least 1, got {args.top_k}")
+    if args.top_p is not None and not 0 < args.top_p <= 1:
+        problems.append(f"--top-p must be in (0, 1], got {args.top_p}")
+    if args.beam_width < 1:
+        problems.append(f"--beam-width must be at least 1, got {args.beam_width}")
+    if problems:
+        raise UsageError("; ".join(problems), "see python -m minitorch.generate --help")
     if args.prompt == "":
-        raise SystemExit("--prompt is empty: give at least one token of context (for example a newline)")
+        check_prompt(None, "")
     if args.strategy == "top-k" and args.top_k is None:
         args.top_k = 40
     if args.strategy == "top-p" and args.top_p is None:
         args.top_p = 0.9
+    require_device(args.device)
+    set_threads(args.threads)
     model, tok, _ = load_model(args.checkpoint, device=args.device)
-    try:
-        tok.encode(args.prompt)
-    except (KeyError, ValueError) as err:
-        raise SystemExit(f"--prompt: {err}") from None
+    check_prompt(tok, args.prompt)
     result = generate_text(model, tok, prompt=args.prompt, max_new_tokens=args.max_new_tokens,
                            strategy=args.strategy, temperature=args.temperature, top_k=args.top_k,
                            top_p=args.top_p, beam_width=args.beam_width, length_penalty=args.length_penalty,
@@ -83,6 +125,13 @@ def main(argv=None):
     else:
         print(args.prompt + result["texts"][0])
     return result
+
+
+def main(argv=None):
+    """``python -m minitorch.generate``: prints the text and returns generate_text's details."""
+    from ._cli import run_main  # noqa: PLC0415
+
+    return run_main("generate", _run, argv)
 
 
 if __name__ == "__main__":

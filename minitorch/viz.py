@@ -3,7 +3,6 @@
     python -m minitorch.viz loss runs/lstm/log.csv runs/baby-gpt/log.csv -o cmp.png
     python -m minitorch.viz attention --checkpoint runs/baby-gpt/best.ckpt --prompt "ROMEO:" -o attn.png
 """
-import argparse
 import csv
 import os
 import sys
@@ -94,33 +93,92 @@ def plot_attention(weights, tokens, out_path, title="attention"):
     return out_path
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m minitorch.viz", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True)
-    pl = sub.add_parser("loss", help="loss curves from one or more log.csv files")
-    pl.add_argument("logs", nargs="+")
-    pl.add_argument("-o", "--out", default="loss.png")
-    pl.add_argument("--labels", nargs="*")
-    pa = sub.add_parser("attention", help="attention heatmaps of a GPT checkpoint on a prompt")
-    pa.add_argument("--checkpoint", required=True)
-    pa.add_argument("--prompt", required=True)
-    pa.add_argument("-o", "--out", default="attention.png")
-    args = p.parse_args(argv)
+def build_parser():
+    from ._cli import Parser  # noqa: PLC0415
+
+    p = Parser("viz", description=__doc__)
+    p.add_debug()
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="{loss,attention}", parser_class=argparse_parser(p))
+    pl = sub.add_parser("loss", help="loss curves from one or more log.csv files",
+                        description="Train (thin) and validation (thick) loss of each run against step.")
+    pl.add_argument("logs", nargs="+", metavar="LOG_CSV", help="log.csv files written by python -m minitorch.train")
+    pl.add_argument("-o", "--out", default="loss.png", help="the image to write (default: loss.png)")
+    pl.add_argument("--labels", nargs="*", help="one legend label per log (default: each log's folder name)")
+    pl.add_debug()
+    pa = sub.add_parser("attention", help="attention heatmaps of a GPT checkpoint on a prompt",
+                        description="One heatmap per layer and head of a GPT checkpoint's attention on a prompt.")
+    pa.add_argument("--checkpoint", required=True, help="a GPT .ckpt written by python -m minitorch.train (required)")
+    pa.add_argument("--prompt", required=True, help="the text to attend over, in the model's vocabulary (required)")
+    pa.add_argument("-o", "--out", default="attention.png", help="the image to write (default: attention.png)")
+    pa.add_debug()
+    return p
+
+
+def argparse_parser(parent):
+    """Subcommand parsers with the same one-line errors as ``parent``."""
+    from ._cli import Parser  # noqa: PLC0415
+
+    class Sub(Parser):
+        def __init__(self, **kwargs):
+            kwargs.pop("prog", None)
+            super().__init__(parent.tool, **kwargs)
+
+    return Sub
+
+
+def _run(argv):
+    from ._cli import UsageError  # noqa: PLC0415
+
+    args = build_parser().parse_args(argv)
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_dir):
+        raise UsageError(f"-o {args.out}: the folder {out_dir} does not exist", "create it or choose another path")
+    try:
+        _pyplot()
+    except ImportError as err:
+        raise UsageError("plots need matplotlib, which is not installed",
+                         "pip install matplotlib, or pip install 'minitorch-course[plot]'") from err
     if args.cmd == "loss":
         if args.labels and len(args.labels) != len(args.logs):
-            raise SystemExit(f"--labels: got {len(args.labels)} labels for {len(args.logs)} logs")
+            raise UsageError(f"--labels: got {len(args.labels)} labels for {len(args.logs)} logs",
+                             "give one label per log, or none")
+        for path in args.logs:
+            if os.path.isdir(path):
+                fix = f"give {os.path.join(path, 'log.csv')}" if os.path.isfile(os.path.join(path, "log.csv")) \
+                    else "give a log.csv written by python -m minitorch.train"
+                raise UsageError(f"{path} is a directory", fix)
+            if not os.path.isfile(path):
+                raise UsageError(f"{path}: no such file", "give a log.csv written by python -m minitorch.train")
+            try:
+                read_log(path)
+            except (ValueError, KeyError, TypeError, csv.Error, UnicodeDecodeError) as err:
+                detail = "" if "is not a minitorch training log" in str(err) else f" ({err})"
+                raise UsageError(f"{path} is not a minitorch training log{detail}",
+                                 "give a log.csv written by python -m minitorch.train") from None
         out = plot_loss(args.logs, args.out, labels=args.labels)
     else:
-        from .generate import load_model  # noqa: PLC0415
+        from .generate import check_prompt, load_model  # noqa: PLC0415
 
         model, tok, _ = load_model(args.checkpoint)
         if not hasattr(model, "attention_weights"):
-            raise SystemExit(f"{args.checkpoint}: this model has no attention maps (only GPT checkpoints do)")
-        ids = tok.encode(args.prompt)
+            raise UsageError(f"{args.checkpoint} holds a {type(model).__name__}, which has no attention maps",
+                             "give a GPT checkpoint (--preset baby-gpt)")
+        ids = check_prompt(tok, args.prompt)
+        block = getattr(model, "block_size", None)
+        if block is not None and len(ids) > block:
+            raise UsageError(f"--prompt has {len(ids)} tokens, more than the model's context of {block}",
+                             "use a shorter prompt")
         weights = model.attention_weights(ids)
         out = plot_attention(weights, [tok.decode([i]) for i in ids], args.out, title=repr(args.prompt))
     print(out, file=sys.stderr)
+    return out
+
+
+def main(argv=None):
+    """``python -m minitorch.viz``: writes the image and returns its path."""
+    from ._cli import run_main  # noqa: PLC0415
+
+    return run_main("viz", _run, argv)
 
 
 if __name__ == "__main__":

@@ -1,33 +1,65 @@
-"""The command-line tools end to end on a tiny corpus: train, resume, Ctrl-C, generate, evaluate, viz."""
+"""The command-line tools end to end on a tiny corpus: train, resume, Ctrl-C, generate, evaluate, viz; run
+folders that are never damaged silently; user errors in one line; help texts; threads."""
 import csv
 import json
 import os
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
+from minitorch import _cli, viz
 from minitorch import evaluate as evaluate_cli
 from minitorch import generate as generate_cli
 from minitorch import train as train_cli
-from minitorch import viz
+from minitorch.checkpoint import load as load_tree
+from minitorch.checkpoint import save as save_tree
+from minitorch.data import corpora
 
 TINY = ["--n-embd", "16", "--hidden-size", "24", "--n-layer", "1", "--n-head", "2", "--block-size", "16",
         "--batch-size", "4", "--eval-iters", "2", "--sample-tokens", "8", "--log-interval", "1", "--warmup-iters", "2"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def _restore_blas_threads():
+    """The tools limit BLAS threads for the whole process; give other tests their thread count back."""
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        yield
+        return
+    before = max([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] or [0])
+    yield
+    if before:
+        threadpool_limits(limits=before, user_api="blas")
+
+
+@pytest.fixture(autouse=True)
+def _no_tinyshakespeare(tmp_path_factory, monkeypatch):
+    """Tests see no TinyShakespeare (whatever this machine has) unless they put one there."""
+    home = tmp_path_factory.mktemp("cache")
+    monkeypatch.setattr(corpora, "cache_dir", lambda: str(home))
+    monkeypatch.setenv("MINITORCH_DATA", str(home / "no-data-here"))
+
+
+def make_corpus(path, seed=0, lines=600):
+    rng = np.random.default_rng(seed)
+    words = ["the", "king", "queen", "and", "of", "to", "my", "lord", "is", "thou", "art"]
+    text = "\n".join(" ".join(rng.choice(words, size=8)) + "." for _ in range(lines)) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    words = ["the", "king", "queen", "and", "of", "to", "my", "lord", "is", "thou", "art"]
-    lines = [" ".join(rng.choice(words, size=8)) + "." for _ in range(600)]
-    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return str(path)
+    return make_corpus(tmp_path_factory.mktemp("corpus") / "tiny.txt")
 
 
 def run_train(argv):
-    cfg, args = train_cli.parse_args(argv)
-    return train_cli.train(cfg, resume=args.resume, quiet=True, stop_at=args.stop_at)
+    return train_cli.main([*argv, "--quiet"])
 
 
 def read_log(path):
@@ -35,6 +67,46 @@ def read_log(path):
         return list(csv.DictReader(fh))
 
 
+def snapshot(folder):
+    """Every file under ``folder``: its bytes and mtime (what 'changes no file' compares)."""
+    out = {}
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as fh:
+                out[os.path.relpath(path, folder)] = (fh.read(), os.stat(path).st_mtime_ns)
+    return out
+
+
+def user_error(capsys, main, argv):
+    """Run a tool's ``main`` expecting a user error: exit status 2, one line ``minitorch.<tool>: error: ...``
+    on stderr and no traceback. Returns that line."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("minitorch.") and ": error: " in lines[0], lines[0]
+    assert "Traceback" not in err and "usage:" not in err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, corpus):
+    """A finished 10-step baby-GPT run (copied by the tests that change runs)."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    run_train(["--corpus", corpus, "--max-iters", "10", "--eval-interval", "5", "--out-dir", str(out), *TINY])
+    return out
+
+
+def copy_run(finished, dest):
+    shutil.copytree(finished, dest)
+    return dest
+
+
+# ----------------------------------------------------------------------------- training
 @pytest.mark.parametrize("preset", ["baby-gpt", "lstm", "gru", "rnn"])
 def test_train_writes_checkpoints_logs_and_summary(tmp_path, corpus, preset):
     out = tmp_path / preset
@@ -48,6 +120,20 @@ def test_train_writes_checkpoints_logs_and_summary(tmp_path, corpus, preset):
     assert summary["steps"] == 12 and np.isfinite(summary["best_val_loss"])
     first, last = float(rows[0]["train_loss"]), float(rows[-1]["train_loss"])
     assert last < first, f"{preset}: loss did not fall ({first} -> {last})"
+
+
+def test_config_records_the_resolved_corpus_and_tokenizer(finished, corpus):
+    saved = json.loads((finished / "config.json").read_text())
+    text = open(corpus, encoding="utf-8").read()
+    import hashlib
+
+    assert saved["corpus"] == {"name": corpus, "path": os.path.abspath(corpus), "chars": len(text),
+                               "sha256": hashlib.sha256(text.encode()).hexdigest()}
+    assert saved["tokenizer"]["kind"] == "char" and saved["tokenizer"]["vocab_size"] == len(set(text))
+    assert saved["config"]["max_iters"] == 10
+    ckpt = load_tree(finished / "last.ckpt")
+    assert ckpt["extra"]["corpus"] == saved["corpus"]
+    assert ckpt["extra"]["tokenizer"]["chars"] == sorted(set(text))
 
 
 def test_resume_continues_exactly(tmp_path, corpus):
@@ -83,22 +169,361 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, corpus, monkeypatch):
     assert summary["steps"] == 8
 
 
-def test_bad_flags_are_clear(tmp_path, corpus):
-    with pytest.raises(SystemExit, match="divisible"):
-        run_train(["--preset", "baby-gpt", "--corpus", corpus, "--n-embd", "10", "--n-head", "4",
-                   "--out-dir", str(tmp_path)])
-    with pytest.raises(SystemExit, match="does not exist"):
-        run_train(["--preset", "lstm", "--corpus", corpus, "--out-dir", str(tmp_path / "none"), "--resume"])
+# ----------------------------------------------------------------------------- run folders
+def test_resume_writes_every_file_to_the_folder_named(tmp_path, finished, corpus):
+    a = copy_run(finished, tmp_path / "A")
+    b = copy_run(finished, tmp_path / "B")
+    before_a = snapshot(a)
+    summary = run_train(["--resume", "--out-dir", str(b), "--max-iters", "15", "--corpus", corpus, *TINY])
+    assert summary["steps"] == 15 and summary["out_dir"] == str(b)
+    assert snapshot(a) == before_a  # the run B was copied from is untouched: bytes and mtimes
+    assert [int(r["step"]) for r in read_log(b / "log.csv")][-1] == 15
+    assert json.loads((b / "summary.json").read_text())["steps"] == 15
+    assert json.loads((b / "config.json").read_text())["config"]["out_dir"] == str(b)
+    assert load_tree(b / "last.ckpt")["step"] == 15
+
+
+def test_resume_from_a_checkpoint_path(tmp_path, finished):
+    a = copy_run(finished, tmp_path / "A")
+    before = snapshot(a)
+    # no --out-dir: the run continues in the checkpoint's folder
+    run_train(["--resume", str(a / "last.ckpt"), "--max-iters", "12"])
+    assert load_tree(a / "last.ckpt")["step"] == 12
+    # --out-dir C: a new folder gets the whole run (earlier log rows, best.ckpt) and the source is left alone
+    after_a = snapshot(a)
+    assert after_a != before
+    c = tmp_path / "C"
+    run_train(["--resume", str(a / "last.ckpt"), "--out-dir", str(c), "--max-iters", "14"])
+    assert snapshot(a) == after_a
+    assert [int(r["step"]) for r in read_log(c / "log.csv")] == list(range(1, 15))
+    assert (c / "best.ckpt").exists() and load_tree(c / "last.ckpt")["step"] == 14
+
+
+def test_resume_with_nothing_to_do_changes_nothing(tmp_path, finished, capsys):
+    a = copy_run(finished, tmp_path / "A")
+    before = snapshot(a)
+    for max_iters in ("5", "10"):
+        assert run_train(["--resume", "--out-dir", str(a), "--max-iters", max_iters]) is None
+        err = capsys.readouterr().err
+        assert "nothing to do" in err and "step 10" in err
+    assert snapshot(a) == before
+
+
+def test_resume_refuses_flags_that_conflict_with_the_run(tmp_path, finished, corpus, capsys):
+    a = copy_run(finished, tmp_path / "A")
+    before = snapshot(a)
+    line = user_error(capsys, train_cli.main, ["--resume", "--out-dir", str(a), "--max-iters", "20",
+                                               "--preset", "lstm", "--lr", "0.01", "--n-layer", "1"])
+    assert "--preset lstm (run: baby-gpt)" in line and "--lr 0.01 (run: 0.001)" in line
+    assert "--n-layer" not in line  # the same value as the run's is no conflict
+    assert "--max-iters" in line  # named among the flags that may change
+    line = user_error(capsys, train_cli.main, ["--resume", "--out-dir", str(a), "--tokenizer", "bpe"])
+    assert "--tokenizer bpe (run: char)" in line
+    assert snapshot(a) == before
+    # the run's own command line (and flags that may change) resumes fine
+    summary = run_train(["--resume", "--out-dir", str(a), "--corpus", corpus, "--max-iters", "12",
+                         "--eval-interval", "6", *TINY])
+    assert summary["steps"] == 12
+
+
+def test_resume_on_other_data_stops(tmp_path, capsys):
+    text_path = tmp_path / "data.txt"
+    make_corpus(text_path)
+    out = tmp_path / "run"
+    run_train(["--corpus", str(text_path), "--max-iters", "4", "--eval-interval", "2", "--out-dir", str(out), *TINY])
+    before = snapshot(out)
+    make_corpus(text_path, seed=1)  # the same words in another order: same vocabulary, other text
+    line = user_error(capsys, train_cli.main, ["--resume", "--out-dir", str(out), "--max-iters", "8"])
+    assert "corpus differs" in line and "sha256" in line and str(text_path) in line
+    other = tmp_path / "other.txt"
+    make_corpus(other, seed=2)
+    line = user_error(capsys, train_cli.main, ["--resume", "--out-dir", str(out), "--max-iters", "8",
+                                               "--corpus", str(other)])
+    assert "corpus differs" in line and str(other) in line
+    assert snapshot(out) == before
+
+
+def test_auto_corpus_is_resolved_once_and_kept_on_resume(tmp_path, monkeypatch, capsys):
+    """Train with corpus auto on the python-stdlib fallback; when TinyShakespeare appears later, a resume stays
+    on python-stdlib (it says so) and a changed stdlib text stops it."""
+    stdlib = open(make_corpus(tmp_path / "stdlib.txt", seed=3), encoding="utf-8").read()
+    monkeypatch.setattr(corpora, "python_stdlib_text", lambda max_chars=None: stdlib)
+    out = tmp_path / "run"
+    run_train(["--corpus", "auto", "--max-iters", "4", "--eval-interval", "2", "--out-dir", str(out), *TINY])
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    fallback = next(i for i, line in enumerate(lines) if "TinyShakespeare was not found" in line)
+    header = next(i for i, line in enumerate(lines) if line.startswith("minitorch.train: baby-gpt (gpt"))
+    assert fallback < header and "python-stdlib" in lines[fallback] and "tinyshakespeare_path()" in lines[fallback]
+    assert json.loads((out / "config.json").read_text())["corpus"]["name"] == "python-stdlib"
+
+    fake = make_corpus(tmp_path / "tinyshakespeare.txt", seed=4)  # TinyShakespeare "appears"
+    monkeypatch.setattr(train_cli, "tinyshakespeare_path", lambda download=True, progress=True: fake)
+    monkeypatch.setattr(corpora, "tinyshakespeare_path", lambda download=True, progress=True: fake)
+    summary = run_train(["--resume", "--out-dir", str(out), "--max-iters", "6"])
+    assert summary["corpus"] == "python-stdlib" and summary["steps"] == 6
+    assert "continues on it" in capsys.readouterr().err
+
+    before = snapshot(out)
+    monkeypatch.setattr(corpora, "python_stdlib_text", lambda max_chars=None: stdlib[::-1])  # another Python
+    line = user_error(capsys, train_cli.main, ["--resume", "--out-dir", str(out), "--max-iters", "8"])
+    assert "corpus differs" in line and "python-stdlib" in line
+    assert snapshot(out) == before
+
+
+def test_new_run_refuses_a_folder_that_holds_a_run(tmp_path, finished, corpus, capsys):
+    a = copy_run(finished, tmp_path / "A")
+    (a / "notes.txt").write_text("mine")
+    before = snapshot(a)
+    line = user_error(capsys, train_cli.main, ["--corpus", corpus, "--max-iters", "4", "--out-dir", str(a), *TINY])
+    assert "already holds a run" in line and "--resume" in line and "--force" in line and "--out-dir" in line
+    assert snapshot(a) == before
+    run_train(["--corpus", corpus, "--max-iters", "4", "--eval-interval", "2", "--out-dir", str(a), "--force",
+               *TINY])
+    assert load_tree(a / "best.ckpt")["step"] in (2, 4)  # the old run's best.ckpt (step 5 or 10) is gone
+    assert [int(r["step"]) for r in read_log(a / "log.csv")] == [1, 2, 3, 4]
+    assert (a / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("flags, expect", [
+    (["--device", "gpu"], "--device"),
+    (["--device", "cuda"], "cuda"),
+    (["--dtype", "float16"], "float16 is not supported"),
+    (["--lr", "0"], "--lr"),
+    (["--lr", "nan"], "--lr"),
+    (["--bias", "ture"], "invalid boolean 'ture'"),
+    (["--model", "transformer"], "--model"),
+    (["--tokenizer", "words"], "--tokenizer"),
+    (["--n-embd", "10", "--n-head", "4"], "divisible"),
+    (["--resume", "--force"], "contradict"),
+    (["--corpus", "DIR"], "is a directory"),
+    (["--corpus", "EMPTY"], "is empty"),
+    (["--corpus", "BINARY"], "binary"),
+    (["--corpus", "NUL"], "binary"),
+    (["--corpus", "no-such-file.txt"], "no such file"),
+])
+def test_a_failed_start_changes_no_file(tmp_path, finished, corpus, capsys, flags, expect):
+    if flags == ["--device", "cuda"] and _cupy_usable():
+        pytest.skip("CuPy and a GPU are usable here")
+    a = copy_run(finished, tmp_path / "A")
+    (tmp_path / "EMPTY").write_text("")
+    (tmp_path / "BINARY").write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "NUL").write_text("ab\0cd" * 400)
+    (tmp_path / "DIR").mkdir()
+    flags = [str(tmp_path / f) if f in ("DIR", "EMPTY", "BINARY", "NUL") else f for f in flags]
+    before = snapshot(a)
+    argv = ["--corpus", corpus, "--max-iters", "4", *TINY, "--out-dir", str(a), "--force", *flags]
+    line = user_error(capsys, train_cli.main, argv)
+    assert expect in line
+    assert snapshot(a) == before
+    fresh = tmp_path / "fresh"  # nor does it create a folder
+    user_error(capsys, train_cli.main, [*argv, "--out-dir", str(fresh)])
+    assert not fresh.exists()
+
+
+def _cupy_usable():
+    from minitorch.backend import cupy_available
+
+    return cupy_available()
+
+
+def test_resume_errors_are_one_line(tmp_path, finished, capsys):
+    line = user_error(capsys, train_cli.main, ["--resume", "--out-dir", str(tmp_path / "none")])
+    assert "does not exist" in line and "without --resume" in line
+    line = user_error(capsys, train_cli.main, ["--resume", str(tmp_path / "missing.ckpt")])
+    assert "missing.ckpt does not exist" in line
+    a = copy_run(finished, tmp_path / "A")
+    data = (a / "last.ckpt").read_bytes()
+    (a / "last.ckpt").write_bytes(data[: len(data) // 2])
+    line = user_error(capsys, train_cli.main, ["--resume", "--out-dir", str(a)])
+    assert "last.ckpt" in line and "corrupt" in line
+    (a / "last.ckpt").write_bytes(data[:-40] + bytes(40))
+    assert "corrupt" in user_error(capsys, train_cli.main, ["--resume", "--out-dir", str(a)])
+
+
+def test_warmup_shortened_with_grammar(tmp_path, corpus, capsys):
+    i = TINY.index("--warmup-iters")
+    args = TINY[:i] + TINY[i + 2:]
+    summary = run_train(["--preset", "baby-gpt", "--corpus", corpus, "--max-iters", "4", "--eval-interval", "4",
+                         "--out-dir", str(tmp_path), *args])
+    assert summary["steps"] == 4
+    assert "warming up for 1 iteration instead" in capsys.readouterr().err
+
+
+def test_header_comes_before_the_progress_bar(tmp_path, corpus, capsys):
+    pytest.importorskip("tqdm")
+    train_cli.main(["--corpus", corpus, "--max-iters", "3", "--eval-interval", "3", "--out-dir", str(tmp_path),
+                    "--threads", "1", *TINY])
+    err = capsys.readouterr().err
+    header = err.index("minitorch.train: baby-gpt (gpt")
+    assert header < err.index("baby-gpt:")  # tqdm's bar starts with its description
+    header_line = err[header:].splitlines()[0]
+    assert "1 BLAS thread" in header_line and "cpu float32" in header_line and "out_dir=" in header_line
+
+
+def test_threads_flag_limits_blas(tmp_path, corpus):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    run_train(["--corpus", corpus, "--max-iters", "2", "--eval-interval", "2", "--out-dir", str(tmp_path),
+               "--threads", "1", *TINY])
+    counts = {i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+    assert counts <= {1}
+    assert _cli.set_threads("auto", auto=1).startswith("1 BLAS thread (auto)")
+
+
+# ----------------------------------------------------------------------------- one-line errors
+def test_wrong_preset_prints_the_valid_names_not_the_usage(capsys):
+    line = user_error(capsys, train_cli.main, ["--preset", "gtp"])
+    for name in train_cli.PRESETS:
+        assert name in line
+
+
+def test_a_user_error_from_the_shell_is_one_line_and_debug_shows_the_traceback(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"not a checkpoint")
+    cmd = [sys.executable, "-m", "minitorch.generate", "--checkpoint", str(bad), "--prompt", "a"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("minitorch.generate: error: ")
+    assert "bad.ckpt" in r.stderr and "(use another checkpoint" in r.stderr
+    r = subprocess.run([*cmd, "--debug"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2 and "Traceback" in r.stderr and r.stderr.rstrip().splitlines()[-1].startswith(
+        "minitorch.generate: error: ")
+
+
+def test_cuda_without_cupy_names_the_install_command(monkeypatch):
+    class Dist:
+        def __init__(self, editable):
+            self.editable = editable
+
+        def read_text(self, name):
+            return json.dumps({"url": "file:///src", "dir_info": {"editable": True}}) if self.editable else None
+
+    monkeypatch.setattr(_cli.importlib.metadata, "distribution", lambda name: Dist(True))
+    assert "pip install cupy-cuda12x" in _cli.cupy_install_hint()
+    monkeypatch.setattr(_cli.importlib.metadata, "distribution", lambda name: Dist(False))
+    assert _cli.cupy_install_hint().startswith("pip install 'minitorch-course[gpu]'")
+
+    def missing(name):
+        raise _cli.importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(_cli.importlib.metadata, "distribution", missing)
+    assert _cli.cupy_install_hint().startswith("pip install cupy-cuda12x")
+    monkeypatch.setattr("minitorch.backend.cupy_available", lambda: False)
+    monkeypatch.setattr(_cli.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(_cli.UsageError, match="needs CuPy, which is not installed.*pip install cupy-cuda12x"):
+        _cli.require_device("cuda")
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, corpus):
-    out = tmp_path_factory.mktemp("run")
+    out = tmp_path_factory.mktemp("run") / "run"
     run_train(["--preset", "baby-gpt", "--corpus", corpus, "--max-iters", "20", "--eval-interval", "10",
                "--out-dir", str(out), *TINY])
     return out
 
 
+def test_generate_errors(trained, tmp_path, capsys):
+    ckpt = str(trained / "best.ckpt")
+    assert "empty" in user_error(capsys, generate_cli.main, ["--checkpoint", ckpt, "--prompt", ""])
+    line = user_error(capsys, generate_cli.main, ["--checkpoint", ckpt, "--prompt", "ZQX@"])
+    assert "'Z'" in line and "not in the vocabulary" in line and "trained on" in line
+    line = user_error(capsys, generate_cli.main, ["--checkpoint", str(trained), "--prompt", "the"])
+    assert "is a directory" in line and "best.ckpt" in line
+    line = user_error(capsys, generate_cli.main, ["--checkpoint", str(tmp_path / "none.ckpt"), "--prompt", "the"])
+    assert "no such file" in line
+    bogus = tmp_path / "bogus.ckpt"
+    bogus.write_bytes(b"not a checkpoint at all")
+    assert "bogus.ckpt" in user_error(capsys, generate_cli.main, ["--checkpoint", str(bogus), "--prompt", "the"])
+    assert "--device" in user_error(capsys, generate_cli.main, ["--checkpoint", ckpt, "--prompt", "a",
+                                                                "--device", "gpu"])
+    assert "--top-p" in user_error(capsys, generate_cli.main, ["--checkpoint", ckpt, "--prompt", "a",
+                                                               "--top-p", "1.5"])
+    plain = tmp_path / "plain.ckpt"
+    save_tree({"weights": np.zeros(3)}, plain)
+    assert "not a" in user_error(capsys, generate_cli.main, ["--checkpoint", str(plain), "--prompt", "a"])
+
+
+def test_evaluate_a_tinyshakespeare_checkpoint_without_the_data(trained, tmp_path, capsys):
+    ckpt = load_tree(trained / "best.ckpt")
+    ckpt["extra"]["corpus"] = {"name": "tinyshakespeare", "path": "/elsewhere/tinyshakespeare.txt",
+                               "sha256": corpora.TINYSHAKESPEARE_SHA256, "chars": 1115394}
+    shakespeare = tmp_path / "shakespeare.ckpt"
+    save_tree(ckpt, shakespeare)
+    line = user_error(capsys, evaluate_cli.main, ["--checkpoint", str(shakespeare)])
+    assert "TinyShakespeare" in line and "MINITORCH_DATA" in line and "--corpus" in line
+
+
+def test_evaluate_errors(trained, tmp_path, capsys):
+    ckpt = str(trained / "best.ckpt")
+    assert "no such file" in user_error(capsys, evaluate_cli.main, ["--checkpoint", str(tmp_path / "x.ckpt")])
+    assert "is a directory" in user_error(capsys, evaluate_cli.main, ["--checkpoint", ckpt, "--corpus",
+                                                                      str(tmp_path)])
+    other = tmp_path / "other.txt"
+    other.write_text("ZZZ unknown characters " * 50)
+    assert "cannot encode" in user_error(capsys, evaluate_cli.main, ["--checkpoint", ckpt, "--corpus", str(other)])
+    assert "is a directory" in user_error(capsys, evaluate_cli.main, ["--checkpoint", ckpt, "--prediction-set",
+                                                                      str(tmp_path)])
+
+
+def test_viz_errors(trained, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = str(tmp_path / "x.png")
+    assert "no such file" in user_error(capsys, viz.main, ["loss", str(tmp_path / "log.csv"), "-o", out])
+    assert "log.csv" in user_error(capsys, viz.main, ["loss", str(trained), "-o", out])
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    assert "not a minitorch training log" in user_error(capsys, viz.main, ["loss", str(text), "-o", out])
+    assert "'Z'" in user_error(capsys, viz.main, ["attention", "--checkpoint", str(trained / "best.ckpt"),
+                                                 "--prompt", "Z", "-o", out])
+    assert "invalid choice" in user_error(capsys, viz.main, ["atention"])
+
+
+# ----------------------------------------------------------------------------- help and data lookup
+@pytest.mark.parametrize("tool", ["train", "generate", "evaluate", "viz"])
+def test_every_flag_has_help_with_its_default(tool):
+    import argparse
+
+    parser = {"train": train_cli.build_parser, "generate": generate_cli.build_parser,
+              "evaluate": evaluate_cli.build_parser, "viz": viz.build_parser}[tool]()
+    parsers = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            parsers += list(action.choices.values())
+    for p in parsers:
+        for action in p._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            assert action.help, f"{tool}: {action.option_strings or action.dest} has no help"
+            if action.option_strings and not isinstance(action, argparse._StoreTrueAction) and not action.required:
+                assert "default" in action.help, f"{tool}: {action.option_strings} does not give its default"
+            if action.choices:
+                assert all(str(c) in action.help for c in action.choices), f"{tool}: {action.option_strings}"
+    if tool == "train":
+        corpus_help = next(a.help for a in parser._actions if "--corpus" in a.option_strings)
+        for word in ("auto", "tinyshakespeare", "python-stdlib", "path", "MINITORCH_DATA"):
+            assert word in corpus_help
+        assert "baby-gpt: 0.001" in next(a.help for a in parser._actions if "--lr" in a.option_strings)
+
+
+def test_minitorch_data_names_the_file_or_its_folder(tmp_path, monkeypatch):
+    text = tmp_path / "data" / "tinyshakespeare.txt"
+    text.parent.mkdir()
+    make_corpus(text, seed=5)
+    monkeypatch.setattr(corpora, "TINYSHAKESPEARE_SHA256", corpora.sha256_file(text))
+    for value in (text, text.parent):
+        monkeypatch.setenv("MINITORCH_DATA", str(value))
+        assert corpora.tinyshakespeare_path(download=False) == str(text)
+    renamed = tmp_path / "input.txt"
+    shutil.copy(text, renamed)
+    monkeypatch.setenv("MINITORCH_DATA", str(renamed))
+    assert corpora.tinyshakespeare_path(download=False) == str(renamed)
+    monkeypatch.setenv("MINITORCH_DATA", str(tmp_path / "nowhere"))
+    with pytest.raises(corpora.CorpusError, match="MINITORCH_DATA to the file"):
+        corpora.tinyshakespeare_path(download=False)
+
+
+# ----------------------------------------------------------------------------- generate, evaluate, viz work
 @pytest.mark.parametrize("strategy", ["greedy", "sample", "top-k", "top-p", "beam"])
 def test_generate_cli(trained, strategy, capsys):
     result = generate_cli.main(["--checkpoint", str(trained / "best.ckpt"), "--prompt", "the king",
@@ -116,18 +541,6 @@ def test_generate_is_reproducible_with_a_seed(trained):
     argv = ["--checkpoint", str(trained / "best.ckpt"), "--prompt", "the", "--max-new-tokens", "20",
             "--strategy", "sample", "--seed", "7"]
     assert generate_cli.main(argv)["tokens"] == generate_cli.main(argv)["tokens"]
-
-
-def test_generate_errors(trained, tmp_path):
-    ckpt = str(trained / "best.ckpt")
-    with pytest.raises(SystemExit, match="empty"):
-        generate_cli.main(["--checkpoint", ckpt, "--prompt", ""])
-    with pytest.raises(SystemExit, match="prompt"):
-        generate_cli.main(["--checkpoint", ckpt, "--prompt", "ZQX@"])
-    bogus = tmp_path / "bogus.ckpt"
-    bogus.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(Exception, match="bogus.ckpt"):
-        generate_cli.main(["--checkpoint", str(bogus), "--prompt", "the"])
 
 
 def test_evaluate_cli(trained, tmp_path, capsys):
@@ -148,15 +561,6 @@ def test_viz_loss_png(trained, tmp_path):
               "--labels", "a", "b"])
     assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert os.path.exists(trained / "loss.png")
-
-
-def test_short_run_shortens_the_warmup(tmp_path, corpus, capsys):
-    i = TINY.index("--warmup-iters")
-    args = TINY[:i] + TINY[i + 2:]
-    summary = run_train(["--preset", "baby-gpt", "--corpus", corpus, "--max-iters", "4", "--eval-interval", "4",
-                         "--out-dir", str(tmp_path), *args])
-    assert summary["steps"] == 4
-    assert "warming up for 1 iterations instead" in capsys.readouterr().err
 
 
 def test_viz_attention_png(trained, tmp_path):

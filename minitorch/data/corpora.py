@@ -1,8 +1,8 @@
 """Text corpora by name: ``load_corpus("tinyshakespeare")``, ``load_corpus("python-stdlib")`` or a file path.
 
-- ``"tinyshakespeare"``: ``$MINITORCH_DATA/tinyshakespeare.txt``, else ``~/.cache/minitorch/tinyshakespeare.txt``,
-  else downloaded from its canonical URL into the cache (progress bar, sha256 check). Offline, the error says
-  where to put the file.
+- ``"tinyshakespeare"``: ``$MINITORCH_DATA`` when it names the file, else ``$MINITORCH_DATA/tinyshakespeare.txt``,
+  else ``~/.cache/minitorch/tinyshakespeare.txt``, else downloaded from its canonical URL into the cache
+  (progress bar, sha256 check). Offline, the error says where to put the file.
 - ``"python-stdlib"``: the running Python's standard-library sources (ASCII ``.py`` files in sorted order,
   tests excluded, capped at ``STDLIB_MAX_CHARS``): the offline default that always works, and the same text
   every time on the same Python.
@@ -39,10 +39,18 @@ def cache_dir():
 def _search_dirs():
     dirs = []
     env = os.environ.get("MINITORCH_DATA")
-    if env:
+    if env and not os.path.isfile(env):
         dirs.append(env)
     dirs.append(cache_dir())
     return dirs
+
+
+def _candidates():
+    """Where TinyShakespeare is looked for, in order: ``$MINITORCH_DATA`` when it names the file itself, else
+    ``$MINITORCH_DATA/tinyshakespeare.txt``; then ``~/.cache/minitorch/tinyshakespeare.txt``."""
+    env = os.environ.get("MINITORCH_DATA")
+    first = [env] if env and os.path.isfile(env) else []
+    return first + [os.path.join(d, TINYSHAKESPEARE_FILE) for d in _search_dirs()]
 
 
 def sha256_file(path):
@@ -57,7 +65,7 @@ def _where_to_put_it():
     places = [os.path.join(d, TINYSHAKESPEARE_FILE) for d in _search_dirs()]
     return (f"download {TINYSHAKESPEARE_URL} yourself and save it as "
             + " or ".join(places)
-            + " (or set MINITORCH_DATA to the directory holding tinyshakespeare.txt); "
+            + " (or set MINITORCH_DATA to the file, or to the folder holding tinyshakespeare.txt); "
             "load_corpus('python-stdlib') works offline")
 
 
@@ -115,8 +123,7 @@ def _download(url, dest, expected_sha256, progress=True):
 def tinyshakespeare_path(download=True, progress=True):
     """The path of a verified copy of TinyShakespeare: found in ``$MINITORCH_DATA`` or the cache, else downloaded
     into the cache (``download=False``: raise instead)."""
-    for d in _search_dirs():
-        path = os.path.join(d, TINYSHAKESPEARE_FILE)
+    for path in _candidates():
         if os.path.isfile(path):
             _verify(path)
             return path

@@ -1,0 +1,198 @@
+"""What the command-line tools (train, generate, evaluate, viz) share: one-line errors, strict flag
+parsing, checks of checkpoint and corpus paths, the CuPy install hint and the BLAS thread setting.
+
+Every user error ends a tool with one line on stderr and exit status 2::
+
+    minitorch.train: error: <what went wrong> (<how to fix it>)
+
+and no traceback (``--debug`` shows it). Library functions raise ``UsageError``; ``run_main`` turns it,
+and the library's own errors (corrupt checkpoints, missing corpora, tokenizer errors, an unusable GPU),
+into that line.
+"""
+import argparse
+import importlib.metadata
+import importlib.util
+import json
+import os
+import sys
+import traceback
+
+from .backend import BackendUnavailableError
+from .checkpoint import CheckpointError
+from .data import CorpusError, TokenizerError
+from .generation import GenerationError
+
+
+class UsageError(Exception):
+    """A user error: ``what`` went wrong and ``fix``, how to put it right."""
+
+    def __init__(self, what, fix=None):
+        super().__init__(what if not fix else f"{what} ({fix})")
+        self.what, self.fix = what, fix
+
+
+# Errors that are the user's to fix (a file, a flag, the machine), reported in one line.
+USER_ERRORS = (UsageError, CheckpointError, CorpusError, TokenizerError, BackendUnavailableError, GenerationError)
+
+
+def one_line(message):
+    """``message`` on one line (newlines inside library messages become '; ')."""
+    return "; ".join(part.strip() for part in str(message).strip().splitlines() if part.strip())
+
+
+def fail(tool, message):
+    """Print ``minitorch.<tool>: error: <message>`` and exit with status 2."""
+    print(f"minitorch.{tool}: error: {one_line(message)}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def run_main(tool, body, argv=None):
+    """Run ``body(argv)``; a user error becomes one line on stderr and exit status 2 (a traceback only with
+    ``--debug``). Returns what ``body`` returns."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        return body(argv)
+    except USER_ERRORS as err:
+        if debug:
+            traceback.print_exc()
+        if isinstance(err, CheckpointError):
+            fail(tool, f"{err} (use another checkpoint, e.g. the run's best.ckpt or last.ckpt, or train again)")
+        fail(tool, err)
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        raise SystemExit(0) from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
+        if debug:
+            traceback.print_exc()
+        name = err.filename or ""
+        fail(tool, f"{err.strerror}: {name}" if name else str(err))
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, ``minitorch.<tool>: error: ... (see --help)``, exit 2,
+    instead of the whole usage."""
+
+    def __init__(self, tool, **kwargs):
+        self.tool = tool
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(prog=f"python -m minitorch.{tool}", **kwargs)
+
+    def error(self, message):
+        print(f"minitorch.{self.tool}: error: {one_line(message)} (see python -m minitorch.{self.tool} --help)",
+              file=sys.stderr)
+        raise SystemExit(2)
+
+    def add_debug(self):
+        self.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "y", "on"), ("0", "false", "no", "n", "off")
+
+
+def parse_bool(text):
+    """'true'/'false' (also yes/no, on/off, 1/0); anything else is an error, never a silent False."""
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {text!r}: use true or false")
+
+
+def positive_float(text):
+    """A finite float > 0 (learning rates and the like)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------- paths
+def checkpoint_file(path, flag="--checkpoint"):
+    """``path`` when it is an existing file; otherwise a UsageError that says what is there instead."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        inside = [n for n in ("best.ckpt", "last.ckpt") if os.path.isfile(os.path.join(path, n))]
+        fix = (f"give a checkpoint file, e.g. {flag} {os.path.join(path, inside[0])}" if inside
+               else "give a .ckpt file written by python -m minitorch.train")
+        raise UsageError(f"{flag} {path} is a directory", fix)
+    if not os.path.exists(path):
+        raise UsageError(f"{flag} {path}: no such file",
+                         "check the path; python -m minitorch.train writes best.ckpt and last.ckpt to its --out-dir")
+    return path
+
+
+def check_text(text, where):
+    """Refuse a corpus that is empty or binary (NUL bytes or mostly control characters)."""
+    if not text.strip():
+        raise UsageError(f"the corpus {where} is empty", "give a UTF-8 text file with some text in it")
+    sample = text[:100_000]
+    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t\f\v")
+    if "\x00" in sample or controls > 0.01 * len(sample):
+        raise UsageError(f"the corpus {where} looks binary ({controls} control characters in its first "
+                         f"{len(sample):,})", "give a UTF-8 text file")
+
+
+# ----------------------------------------------------------------------------- GPU
+def cupy_install_hint():
+    """The command that adds CuPy to this installation of minitorch."""
+    try:
+        dist = importlib.metadata.distribution("minitorch-course")
+    except importlib.metadata.PackageNotFoundError:
+        return "pip install cupy-cuda12x (cupy-cuda11x for CUDA 11)"
+    editable = False
+    try:
+        direct = json.loads(dist.read_text("direct_url.json") or "{}")
+        editable = bool(direct.get("dir_info", {}).get("editable"))
+    except ValueError:
+        pass
+    if editable:  # reinstalling from PyPI would replace the checkout: add CuPy alone
+        return "pip install cupy-cuda12x (cupy-cuda11x for CUDA 11), or pip install -e '.[gpu]' in the checkout"
+    return "pip install 'minitorch-course[gpu]' (CuPy for CUDA 12)"
+
+
+def require_device(device):
+    """Raise a UsageError unless ``device`` ('cpu' or 'cuda') can be used here."""
+    if device != "cuda":
+        return
+    from .backend import cupy_available  # noqa: PLC0415
+
+    if cupy_available():
+        return
+    if importlib.util.find_spec("cupy") is None:
+        raise UsageError("--device cuda needs CuPy, which is not installed",
+                         f"{cupy_install_hint()}; or use --device cpu")
+    raise UsageError("--device cuda: CuPy is installed but no CUDA GPU is usable here",
+                     "check nvidia-smi and that the CuPy package matches your CUDA version; or use --device cpu")
+
+
+# ----------------------------------------------------------------------------- threads
+def parse_threads(text):
+    """``--threads``: 'auto' or a positive integer."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: use a positive integer or 'auto'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def set_threads(threads, auto=1):
+    """Limit the BLAS thread pool to ``threads`` ('auto' means ``auto``); returns a phrase for the header,
+    e.g. '1 BLAS thread'. Uses threadpoolctl (NumPy has loaded its BLAS by now, so environment variables
+    would come too late)."""
+    n = auto if threads == "auto" else int(threads)
+    try:
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+    except ImportError:
+        return "BLAS threads not set (pip install threadpoolctl)"
+    threadpool_limits(limits=n, user_api="blas")
+    how = " (auto)" if threads == "auto" else ""
+    return f"{n} BLAS thread{'s' if n != 1 else ''}{how}"
