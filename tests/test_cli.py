@@ -503,7 +503,8 @@ def test_every_flag_has_help_with_its_default(tool):
         corpus_help = next(a.help for a in parser._actions if "--corpus" in a.option_strings)
         for word in ("auto", "tinyshakespeare", "python-stdlib", "path", "MINITORCH_DATA"):
             assert word in corpus_help
-        assert "baby-gpt: 0.001" in next(a.help for a in parser._actions if "--lr" in a.option_strings)
+        lr_help = next(a.help for a in parser._actions if "--lr" in a.option_strings)
+        assert "baby-gpt, rnn: 0.001; lstm, gru, lstm-attention: 0.002" in lr_help
 
 
 def test_minitorch_data_names_the_file_or_its_folder(tmp_path, monkeypatch):
