@@ -15,6 +15,7 @@ import gzip
 import os
 import stat
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 
 MAX_INPUT_BYTES = 32 * 1024 * 1024     # the tar file itself (compressed)
@@ -171,58 +172,57 @@ def _from_tar(path, dest, intake):
     if size > MAX_INPUT_BYTES:
         raise SubmissionError(f"{what} is {_mib(size)}, over the {_mib(MAX_INPUT_BYTES)} limit for a submission")
     raw, inner, budget = _open_tar_stream(path, what)
-    wrappers, seen, members = set(), set(), 0
     try:
-        try:
-            tf = tarfile.open(fileobj=budget, mode="r|")
-        except tarfile.TarError as e:
-            raise SubmissionError(f"{what} is not a readable tar ({e})") from None
-        with tf:
-            while True:
-                try:
-                    m = tf.next()
-                except tarfile.TarError as e:
-                    raise SubmissionError(f"{what} is damaged ({e})") from None
-                except (EOFError, OSError, gzip.BadGzipFile) as e:
-                    raise SubmissionError(f"{what} is damaged or truncated ({type(e).__name__}: {e})") from None
-                if m is None:
-                    break
-                members += 1
-                if members > MAX_MEMBERS:
-                    raise SubmissionError(f"{what} has more than {MAX_MEMBERS} entries (the limit): refused before "
-                                          "extraction finished")
-                name = m.name
-                bad = _bad_path(name)
-                rel = _normal(name)
-                if bad:
-                    intake.dropped.append((name, bad))
-                    continue
-                if m.isdir() or not rel:
-                    continue
-                if not m.isreg() or m.issparse():
-                    kind = ("symbolic link" if m.issym() else "hard link" if m.islnk() else
-                            "device" if (m.ischr() or m.isblk()) else "FIFO" if m.isfifo() else "not a regular file")
-                    intake.dropped.append((rel, kind))
-                    continue
-                if m.size > MAX_FILE_BYTES:
-                    raise SubmissionError(f"{what}: {rel} is {_mib(m.size)}, over the {_mib(MAX_FILE_BYTES)} limit "
-                                          "for one file: refused before extraction finished")
-                rel = _strip_wrapper(rel, wrappers)
-                why = _why_not(rel)
-                if why:
-                    intake.dropped.append((rel, why))
-                    continue
-                if rel in seen:
-                    intake.dropped.append((rel, "duplicate entry (the first one is kept)"))
-                    continue
-                seen.add(rel)
-                fobj = tf.extractfile(m)
-                _write_member(fobj, os.path.join(dest, *rel.split("/")), m.size, rel)
-                intake.files += 1
-                intake.bytes += m.size
+        _read_tar(budget, what, dest, intake)
+    except SubmissionError:
+        raise
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        raise SubmissionError(f"{what} is damaged or truncated ({type(e).__name__}: {e})") from None
     finally:
         inner.close()
         raw.close()
+
+
+def _read_tar(stream, what, dest, intake):
+    wrappers, seen, members = set(), set(), 0
+    with tarfile.open(fileobj=stream, mode="r|") as tf:
+        while True:
+            m = tf.next()
+            if m is None:
+                break
+            members += 1
+            if members > MAX_MEMBERS:
+                raise SubmissionError(f"{what} has more than {MAX_MEMBERS} entries (the limit): refused before "
+                                      "extraction finished")
+            name = m.name
+            bad = _bad_path(name)
+            rel = _normal(name)
+            if bad:
+                intake.dropped.append((name, bad))
+                continue
+            if m.isdir() or not rel:
+                continue
+            if not m.isreg() or m.issparse():
+                kind = ("symbolic link" if m.issym() else "hard link" if m.islnk() else
+                        "device" if (m.ischr() or m.isblk()) else "FIFO" if m.isfifo() else "not a regular file")
+                intake.dropped.append((rel, kind))
+                continue
+            if m.size > MAX_FILE_BYTES:
+                raise SubmissionError(f"{what}: {rel} is {_mib(m.size)}, over the {_mib(MAX_FILE_BYTES)} limit "
+                                      "for one file: refused before extraction finished")
+            rel = _strip_wrapper(rel, wrappers)
+            why = _why_not(rel)
+            if why:
+                intake.dropped.append((rel, why))
+                continue
+            if rel in seen:
+                intake.dropped.append((rel, "duplicate entry (the first one is kept)"))
+                continue
+            seen.add(rel)
+            fobj = tf.extractfile(m)
+            _write_member(fobj, os.path.join(dest, *rel.split("/")), m.size, rel)
+            intake.files += 1
+            intake.bytes += m.size
     if len(wrappers) > 1:
         raise SubmissionError(f"{what} holds several minitorch/ packages ({', '.join(sorted(wrappers))}): "
                               "hand in one")

@@ -204,3 +204,14 @@ def test_a_file_where_a_folder_is_needed_is_a_clear_error(tmp_path):
     tar = _tar(tmp_path / "clash.tar", [_file("minitorch/a.py"), _file("minitorch/a.py/b.py")])
     with pytest.raises(SubmissionError, match="cannot take in minitorch/a.py/b.py"):
         take_in(tar, str(tmp_path / "a"))
+
+
+def test_damaged_archives_are_clear_errors(tmp_path):
+    good = _tar(tmp_path / "good.tar.gz", [_file("minitorch/__init__.py", os.urandom(30000))], gz=True)
+    data = open(good, "rb").read()
+    (tmp_path / "cut.tar.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(SubmissionError, match=r"cut.tar.gz is damaged or truncated \(EOFError"):
+        take_in(str(tmp_path / "cut.tar.gz"), str(tmp_path / "a"))
+    (tmp_path / "fake.tar.gz").write_bytes(b"\x1f\x8b" + bytes(600))
+    with pytest.raises(SubmissionError, match="not a folder or a tar"):
+        take_in(str(tmp_path / "fake.tar.gz"), str(tmp_path / "b"))
