@@ -1,9 +1,14 @@
 """python -m autograder [hw1|hw2|hw3|hw4|all] [--submission PATH] [--format text|json|gradescope|autolab]
                        [--hidden FIXTURE_DIR] [--timeout S] [--memory MB] [--out FILE] [--test NAME ...]
+                       [--sandbox auto|bwrap|setpriv|none] [--insecure] [--budget S]
 
 Grades a minitorch implementation (the installed one by default, or the package inside a
 submission folder or handin.tar) and prints a scorecard. Exit status: 0 graded, 2 grader error
-(missing/altered fixtures, bad arguments)."""
+(missing/altered fixtures, bad arguments, no sandbox where one is required).
+
+Student code runs in a sandbox (``sandbox.py``): bwrap, else setpriv as root, else none (local
+feedback only); every report names the one used. ``--format gradescope|autolab`` grade for the
+record and refuse to run without isolation unless ``--insecure`` is given."""
 import argparse
 import os
 import sys
@@ -13,7 +18,10 @@ from .fixtures import FixtureError
 from .grade import SubmissionError, grade
 from .report import FORMATS
 from .rubric import available_assignments
-from .tolerances import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+from .sandbox import MODES, SandboxError, detect_mode, require_isolation
+from .tolerances import DEFAULT_BUDGET_S, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+
+RECORD_FORMATS = ("gradescope", "autolab")
 
 
 def build_parser(prog="python -m autograder"):
@@ -28,7 +36,32 @@ def build_parser(prog="python -m autograder"):
     p.add_argument("--test", action="append", default=None, help="grade only this test (repeatable)")
     p.add_argument("--out", default=None, help="write the report here instead of stdout")
     p.add_argument("--verbose", action="store_true", help="text format: list every failed check")
+    p.add_argument("--sandbox", default=None, choices=["auto"] + list(MODES),
+                   help="isolation of student code (default: $MINITORCH_SANDBOX, else auto: bwrap, setpriv, none)")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow --format gradescope/autolab without a sandbox (never for real grades)")
+    p.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S,
+                   help="total wall time for the cases of one assignment (s)")
     return p
+
+
+def write_report(path, text):
+    """Write ``text`` to ``path`` atomically (a temporary file in the same folder, then rename):
+    a reader never sees a partial report, and a link planted at ``path`` is replaced, not followed."""
+    import tempfile  # noqa: PLC0415
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".report-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def main(argv=None):
@@ -41,17 +74,20 @@ def main(argv=None):
             print(f"autograder: no rubric for {args.assignment} yet", file=sys.stderr)
             return 2
     try:
+        mode = detect_mode(None if args.sandbox in (None, "auto") else args.sandbox)
+        if args.format in RECORD_FORMATS:
+            require_isolation(mode, args.insecure, f"--format {args.format}")
+        # every sandboxed process is dead when grade() returns: the report is written after that
         report = grade(assignments, args.submission, fixtures_dir=args.fixtures, hidden_dir=args.hidden,
-                       timeout=args.timeout, memory_mb=args.memory, tests=args.test)
-    except (FixtureError, SubmissionError) as e:
+                       timeout=args.timeout, memory_mb=args.memory, tests=args.test, mode=mode,
+                       budget=args.budget)
+    except (FixtureError, SubmissionError, SandboxError) as e:
         print(f"autograder: {e}", file=sys.stderr)
         return 2
     fmt = FORMATS[args.format]
     out = fmt(report, verbose=args.verbose) if args.format == "text" else fmt(report)
     if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(out + "\n")
+        write_report(args.out, out + "\n")
     else:
         print(out)
     return 0

@@ -1,19 +1,19 @@
 """The sandbox child: runs test cases on the student's ``minitorch`` and writes arrays back.
 
-Started by ``autograder.sandbox`` as ``python -I child.py JOBDIR STATUS_FD``. It imports the
-student's package from the submission folder (never the grader's), blocks torch/tensorflow/jax,
-runs every case from ``start`` on, and for each writes ``<index>.npz`` (arrays only, no pickle)
-and ``<index>.json`` (error messages) to JOBDIR/results, announcing ``S i`` / ``E i`` on the status
-pipe so the parent can enforce the wall-time limit. It never sees expected values and decides
-nothing: comparisons and scores are made in the parent.
+Started by ``autograder.sandbox`` as ``python -I -B [-S] child.py JOBDIR STATUS_FD START`` inside
+the sandbox (``sandbox.py``), from a per-run copy of the child-side grader modules (this file,
+``protocol``, ``execute``, ``spec``, ``tolerances``, ``cases``). JOBDIR holds ``job.json`` and
+``inputs.npz`` (inputs and upstream gradients only). It imports the student's package from the
+submission copy, blocks torch/tensorflow/jax with a friendly message (under bwrap they are absent
+from the filesystem anyway), runs every case from ``START`` on and sends each result as a frame on
+the status pipe (``protocol.py``). It never sees expected values and decides nothing: comparisons
+and scores are made in the parent, which treats every byte from here as hostile.
 """
 import importlib.abc
 import importlib.util
 import json
 import os
-import resource
 import sys
-import time
 
 FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib")
 
@@ -94,6 +94,10 @@ def _broken_modules(submission, required):
 
 def _limit_memory(mb):
     if mb and mb > 0:
+        try:
+            import resource  # noqa: PLC0415 - POSIX only
+        except ImportError:  # pragma: no cover - Windows: no cap (local feedback only)
+            return
         limit = int(mb) * 1024 * 1024
         try:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -102,14 +106,21 @@ def _limit_memory(mb):
 
 
 def _load_grader(root):
-    """Import the grader's own ``autograder`` package from ``root`` even when the submission
-    holds a copy (handouts do): student files can never replace the grader's case code."""
+    """Import the grader's own ``autograder`` package (the per-run copy of its child-side modules)
+    from ``root``: student files can never replace the grader's case code."""
     init = os.path.join(root, "autograder", "__init__.py")
     spec = importlib.util.spec_from_file_location(
         "autograder", init, submodule_search_locations=[os.path.join(root, "autograder")])
     mod = importlib.util.module_from_spec(spec)
     sys.modules["autograder"] = mod
     spec.loader.exec_module(mod)
+
+
+def _send(fd, data):
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
 
 
 class _Broken:
@@ -139,44 +150,42 @@ def _import_submodules(minitorch, describe):
                 setattr(parent, last, _Broken(f"importing minitorch.{sub} failed: {describe(e)}"))
 
 
-def _write_result(out_dir, i, results, errors, seconds):
-    import numpy as np  # noqa: PLC0415
-
-    clean = {}
-    for k, v in results.items():
-        v = np.asarray(v)
-        if v.dtype.kind in "biuf":
-            clean[k] = v
-    np.savez(os.path.join(out_dir, f"{i}.npz"), **clean)
-    _write_json(os.path.join(out_dir, f"{i}.json"), {"errors": errors, "seconds": seconds})
-
-
-def _write_json(path, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f)
-    os.replace(tmp, path)
-
-
 def main():
     job_dir, status_fd = sys.argv[1], int(sys.argv[2])
-    status = os.fdopen(status_fd, "w", buffering=1)
-    with open(os.path.join(job_dir, "job.json"), encoding="utf-8") as f:
-        job = json.load(f)
     start = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-    out_dir = os.path.join(job_dir, "results")
-    _limit_memory(job.get("memory_mb"))
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != here]
-    _load_grader(job["grader_root"])
-    sys.meta_path.insert(0, _Blocker())
+    try:
+        with open(os.path.join(job_dir, "job.json"), encoding="utf-8") as f:
+            job = json.load(f)
+        _limit_memory(job.get("memory_mb"))
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != here]
+        for p in reversed(job.get("paths", [])):
+            sys.path.insert(0, p)
+        _load_grader(job["grader_root"])
+        sys.meta_path.insert(0, _Blocker())
 
-    import numpy as np  # noqa: PLC0415
+        import numpy as np  # noqa: PLC0415
 
-    from autograder.execute import Adapter, describe, finite_differences, forward_backward, set_student_roots  # noqa: PLC0415
-    from autograder.spec import load_registry  # noqa: PLC0415
+        from autograder.execute import (  # noqa: PLC0415
+            Adapter,
+            describe,
+            finite_differences,
+            forward_backward,
+            set_student_roots,
+        )
+        from autograder.protocol import encode_result  # noqa: PLC0415
+        from autograder.spec import load_registry  # noqa: PLC0415
 
-    submissions = [os.path.realpath(p) for p in job["submissions"]]
+        registry = load_registry(job["assignment"])
+        with np.load(os.path.join(job_dir, "inputs.npz"), allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except BaseException as e:  # noqa: BLE001 - the sandbox itself could not start: a grader problem
+        msg = f"{type(e).__name__}: {e}"
+        js = json.dumps({"error": msg[:2000]}).encode()
+        _send(status_fd, f"F {len(js)}\n".encode() + js)
+        os._exit(3)
+
+    submissions = list(job["submissions"])
     state = {"group": None, "minitorch": None, "adapter": None, "error": None, "stub": None}
 
     def switch(group):
@@ -201,40 +210,34 @@ def main():
             import minitorch  # noqa: PLC0415
 
             where = os.path.realpath(getattr(minitorch, "__file__", "") or "")
-            if not where.startswith(os.path.join(submission, "minitorch") + os.sep):
-                raise ImportError(f"no minitorch package in the submission folder {submission} "
+            if not where.startswith(os.path.join(os.path.realpath(submission), "minitorch") + os.sep):
+                raise ImportError("no minitorch package in the submission folder "
                                   f"(found {where or 'a namespace package'})")
             _import_submodules(minitorch, describe)
             state.update(minitorch=minitorch, adapter=Adapter(minitorch, "minitorch"))
         except BaseException as e:  # noqa: BLE001 - fails this submission's tests, with the reason
             state["error"] = "importing minitorch failed: " + describe(e)
 
-    registry = load_registry(job["assignment"])
-    with np.load(os.path.join(job_dir, "inputs.npz"), allow_pickle=False) as z:
-        data = {k: z[k] for k in z.files}
     for item in job["items"][start:]:
         i = item["index"]
-        status.write(f"S {i}\n")
-        status.flush()
-        t0 = time.perf_counter()
+        _send(status_fd, f"S {i}\n".encode())
         if item.get("group", 0) != state["group"]:
             switch(item.get("group", 0))
         if state["error"] is not None:
-            _write_result(out_dir, i, {}, {"forward": state["error"]}, 0.0)
-            status.write(f"E {i}\n")
-            status.flush()
+            _send(status_fd, encode_result(i, {}, {"forward": state["error"]}))
             continue
         minitorch, adapter = state["minitorch"], state["adapter"]
         case = registry[item["case"]]
         inst = item["instance"]
-        arrays = {n: data[f"{inst}/in/{n}"] for n in case.inputs}
-        douts = {k.rsplit("/", 1)[1]: v.astype(np.float64) for k, v in data.items() if k.startswith(inst + "/dout/")}
-        if hasattr(minitorch, "manual_seed"):
-            minitorch.manual_seed(0)
-        if hasattr(minitorch, "set_default_dtype"):
-            minitorch.set_default_dtype(np.float32)
         results, errors = {}, {}
         try:
+            arrays = {n: data[f"{inst}/in/{n}"] for n in case.inputs}
+            douts = {k.rsplit("/", 1)[1]: v.astype(np.float64) for k, v in data.items()
+                     if k.startswith(inst + "/dout/")}
+            if hasattr(minitorch, "manual_seed"):
+                minitorch.manual_seed(0)
+            if hasattr(minitorch, "set_default_dtype"):
+                minitorch.set_default_dtype(np.float32)
             opts = case.options(item["dims"])
             results, _, errors = forward_backward(adapter, case, case.fn, arrays, item["dtype"], opts,
                                                   douts=douts)
@@ -247,11 +250,12 @@ def main():
                     errors["fd"] = describe(e)
         except BaseException as e:  # noqa: BLE001
             errors["forward"] = describe(e)
-        _write_result(out_dir, i, results, errors, time.perf_counter() - t0)
-        status.write(f"E {i}\n")
-        status.flush()
-    status.write("D\n")
-    status.flush()
+        try:
+            frame = encode_result(i, results, errors)
+        except BaseException as e:  # noqa: BLE001 - e.g. results too large to pack
+            frame = encode_result(i, {}, {"forward": "the results could not be sent back: " + describe(e)})
+        _send(status_fd, frame)
+    _send(status_fd, b"D\n")
     os._exit(0)
 
 

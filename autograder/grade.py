@@ -9,10 +9,10 @@ from .compare import UPSTREAM_IGNORED, Check, _close, compare, compare_fd, culpr
 from .fixtures import FixtureSet, default_dir
 from .intake import SubmissionError, take_in  # noqa: F401 - SubmissionError re-exported
 from .rubric import available_assignments, load_rubric
-from .sandbox import run_cases
+from .sandbox import describe_mode, detect_mode, run_cases
 from .scan import affected, scan_submission
 from .spec import load_registry, resolve_shape  # noqa: F401 - resolve_shape re-exported for cases
-from .tolerances import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+from .tolerances import DEFAULT_BUDGET_S, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 
 
 def installed_submission():
@@ -48,16 +48,36 @@ def _fixture_sets(fixtures_dir, hidden_dir, assignment):
 
 
 def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
-                     memory_mb=DEFAULT_MEMORY_MB, tests=None, violations=None, finite_differences=True):
+                     memory_mb=DEFAULT_MEMORY_MB, tests=None, violations=None, finite_differences=True,
+                     mode=None, budget=DEFAULT_BUDGET_S):
     """Grade one assignment; returns its report dict. Fixture problems raise FixtureError.
     ``finite_differences=False`` skips the gradient checks against finite differences (faster;
-    the torch comparisons remain)."""
+    the torch comparisons remain). ``mode``: the sandbox mode (default: detected); ``budget``:
+    total wall seconds for the assignment's cases."""
     return grade_batch(assignment, [(submission, tests)], fixtures_dir, hidden_dir, timeout, memory_mb,
-                       finite_differences, [violations])[0]
+                       finite_differences, [violations], mode=mode, budget=budget)[0]
+
+
+def _expected_keys(case, arrays):
+    """{result key: max elements} the parent accepts back from the sandbox for one case instance."""
+    exp = {}
+    for k, v in arrays.items():
+        kind, _, name = k.partition("/")
+        if kind in ("out", "grad"):
+            exp[k] = max(4 * int(np.size(v)), 4096)
+        elif kind == "dout":
+            exp.setdefault(f"out/{name}", max(4 * int(np.size(v)), 4096))
+    for n in case.grad_inputs():
+        ref = arrays.get(f"in/{n}", arrays.get(f"grad/{n}"))
+        size = int(np.size(ref)) if ref is not None else 1 << 20
+        exp.setdefault(f"grad/{n}", max(4 * size, 4096))
+        exp[f"fd/{n}/numeric"] = exp[f"fd/{n}/analytic"] = size + 64
+    return exp
 
 
 def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
-                memory_mb=DEFAULT_MEMORY_MB, finite_differences=True, violations=None):
+                memory_mb=DEFAULT_MEMORY_MB, finite_differences=True, violations=None, mode=None,
+                budget=DEFAULT_BUDGET_S):
     """Grade several submissions of one assignment in one sandbox run: ``jobs`` is a list of
     (submission folder, tests or None). The child imports one submission after the other (numpy is
     imported once), so this is for trusted code (the planted-bug self-tests); real students are
@@ -75,7 +95,8 @@ def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DE
     violations = list(violations or [None] * len(jobs))
 
     items, inputs, meta, groups = [], {}, {}, []
-    results = {}
+    results, expect = {}, {}
+    mode = detect_mode(mode)
     for g, (submission, tests) in enumerate(jobs):
         selected = [t for t in rubric.tests if tests is None or t in tests]
         cases = [c for c in registry if c.test in selected]
@@ -97,6 +118,7 @@ def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DE
                             "dtype": inst.rsplit("[", 1)[1].rstrip("]"), "dims": dims,
                             "fd_seed": (c.seed(7) if fd else None)}
                     meta[item["index"]] = (g, label, c, inst, arrays, dims)
+                    expect[item["index"]] = _expected_keys(c, arrays)
                     if bad:
                         where = "; ".join(f"{f} line {h[0][0]} imports {h[0][1]}" for f, h in sorted(bad.items()))
                         msg = (f"forbidden import: {where}. Submissions may not use torch, tensorflow or jax: "
@@ -112,7 +134,8 @@ def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DE
     if runnable:
         subs = [sub for sub, _, _ in groups]
         results.update(run_cases(subs, assignment, runnable, inputs, timeout=timeout, memory_mb=memory_mb,
-                                 required_files=sorted(all_files)))
+                                 required_files=sorted(all_files), expect=expect, mode=mode, budget=budget,
+                                 private=[fixtures_dir, hidden_dir]))
 
     per_test = {}
     for idx, (g, label, c, inst, arrays, dims) in meta.items():
@@ -153,6 +176,7 @@ def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DE
         reports.append({"assignment": assignment, "title": rubric.title, "score": round(score, 2),
                         "max_score": round(max_score, 2), "tests": report_tests,
                         "forbidden_imports": {f: [list(x) for x in h] for f, h in bad.items()},
+                        "sandbox": mode,
                         "seconds": round(time.perf_counter() - t0, 2)})
     return reports
 
@@ -249,17 +273,21 @@ def _error_for(err, qty, grad_shapes):
 
 
 def grade(assignments, submission=None, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
-          memory_mb=DEFAULT_MEMORY_MB, tests=None):
-    """Grade several assignments of one submission. Returns the full report dict."""
+          memory_mb=DEFAULT_MEMORY_MB, tests=None, mode=None, budget=DEFAULT_BUDGET_S):
+    """Grade several assignments of one submission. Returns the full report dict; its ``sandbox``
+    line names the isolation used (``mode``: forced, or detected once here)."""
     t0 = time.perf_counter()
+    mode = detect_mode(mode)
     with tempfile.TemporaryDirectory(prefix="mtsub-") as tmp:
         intake = resolve_submission(submission, tmp)
         sub = intake.root
         violations = scan_submission(sub)
-        reports = [grade_assignment(a, sub, fixtures_dir, hidden_dir, timeout, memory_mb, tests, violations)
+        reports = [grade_assignment(a, sub, fixtures_dir, hidden_dir, timeout, memory_mb, tests, violations,
+                                    mode=mode, budget=budget)
                    for a in assignments]
     return {"submission": submission if submission is not None else intake.source,
-            "intake": intake.summary(), "assignments": reports,
+            "intake": intake.summary(), "sandbox": describe_mode(mode), "sandbox_mode": mode,
+            "assignments": reports,
             "score": round(sum(r["score"] for r in reports), 2),
             "max_score": round(sum(r["max_score"] for r in reports), 2),
             "seconds": round(time.perf_counter() - t0, 2)}

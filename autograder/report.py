@@ -57,6 +57,8 @@ def text(report, verbose=False):
         out.append("")
     if len(report["assignments"]) > 1:
         out.append(f"TOTAL: {report['score']:.2f} / {report['max_score']:.2f}   ({report['seconds']:.1f} s)")
+    if report.get("sandbox"):
+        out.append(report["sandbox"])
     return "\n".join(out)
 
 
@@ -80,6 +82,8 @@ def gradescope(report):
         for f, hits in a.get("forbidden_imports", {}).items():
             mods = ", ".join(h[1] for h in hits)
             notes.append(f"{f}: imports {mods}, which is not allowed: zero for {a['assignment']}.")
+    if report.get("sandbox"):
+        notes.append(report["sandbox"] + ".")
     return json.dumps({"score": report["score"], "output": " ".join(notes) or "Graded by the minitorch autograder.",
                        "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}, indent=1)
 

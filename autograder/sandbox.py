@@ -1,207 +1,843 @@
-"""Running student code in a child process: wall time per test case, a memory cap, crashes
-contained. The parent only ever receives arrays (.npz without pickle) and error strings.
+"""Running student code in an isolated child process; the parent only ever receives arrays and
+messages, and treats them as hostile.
 
-One child runs the cases of an assignment in order (importing numpy and minitorch once). If a
-case exceeds its wall time, or the child dies (segfault, ``os._exit``, out of memory), that case
-is failed with a message saying what happened and a fresh child continues with the next case.
+Isolation modes (``detect_mode``; force one with ``MINITORCH_SANDBOX=bwrap|setpriv|none``):
+
+``bwrap``    Linux namespaces through bubblewrap: no network, own PID namespace (everything in it
+             dies with it), a read-only filesystem holding only /usr, a private copy of the
+             interpreter with the standard library, NumPy and SciPy (no torch or any other
+             package), the child-side grader modules, this run's inputs and the submission's
+             ``minitorch/``; writable: a small /tmp. Run by a dedicated unprivileged uid when the
+             grader is root (so process limits apply and every process can be killed by uid).
+``setpriv``  Fallback where namespaces are unavailable, as root: the child runs as a dedicated
+             unprivileged uid with process, file-size, memory and CPU limits; fixtures, hidden
+             fixtures, the grader and the reference must be unreadable to it (checked: the run
+             is refused otherwise); all processes of that uid are killed before results are used.
+``none``     A plain child process (a student's own machine): local feedback only.
+
+One child runs the cases of an assignment in order. A case that exceeds its wall time, crashes the
+child or breaks the protocol fails with a message saying what happened, and a fresh child continues
+with the next case. Each case's deadline is set once by the parent, the assignment has a total
+budget, and results are decoded only after every process of the run is dead (``protocol.py``).
 """
 import json
 import os
 import select
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
-import numpy as np
-
 from .fixtures import write_npz
-from .tolerances import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+from .protocol import FrameReader, ProtocolError, clean_message, read_arrays, read_errors, read_fatal
+from .tolerances import DEFAULT_BUDGET_S, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 
-GRADER_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")
+PACKAGE = os.path.dirname(os.path.abspath(__file__))
+GRADER_ROOT = os.path.dirname(PACKAGE)
 IMPORT_TIMEOUT_S = 60.0
+MODES = ("bwrap", "setpriv", "none")
+ENV_MODE = "MINITORCH_SANDBOX"
+ENV_UID = "MINITORCH_SANDBOX_UID"       # first uid of the pool used as root (default 63100)
+UID_POOL = 64
+# the grader modules the child needs (none holds a secret: they ship in every handout)
+CHILD_FILES = ("__init__.py", "child.py", "protocol.py", "execute.py", "spec.py", "tolerances.py")
+CHILD_DIRS = ("cases",)
+# what the kernels may import besides the standard library
+ALLOWED_PACKAGES = ("numpy", "numpy.libs", "scipy", "scipy.libs")
+FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib")
+STDLIB_SKIP = ("site-packages", "dist-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip",
+               "lib2to3", "config-")
+MAX_SUBMISSION_BYTES = 50 << 20
+MAX_SUBMISSION_FILES = 5000
+TMP_BYTES = 64 << 20            # the sandbox's /tmp
+FSIZE_BYTES = 64 << 20          # largest file the child may write
+NPROC = 32                      # processes (and threads) of the sandbox uid
+STDERR_TAIL = 2000
 
 
-def child_env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MINITORCH"))}
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0",
-               PYTHONDONTWRITEBYTECODE="1", PYTHONFAULTHANDLER="0")
+class SandboxError(RuntimeError):
+    """The sandbox cannot run here as requested (a grader problem, not the student's)."""
+
+
+# --------------------------------------------------------------------------- modes
+_probe = {}
+_probe_lock = threading.Lock()
+
+
+def _is_root():
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def requested_mode():
+    """The mode forced by ``MINITORCH_SANDBOX`` (None: detect)."""
+    m = os.environ.get(ENV_MODE, "").strip().lower()
+    if not m or m == "auto":
+        return None
+    if m not in MODES:
+        raise SandboxError(f"{ENV_MODE}={m!r}: expected one of {', '.join(MODES)} or auto")
+    return m
+
+
+def detect_mode(force=None):
+    """The isolation mode to use: ``force`` or ``MINITORCH_SANDBOX`` if given (checked to work),
+    otherwise bwrap if it works here, else setpriv as root, else none."""
+    mode = force or requested_mode()
+    if mode == "none":
+        return "none"
+    if mode is not None:
+        problem = _mode_problem(mode)
+        if problem:
+            raise SandboxError(f"sandbox {mode} is not available here: {problem}")
+        return mode
+    for m in ("bwrap", "setpriv"):
+        if not _mode_problem(m):
+            return m
+    return "none"
+
+
+def describe_mode(mode):
+    """The line every report carries, e.g. ``sandbox: bwrap (namespaces, uid 63100.., no network)``."""
+    return {
+        "bwrap": "sandbox: bwrap (Linux namespaces: private filesystem view, no network, own PID namespace"
+                 + (", dedicated uid" if _is_root() else "") + ")",
+        "setpriv": "sandbox: setpriv (dedicated unprivileged uid with process/memory/file limits; no namespaces)",
+        "none": "sandbox: none (local feedback only)",
+    }[mode]
+
+
+def isolated(mode):
+    return mode in ("bwrap", "setpriv")
+
+
+def _mode_problem(mode):
+    """None when ``mode`` works here, else why not (probed once per process)."""
+    with _probe_lock:
+        if mode not in _probe:
+            _probe[mode] = _probe_mode(mode)
+        return _probe[mode]
+
+
+def _probe_mode(mode):
+    if not sys.platform.startswith("linux"):
+        return "it needs Linux"
+    if mode == "setpriv":
+        if not _is_root():
+            return "it needs root (to switch to a dedicated uid)"
+        if not shutil.which("setpriv"):
+            return "the setpriv command (util-linux) is missing"
+        return None
+    if not shutil.which("bwrap"):
+        return "bubblewrap is not installed (apt-get install bubblewrap)"
+    if _is_root() and not shutil.which("setpriv"):
+        return "the setpriv command (util-linux) is missing"
+    cmd = (_setpriv_prefix(_uid_base()) if _is_root() else []) + \
+        ["bwrap"] + _bwrap_base_args() + ["--", "/bin/true" if os.path.exists("/bin/true") else "/usr/bin/true"]
+    try:
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"bwrap could not be run ({e})"
+    if r.returncode != 0:
+        return "bwrap failed: " + r.stdout.decode("utf-8", "replace").strip()[:300]
+    return None
+
+
+def require_isolation(mode, insecure=False, what="this format"):
+    """Raise SandboxError when grading for the record (``what``) would run without isolation."""
+    if not isolated(mode) and not insecure:
+        raise SandboxError(
+            f"{what} grades for the record, but no sandbox is available here ({describe_mode(mode)}): "
+            "install bubblewrap (apt-get install bubblewrap) or run as root for the setpriv fallback; "
+            "--insecure grades anyway")
+
+
+# --------------------------------------------------------------------------- uids (root only)
+def _uid_base():
+    try:
+        return int(os.environ.get(ENV_UID, "63100"))
+    except ValueError:
+        raise SandboxError(f"{ENV_UID} must be a number") from None
+
+
+_slots_lock = threading.Lock()
+_slots_used = set()
+
+
+class _UidSlot:
+    """A uid of the pool held by this run (a lock file in a root-only folder guards it across
+    processes), so that killing "every process of the uid" only ever hits this run."""
+
+    def __init__(self):
+        import fcntl  # noqa: PLC0415 - POSIX only
+        import pwd  # noqa: PLC0415
+
+        lock_dir = "/run/minitorch-sandbox" if os.access("/run", os.W_OK) else \
+            os.path.join(tempfile.gettempdir(), "minitorch-sandbox-root")
+        os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+        st = os.lstat(lock_dir)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o077:
+            raise SandboxError(f"{lock_dir} must be a folder owned by root with mode 700")
+        base = _uid_base()
+        for uid in range(base, base + UID_POOL):
+            try:
+                pwd.getpwuid(uid)
+                continue  # a real account: never used (its processes would be killed)
+            except KeyError:
+                pass
+            with _slots_lock:
+                if uid in _slots_used:
+                    continue
+                _slots_used.add(uid)
+            fd = os.open(os.path.join(lock_dir, f"uid-{uid}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                with _slots_lock:
+                    _slots_used.discard(uid)
+                continue
+            self.uid, self.fd = uid, fd
+            kill_uid(uid)  # leftovers of a crashed earlier run
+            return
+        raise SandboxError(f"no free sandbox uid in {base}..{base + UID_POOL - 1} (set {ENV_UID})")
+
+    def release(self):
+        kill_uid(self.uid)
+        _remove_owned(self.uid)
+        os.close(self.fd)
+        with _slots_lock:
+            _slots_used.discard(self.uid)
+
+
+def _uid_pids(uid):
+    """Live (not zombie) processes with ``uid`` as real, effective, saved or filesystem uid."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", encoding="ascii", errors="replace") as f:
+                state, uids = "", []
+                for line in f:
+                    if line.startswith("State:"):
+                        state = line.split()[1]
+                    elif line.startswith("Uid:"):
+                        uids = [int(x) for x in line.split()[1:]]
+                        break
+            if uid in uids and state not in ("Z", "X"):
+                pids.append(int(name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def kill_uid(uid, timeout=10.0):
+    """SIGKILL every process of ``uid`` (kill(-1) as that uid, repeated until /proc shows none left:
+    a fork bomb cannot outrun it). Returns True when none is left."""
+    end = time.monotonic() + timeout
+    while True:
+        pids = _uid_pids(uid)
+        if not pids:
+            return True
+        if time.monotonic() > end:
+            return False
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the forked killer
+            try:
+                os.setgroups([])
+                os.setresgid(uid, uid, uid)
+                os.setresuid(uid, uid, uid)
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.02)
+
+
+def _remove_owned(uid):
+    """Files the sandbox uid left in the world-writable folders (setpriv mode)."""
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for n in names:
+            p = os.path.join(d, n)
+            try:
+                st = os.lstat(p)
+                if st.st_uid != uid:
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    os.unlink(p)
+            except OSError:
+                pass
+
+
+def _setpriv_prefix(uid):
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs"]
+
+
+# --------------------------------------------------------------------------- the runtime copy
+_runtime_lock = threading.Lock()
+
+
+def _stdlib_dir():
+    import sysconfig  # noqa: PLC0415
+
+    return sysconfig.get_paths()["stdlib"]
+
+
+def runtime_dir():
+    """A root-owned, world-readable copy (hard links where possible) of this interpreter, its
+    standard library and the allowed packages, without site-packages: what the sandbox executes.
+    Built once per interpreter (under /var/cache/minitorch-sandbox as root, else ~/.cache)."""
+    import importlib.util  # noqa: PLC0415
+    import sysconfig  # noqa: PLC0415
+
+    exe = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+    stdlib = os.path.realpath(_stdlib_dir())
+    pkgs = {}
+    for name in ("numpy", "scipy"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            loc = os.path.realpath(list(spec.submodule_search_locations)[0])
+            pkgs[name] = loc
+            libs = loc + ".libs"
+            if os.path.isdir(libs):
+                pkgs[name + ".libs"] = libs
+    versions = {}
+    for name in ("numpy", "scipy"):
+        if name in pkgs:
+            try:
+                import importlib.metadata as md  # noqa: PLC0415
+
+                versions[name] = md.version(name)
+            except Exception:  # noqa: BLE001
+                versions[name] = str(os.stat(pkgs[name]).st_mtime_ns)
+    key = json.dumps({"exe": exe, "version": sys.version, "stdlib": stdlib, "pkgs": pkgs, "v": versions,
+                      "format": 1}, sort_keys=True)
+    import hashlib  # noqa: PLC0415
+
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    if _is_root():
+        base = "/var/cache/minitorch-sandbox"
+    else:
+        base = os.path.join(os.path.expanduser("~"), ".cache", "minitorch-sandbox")
+    dest = os.path.join(base, f"py-{digest}")
+    with _runtime_lock:
+        if os.path.isfile(os.path.join(dest, "runtime.json")):
+            return dest
+        os.makedirs(base, mode=0o755, exist_ok=True)
+        if _is_root():
+            os.chmod(base, 0o755)
+        tmp = tempfile.mkdtemp(prefix=".build-", dir=base)
+        try:
+            ver = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+            os.makedirs(os.path.join(tmp, "bin"))
+            _place(exe, os.path.join(tmp, "bin", ver))
+            libdir = sysconfig.get_config_var("LIBDIR") or ""
+            ldlib = sysconfig.get_config_var("INSTSONAME") or ""
+            os.makedirs(os.path.join(tmp, "lib"))
+            if ldlib and os.path.isfile(os.path.join(libdir, ldlib)):
+                _place(os.path.realpath(os.path.join(libdir, ldlib)), os.path.join(tmp, "lib", ldlib))
+            _tree(stdlib, os.path.join(tmp, "lib", ver), skip=STDLIB_SKIP)
+            os.makedirs(os.path.join(tmp, "site"))
+            for name, loc in pkgs.items():
+                _tree(loc, os.path.join(tmp, "site", name))
+            with open(os.path.join(tmp, "runtime.json"), "w", encoding="utf-8") as f:
+                f.write(key)
+            for d, _, _ in os.walk(tmp):
+                os.chmod(d, 0o755)
+            try:
+                os.rename(tmp, dest)
+            except OSError:
+                if not os.path.isfile(os.path.join(dest, "runtime.json")):
+                    raise
+        finally:
+            if os.path.isdir(tmp):
+                shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def _place(src, dst):
+    """A hard link when the file is world-readable already (never changing the original), else a copy."""
+    try:
+        if not os.stat(src).st_mode & 0o004:
+            raise OSError("not world-readable: copy it")
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+        os.chmod(dst, (os.stat(dst).st_mode | 0o444) & 0o755)
+
+
+def _tree(src, dst, skip=()):
+    os.makedirs(dst, exist_ok=True)
+    for entry in os.scandir(src):
+        if any(entry.name == s or (s.endswith("-") and entry.name.startswith(s)) for s in skip):
+            continue
+        if entry.name.split(".")[0] in FORBIDDEN:
+            continue
+        target = os.path.join(dst, entry.name)
+        if entry.is_symlink():
+            real = os.path.realpath(entry.path)
+            if os.path.isfile(real):
+                _place(real, target)
+            continue
+        if entry.is_dir():
+            _tree(entry.path, target)
+        elif entry.is_file():
+            _place(entry.path, target)
+
+
+# --------------------------------------------------------------------------- private paths
+def _other_can_reach(path):
+    """Whether a user who is neither owner nor in the group can read ``path`` (mode bits only)."""
+    path = os.path.abspath(path)
+    parts = path.split(os.sep)
+    for k in range(1, len(parts)):
+        d = os.sep.join(parts[:k]) or os.sep
+        try:
+            if not os.stat(d).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+    try:
+        return bool(os.stat(path).st_mode & 0o004)
+    except OSError:
+        return False
+
+
+def check_private(paths):
+    """Raise SandboxError naming the first of ``paths`` (fixtures, hidden fixtures, the reference)
+    that the setpriv uid could read."""
+    for p in paths:
+        if not p or not os.path.exists(p):
+            continue
+        walk = [p] if os.path.isfile(p) else [os.path.join(d, f) for d, _, fs in os.walk(p) for f in fs][:200] + [p]
+        for q in walk:
+            if _other_can_reach(q):
+                raise SandboxError(
+                    f"sandbox setpriv: {q} is readable by other users, so the sandboxed uid could read it; "
+                    f"make a folder above it private (chmod 700) or use bwrap")
+
+
+def secret_paths(fixtures_dirs=()):
+    """What the setpriv uid must not read: the fixture folders, the grader's own package (its
+    fixtures), a reference ``minitorch`` next to it, and forbidden frameworks."""
+    import importlib.util  # noqa: PLC0415
+
+    out = [os.path.join(PACKAGE, "fixtures")] + [d for d in fixtures_dirs if d]
+    ref = os.path.join(GRADER_ROOT, "minitorch")
+    if os.path.isdir(ref):
+        out.append(ref)
+    for name in FORBIDDEN:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.origin:
+            out.append(os.path.dirname(spec.origin))
+    return out
+
+
+# --------------------------------------------------------------------------- job folder
+def _copy_submission(src, dst):
+    """Copy ``src/minitorch`` to ``dst/minitorch``: regular files and folders only (no links,
+    no bytecode), within size and count caps."""
+    root = os.path.join(src, "minitorch")
+    total = count = 0
+    for d, dirs, files in os.walk(root):
+        dirs[:] = [x for x in dirs if x != "__pycache__" and not os.path.islink(os.path.join(d, x))]
+        rel = os.path.relpath(d, src)
+        os.makedirs(os.path.join(dst, rel), mode=0o755, exist_ok=True)
+        for f in files:
+            if f.endswith((".pyc", ".pyo")):
+                continue
+            p = os.path.join(d, f)
+            st = os.lstat(p)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            total += st.st_size
+            count += 1
+            if total > MAX_SUBMISSION_BYTES or count > MAX_SUBMISSION_FILES:
+                raise SandboxError(f"the submission's minitorch/ is larger than {MAX_SUBMISSION_BYTES >> 20} MB "
+                                   f"or {MAX_SUBMISSION_FILES} files")
+            shutil.copyfile(p, os.path.join(dst, rel, f), follow_symlinks=False)
+
+
+def _copy_grader(dst):
+    pkg = os.path.join(dst, "autograder")
+    os.makedirs(pkg)
+    for f in CHILD_FILES:
+        shutil.copyfile(os.path.join(PACKAGE, f), os.path.join(pkg, f))
+    for d in CHILD_DIRS:
+        shutil.copytree(os.path.join(PACKAGE, d), os.path.join(pkg, d),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def _open_up(root):
+    """Folders 755, files 644 (root-owned): readable, never writable, by the sandbox uid."""
+    for d, _, files in os.walk(root):
+        os.chmod(d, 0o755)
+        for f in files:
+            os.chmod(os.path.join(d, f), 0o644)
+
+
+def child_env(extra=None):
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+    if sys.platform == "win32":  # pragma: no cover - local feedback on Windows
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MINITORCH"))}
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
+    env.update(extra or {})
     return env
 
 
-def _describe_exit(code):
+def _bwrap_base_args():
+    args = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--uid", "65534", "--gid", "65534", "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
+    for name in ("lib", "lib64", "lib32", "bin", "sbin"):
+        p = "/" + name
+        if os.path.islink(p):
+            args += ["--symlink", os.readlink(p), p]
+        elif os.path.isdir(p):
+            args += ["--ro-bind", p, p]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(1 << 20), "--tmpfs", "/dev/shm",
+             "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    return args
+
+
+class _Run:
+    """One sandboxed run of an assignment: the job folder, the command line, the kill."""
+
+    def __init__(self, mode, job_dir, slot):
+        self.mode, self.job_dir, self.slot = mode, job_dir, slot
+
+    def command(self, start, fd, info_fd):
+        j = self.job_dir
+        ver = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        if self.mode == "none":
+            return [sys.executable, "-I", "-B", os.path.join(j, "grader", "autograder", "child.py"),
+                    os.path.join(j, "in"), str(fd), str(start)], child_env()
+        rt = self.runtime
+        if self.mode == "setpriv":
+            cmd = _setpriv_prefix(self.slot.uid) + [
+                os.path.join(rt, "bin", ver), "-I", "-B", "-S",
+                os.path.join(j, "grader", "autograder", "child.py"), os.path.join(j, "in"), str(fd), str(start)]
+            return cmd, child_env({"LD_LIBRARY_PATH": os.path.join(rt, "lib"), "HOME": os.path.join(j, "work"),
+                                   "TMPDIR": os.path.join(j, "work")})
+        args = (_setpriv_prefix(self.slot.uid) if self.slot else []) + ["bwrap"] + _bwrap_base_args() + [
+            "--ro-bind", rt, "/mt/py", "--ro-bind", os.path.join(j, "in"), "/mt/in",
+            "--ro-bind", os.path.join(j, "grader"), "/mt/grader", "--ro-bind", os.path.join(j, "sub"), "/mt/sub",
+            "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
+        for k, v in child_env({"LD_LIBRARY_PATH": "/mt/py/lib", "HOME": "/tmp", "TMPDIR": "/tmp"}).items():
+            args += ["--setenv", k, v]
+        args += ["--info-fd", str(info_fd), "--", f"/mt/py/bin/{ver}", "-I", "-B", "-S",
+                 "/mt/grader/autograder/child.py", "/mt/in", str(fd), str(start)]
+        return args, None
+
+    def paths(self, n_subs):
+        """(site paths, grader root, submission folders) as the child sees them."""
+        j = self.job_dir
+        if self.mode == "bwrap":
+            return ["/mt/py/site"], "/mt/grader", [f"/mt/sub/{g}" for g in range(n_subs)]
+        site = [os.path.join(self.runtime, "site")] if self.mode == "setpriv" else []
+        return site, os.path.join(j, "grader"), [os.path.join(j, "sub", str(g)) for g in range(n_subs)]
+
+
+def _limits(mode, memory_mb, cpu_s):
+    """preexec_fn setting the child's resource limits (POSIX)."""
+    if mode == "none" or sys.platform == "win32":
+        return None
+    import resource  # noqa: PLC0415 - POSIX only
+
+    nproc = NPROC
+    if mode == "bwrap" and not _is_root():
+        nproc = len(_uid_pids(os.getuid())) + 64 + NPROC  # counted over all of this user's processes
+
+    def apply():
+        for lim, val in ((resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_FSIZE, FSIZE_BYTES),
+                         (resource.RLIMIT_CORE, 0), (resource.RLIMIT_CPU, int(cpu_s) + 1),
+                         (resource.RLIMIT_NOFILE, 256), (resource.RLIMIT_AS, int(memory_mb) << 20)):
+            if lim == resource.RLIMIT_AS and not memory_mb:
+                continue
+            try:
+                resource.setrlimit(lim, (val, val))
+            except (ValueError, OSError):
+                pass
+    return apply
+
+
+# --------------------------------------------------------------------------- running cases
+def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, memory_mb=DEFAULT_MEMORY_MB,
+              import_timeout=IMPORT_TIMEOUT_S, required_files=(), expect=None, mode=None, budget=DEFAULT_BUDGET_S,
+              private=()):
+    """Run ``items`` (dicts with index, instance, case, dtype, dims, fd_seed and optionally group,
+    an index into ``submission`` when it is a list of folders) in the sandbox.
+
+    ``inputs``: {key: array} for the child (inputs and upstream gradients only — never expected
+    values). ``expect``: {index: {result key: max elements}} — keys the parent accepts (others are
+    dropped); None accepts any well-formed key within a generic cap. ``mode``: an isolation mode
+    (default ``detect_mode()``). ``budget``: total wall seconds for all items. ``private``: extra
+    paths (e.g. hidden fixtures) the setpriv uid must not be able to read.
+
+    Returns {index: (arrays, errors)}, validated (numeric arrays within their caps, capped messages);
+    a case that produced nothing gets an error. Raises SandboxError for a grader-side problem."""
+    mode = mode or detect_mode()
+    if mode not in MODES:
+        raise SandboxError(f"unknown sandbox mode {mode!r}")
+    out = {}
+    subs = [submission] if isinstance(submission, str) else list(submission)
+    slot = _UidSlot() if mode in ("bwrap", "setpriv") and _is_root() else None
+    try:
+        if mode == "setpriv":
+            check_private(secret_paths(private))
+        with tempfile.TemporaryDirectory(prefix="mtgrade-") as job_dir:
+            run = _Run(mode, job_dir, slot)
+            run.runtime = runtime_dir() if mode != "none" else None
+            for g, s in enumerate(subs):
+                _copy_submission(s, os.path.join(job_dir, "sub", str(g)))
+            _copy_grader(os.path.join(job_dir, "grader"))
+            os.makedirs(os.path.join(job_dir, "in"))
+            site, grader_root, sub_paths = run.paths(len(subs))
+            job = {"submissions": sub_paths, "grader_root": grader_root, "paths": site, "assignment": assignment,
+                   "items": items, "memory_mb": memory_mb, "required_files": list(required_files)}
+            with open(os.path.join(job_dir, "in", "job.json"), "w", encoding="utf-8") as f:
+                json.dump(job, f)
+            write_npz(os.path.join(job_dir, "in", "inputs.npz"), inputs)
+            if slot is not None:
+                _open_up(job_dir)
+                os.chmod(job_dir, 0o711)
+                work = os.path.join(job_dir, "work")
+                os.makedirs(work)
+                os.chown(work, slot.uid, slot.uid)
+                os.chmod(work, 0o700)
+            end = time.monotonic() + (budget if budget else float("inf"))
+            pos = 0
+            while pos < len(items):
+                if time.monotonic() >= end:
+                    for it in items[pos:]:
+                        out.setdefault(it["index"], ({}, {"forward": (
+                            f"not run: the assignment's total time budget of {budget:g} s was used up")}))
+                    break
+                pos = _run_child(run, items, pos, timeout, import_timeout, out, expect, end, budget, memory_mb)
+    finally:
+        if slot is not None:
+            slot.release()
+    for it in items:
+        out.setdefault(it["index"], ({}, {"forward": "no result came back from the sandbox"}))
+    return out
+
+
+def _describe_exit(code, mode):
     if code is None:
         return "the process did not exit"
+    if mode == "bwrap" and code > 128 and code - 128 < 65:
+        code = -(code - 128)
     if code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        extra = {"SIGSEGV": " (segmentation fault)", "SIGKILL": " (killed: out of memory?)"}.get(name, "")
+        extra = {"SIGSEGV": " (segmentation fault)", "SIGKILL": " (killed: out of memory?)",
+                 "SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file size limit)"}.get(name, "")
         return f"the process was killed by {name}{extra}"
     return f"the process exited with status {code} (os._exit / sys.exit in student code?)"
 
 
-def _tail(path, n=600):
+def _decode(raw, expect):
+    index, npz, js = raw
+    allowed = None if expect is None or index not in expect else expect[index]
     try:
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            size = f.tell()
-            f.seek(max(0, size - n))
-            return f.read().decode("utf-8", "replace").strip()
-    except OSError:
-        return ""
-
-
-def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, memory_mb=DEFAULT_MEMORY_MB,
-              import_timeout=IMPORT_TIMEOUT_S, required_files=()):
-    """Run ``items`` (dicts with index, instance, case, dtype, dims, fd_seed and optionally group,
-    an index into ``submission`` when it is a list of folders) in the sandbox.
-
-    ``inputs``: {key: array} for the child (inputs and upstream gradients only — never expected
-    values). Returns {index: (arrays, errors)}; a case that produced nothing gets an error."""
-    out = {}
-    subs = [submission] if isinstance(submission, str) else list(submission)
-    with tempfile.TemporaryDirectory(prefix="mtgrade-") as job_dir:
-        res_dir = os.path.join(job_dir, "results")
-        os.makedirs(res_dir)
-        job = {"submissions": [os.path.abspath(s) for s in subs], "grader_root": GRADER_ROOT, "assignment": assignment,
-               "items": items, "memory_mb": memory_mb, "required_files": list(required_files)}
-        with open(os.path.join(job_dir, "job.json"), "w", encoding="utf-8") as f:
-            json.dump(job, f)
-        write_npz(os.path.join(job_dir, "inputs.npz"), inputs)
-        work = os.path.join(job_dir, "cwd")
-        os.makedirs(work)
-        pos = 0
-        while pos < len(items):
-            pos = _run_child(job_dir, work, items, pos, timeout, import_timeout, out)
-        for it in items:
-            out.setdefault(it["index"], ({}, {"forward": "no result came back from the sandbox"}))
-    return out
-
-
-def _collect(res_dir, index):
-    arrays, errors = {}, {}
-    try:
-        with np.load(os.path.join(res_dir, f"{index}.npz"), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        with open(os.path.join(res_dir, f"{index}.json"), encoding="utf-8") as f:
-            errors = json.load(f).get("errors", {})
-        if not isinstance(errors, dict):
-            errors = {"forward": "malformed result"}
-        errors = {str(k): str(v) for k, v in errors.items()}
-    except Exception as e:  # noqa: BLE001 - tampered or truncated results
-        return {}, {"forward": f"the result of this test could not be read back ({type(e).__name__})"}
+        errors = read_errors(js, allowed)
+        arrays = read_arrays(npz, allowed) if npz else {}
+    except ProtocolError as e:
+        return {}, {"forward": f"the result of this test was rejected: {e}"}
     return arrays, errors
 
 
-def _run_child(job_dir, work, items, start, timeout, import_timeout, out):
-    """Run one child from item ``start``; returns the position to continue from."""
-    res_dir = os.path.join(job_dir, "results")
+def _run_child(run, items, start, timeout, import_timeout, out, expect, end, budget, memory_mb):
+    """Run one child from item ``start``; returns the position to continue from. Results are
+    decoded only after every process of the child is dead."""
     r, w = os.pipe()
-    err_path = os.path.join(job_dir, f"stderr-{start}.txt")
-    with open(err_path, "wb") as err, open(os.devnull, "rb") as devnull:
-        proc = subprocess.Popen(
-            [sys.executable, "-I", CHILD, job_dir, str(w), str(start)], cwd=work, env=child_env(),
-            stdin=devnull, stdout=subprocess.DEVNULL, stderr=err, pass_fds=(w,), start_new_session=True)
-    os.close(w)
-    index_of = {it["index"]: k for k, it in enumerate(items)}
-    current = None
-    deadline = time.monotonic() + import_timeout
-    buf = b""
-    pos = start
-    reason = None
+    er, ew = os.pipe()
+    ir, iw = os.pipe()
+    cmd, env = run.command(start, w, iw)
+    cpu = max(10.0, min(end - time.monotonic(), 3600.0)) if end != float("inf") else 3600.0
+    kw = {}
+    if sys.platform != "win32":
+        kw = dict(preexec_fn=_limits(run.mode, memory_mb, cpu), start_new_session=True, pass_fds=(w, iw))
     try:
-        while True:
+        proc = subprocess.Popen(cmd, cwd=os.path.join(run.job_dir, "work") if run.slot else None, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=ew,
+                                close_fds=True, **kw)
+    except OSError as e:
+        for fd in (r, w, er, ew, ir, iw):
+            os.close(fd)
+        raise SandboxError(f"could not start the sandbox ({cmd[0]}): {e}") from None
+    for fd in (w, ew, iw):
+        os.close(fd)
+    index_of = {it["index"]: k for k, it in enumerate(items)}
+    t0 = time.monotonic()
+    deadline = min(t0 + import_timeout, end)
+    reader = FrameReader()
+    raw, stderr_tail = [], b""
+    pos, current, started, reason, detail = start, None, False, None, ""
+    fatal = None
+    info = b""
+    fds = [r, er, ir]
+    try:
+        while reason is None:
             left = deadline - time.monotonic()
             if left <= 0:
-                reason = "timeout"
+                reason = "budget" if deadline >= end else "timeout"
                 break
-            ready, _, _ = select.select([r], [], [], min(left, 1.0))
+            ready, _, _ = select.select(fds, [], [], min(left, 1.0))
             if not ready:
-                if proc.poll() is not None and not _pipe_has_data(r):
+                if proc.poll() is not None:
+                    reason = "exit"  # (a left-behind process may hold the pipe open: not waited for)
+                continue
+            for fd in ready:
+                chunk = os.read(fd, 1 << 16)
+                if fd == er:
+                    if not chunk:
+                        fds.remove(er)
+                    stderr_tail = (stderr_tail + chunk)[-STDERR_TAIL:]
+                    continue
+                if fd == ir:
+                    if not chunk:
+                        fds.remove(ir)
+                    info = (info + chunk)[:4096]
+                    continue
+                if not chunk:
+                    fds.remove(r)
                     reason = "exit"
                     break
-                continue
-            chunk = os.read(r, 65536)
-            if not chunk:
-                reason = "exit"
-                break
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                parts = line.decode("ascii", "replace").split()
-                if not parts:
-                    continue
-                if parts[0] == "S" and len(parts) == 2 and parts[1].isdigit() and int(parts[1]) in index_of:
-                    current = int(parts[1])
-                    deadline = time.monotonic() + timeout
-                elif parts[0] == "E" and len(parts) == 2 and parts[1].isdigit() and int(parts[1]) == current:
-                    out[current] = _collect(res_dir, current)
-                    pos = index_of[current] + 1
-                    current = None
-                    deadline = time.monotonic() + timeout
-                elif parts[0] == "D":
-                    reason = "done"
-                elif parts[0] == "F":
-                    reason = "fatal"
-            if reason in ("done", "fatal"):
-                break
+                try:
+                    events = reader.feed(chunk)
+                except ProtocolError as e:
+                    reason, detail = "protocol", str(e)
+                    break
+                for ev in events:
+                    now = time.monotonic()
+                    if ev[0] == "S":
+                        if current is not None or pos >= len(items) or ev[1] != items[pos]["index"]:
+                            reason, detail = "protocol", f"an unexpected start of test {ev[1]}"
+                            break
+                        current = ev[1]
+                        if not started:
+                            deadline = min(now + timeout, end)
+                        started = True
+                    elif ev[0] == "R":
+                        if ev[1] != current:
+                            reason, detail = "protocol", f"a result for test {ev[1]}, which is not running"
+                            break
+                        raw.append(ev[1:])
+                        pos, current = index_of[ev[1]] + 1, None
+                        deadline = min(now + timeout, end)  # the next case's deadline, set once
+                    elif ev[0] == "F":
+                        if started:
+                            reason, detail = "protocol", "a start-up error after the tests started"
+                        else:
+                            try:
+                                fatal = read_fatal(ev[1])
+                            except ProtocolError as e:
+                                fatal = str(e)
+                            reason = "fatal"
+                        break
+                    elif ev[0] == "D":
+                        if current is not None or pos != len(items):
+                            reason, detail = "protocol", "an early end of the tests"
+                        else:
+                            reason = "done"
+                        break
+                if reason is not None:
+                    break
     finally:
-        os.close(r)
-        _kill(proc)
+        _kill(run, proc, info)
+        for fd in (r, er, ir):
+            os.close(fd)
+    # every process of this child is dead from here on
+    for item in raw:
+        out[item[0]] = _decode(item, expect)
     if reason == "done":
         return len(items)
-    if reason == "fatal" or (current is None and reason in ("exit", "timeout") and pos == start):
-        # the child never started a case: importing minitorch failed or hung
-        try:
-            with open(os.path.join(job_dir, "fatal.json"), encoding="utf-8") as f:
-                msg = json.load(f)["error"]
-        except Exception:  # noqa: BLE001
-            if reason == "timeout":
-                msg = (f"importing minitorch did not finish within {import_timeout:g} s "
-                       "(an infinite loop at import time?)")
-            else:
-                msg = f"importing minitorch failed: {_describe_exit(proc.returncode)}; stderr: {_tail(err_path)}"
-        group = items[start].get("group", 0)
-        pos = start
-        while pos < len(items) and items[pos].get("group", 0) == group:
-            out[items[pos]["index"]] = ({}, {"forward": msg})
-            pos += 1
-        try:
-            os.remove(os.path.join(job_dir, "fatal.json"))
-        except OSError:
-            pass
+    if reason == "fatal":
+        raise SandboxError(f"the sandbox could not start the tests ({run.mode}): {fatal}")
+    if not started and reason in ("exit", "timeout"):
+        tail = clean_message(stderr_tail.decode("utf-8", "replace").strip(), 600)
+        if reason == "timeout":
+            raise SandboxError(f"the sandbox did not start within {import_timeout:g} s ({run.mode})")
+        raise SandboxError(f"the sandbox exited before the first test ({run.mode}): "
+                           f"{_describe_exit(proc.returncode, run.mode)}; {tail}")
+    victim = current if current is not None else (items[pos]["index"] if pos < len(items) else None)
+    if victim is None:
         return pos
-    if current is None:
-        # died between cases: continue after the last finished one
-        return pos if pos > start else pos + 1
-    if reason == "timeout":
+    if reason == "budget":
+        msg = (f"stopped: the assignment's total time budget of {budget:g} s was used up "
+               "(the remaining tests were not run)")
+    elif reason == "timeout":
         msg = (f"timed out: still running after {timeout:g} s wall time (an infinite loop, or far too slow); "
                "the test was stopped")
+    elif reason == "protocol":
+        msg = (f"the sandbox's result channel was misused ({detail}): student code must not write to it; "
+               "the test was stopped")
     else:
-        msg = f"crashed: {_describe_exit(proc.returncode)}"
-        tail = _tail(err_path, 300)
+        msg = f"crashed: {_describe_exit(proc.returncode, run.mode)}"
+        tail = clean_message(stderr_tail.decode("utf-8", "replace").strip(), 300)
         if tail:
-            msg += f"; last output: {tail}"
-    out[current] = ({}, {"forward": msg})
-    return index_of[current] + 1
+            msg += f"; last output: {tail[-300:]}"
+    out[victim] = ({}, {"forward": msg})
+    return index_of[victim] + 1
 
 
-def _pipe_has_data(fd):
-    ready, _, _ = select.select([fd], [], [], 0)
-    return bool(ready)
-
-
-def _kill(proc):
+def _kill(run, proc, info):
+    """Kill the child and everything it started; return only once all of it is gone."""
+    if run.slot is not None:
+        kill_uid(run.slot.uid)
+    ns_init = None
+    try:
+        ns_init = int(json.loads(info.decode() or "{}").get("child-pid", 0)) or None
+    except (ValueError, AttributeError):
+        pass
+    if ns_init and run.mode == "bwrap":
+        try:
+            os.kill(ns_init, signal.SIGKILL)
+        except OSError:
+            pass
     if proc.poll() is None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+        except (ProcessLookupError, PermissionError, AttributeError):
             proc.kill()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:  # pragma: no cover
         pass
+    if ns_init:
+        t = time.monotonic() + 10
+        while os.path.exists(f"/proc/{ns_init}") and time.monotonic() < t:
+            try:
+                with open(f"/proc/{ns_init}/stat", encoding="ascii", errors="replace") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break
+            except (OSError, IndexError):
+                break
+            time.sleep(0.01)
+    if run.mode == "none" and proc.pid:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # what the child left in its session
+        except (ProcessLookupError, PermissionError, AttributeError):
+            pass
+

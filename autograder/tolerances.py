@@ -32,6 +32,7 @@ HINT_RTOL = 1e-3
 
 DEFAULT_TIMEOUT_S = 20.0   # wall time per test case (one dtype of one case) in the sandbox
 DEFAULT_MEMORY_MB = 3072   # address-space cap of the sandbox process
+DEFAULT_BUDGET_S = 600.0   # wall time for all cases of one assignment
 
 
 def tolerance(dtype):

@@ -35,7 +35,10 @@ def test_fake_results_and_patched_numpy_cannot_change_the_score(tmp_path):
         "_np.allclose = lambda *a, **k: True\n"
         "_np.array_equal = lambda *a, **k: True\n"
         "_np.testing.assert_allclose = lambda *a, **k: None\n"
-        f"open({str(out)!r}, 'w').write('{{\"score\": 100, \"tests\": []}}')\n"
+        "try:\n"
+        f"    open({str(out)!r}, 'w').write('{{\"score\": 100, \"tests\": []}}')\n"
+        "except OSError:\n"
+        "    pass  # in a sandbox the report's folder does not exist\n"
     )
     sub = make_submission(str(tmp_path / "sub"), [
         ("minitorch/__init__.py", "__version__ = ", patch + "__version__ = "),
