@@ -200,21 +200,29 @@ class _UidSlot:
                 with _slots_lock:
                     _slots_used.discard(uid)
                 continue
-            self.uid, self.fd = uid, fd
             kill_uid(uid)  # leftovers of a crashed earlier run
+            reap_uid(uid)
+            if _uid_pids(uid, zombies=True):  # unreaped zombies count against its process limit
+                os.close(fd)
+                with _slots_lock:
+                    _slots_used.discard(uid)
+                continue
+            self.uid, self.fd = uid, fd
             return
         raise SandboxError(f"no free sandbox uid in {base}..{base + UID_POOL - 1} (set {ENV_UID})")
 
     def release(self):
         kill_uid(self.uid)
+        reap_uid(self.uid)
         _remove_owned(self.uid)
         os.close(self.fd)
         with _slots_lock:
             _slots_used.discard(self.uid)
 
 
-def _uid_pids(uid):
-    """Live (not zombie) processes with ``uid`` as real, effective, saved or filesystem uid."""
+def _uid_pids(uid, zombies=False):
+    """Live (and with ``zombies``, dead but unreaped) processes with ``uid`` as real, effective,
+    saved or filesystem uid."""
     pids = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -228,7 +236,7 @@ def _uid_pids(uid):
                     elif line.startswith("Uid:"):
                         uids = [int(x) for x in line.split()[1:]]
                         break
-            if uid in uids and state not in ("Z", "X"):
+            if uid in uids and (zombies or state not in ("Z", "X")):
                 pids.append(int(name))
         except (OSError, ValueError, IndexError):
             continue
@@ -261,6 +269,31 @@ def kill_uid(uid, timeout=10.0):
             except OSError:
                 pass
         time.sleep(0.02)
+
+
+def _become_subreaper():
+    """Orphans of the sandbox (a fork bomb whose parent died) are re-parented to this process,
+    which reaps them (``reap_uid``), instead of to a container's pid 1, which may never reap them:
+    unreaped zombies would count against the uid's process limit."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes  # noqa: PLC0415
+
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def reap_uid(uid, keep=()):
+    """Reap the dead processes of ``uid`` that are this process's children (except ``keep``)."""
+    for pid in _uid_pids(uid, zombies=True):
+        if pid in keep:
+            continue
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except (ChildProcessError, OSError):
+            pass
 
 
 def _remove_owned(uid):
@@ -504,6 +537,17 @@ def child_env(extra=None):
     return env
 
 
+def _system_site_dirs():
+    """Package folders of system interpreters under /usr (hidden in the sandbox: its python is the
+    runtime copy, and a framework installed there must not be reachable through /usr/bin/python3)."""
+    import glob  # noqa: PLC0415
+
+    pats = ("/usr/lib/python3/dist-packages", "/usr/lib/python3*/site-packages", "/usr/lib/python3*/dist-packages",
+            "/usr/local/lib/python3*/site-packages", "/usr/local/lib/python3*/dist-packages",
+            "/usr/lib64/python3*/site-packages", "/usr/local/lib64/python3*/site-packages")
+    return sorted({p for pat in pats for p in glob.glob(pat) if os.path.isdir(p) and not os.path.islink(p)})
+
+
 def _bwrap_base_args():
     args = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--uid", "65534", "--gid", "65534", "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
@@ -513,9 +557,50 @@ def _bwrap_base_args():
             args += ["--symlink", os.readlink(p), p]
         elif os.path.isdir(p):
             args += ["--ro-bind", p, p]
+    for d in _system_site_dirs():
+        args += ["--perms", "0555", "--size", "4096", "--tmpfs", d]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(1 << 20), "--tmpfs", "/dev/shm",
              "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     return args
+
+
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
+
+
+def _deny_network():
+    """Seccomp filter (setpriv mode, which has no network namespace): socket() for anything but
+    AF_UNIX, io_uring_setup and x32 system calls fail with EACCES. Returns False where unsupported."""
+    import ctypes  # noqa: PLC0415
+    import platform  # noqa: PLC0415
+    import struct  # noqa: PLC0415
+
+    arch = _SECCOMP_ARCH.get(platform.machine())
+    if arch is None:
+        return False
+    audit, nr_socket = arch
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    deny, allow = 0x00050000 | 13, 0x7FFF0000
+    prog = [(ld, 0, 0, 4),                 # 0 arch
+            (jeq, 0, 7, audit),            # 1 another arch: allow (9)
+            (ld, 0, 0, 0),                 # 2 system call number
+            (jge, 4, 0, 0x40000000),       # 3 x32 ABI: deny (8)
+            (jeq, 3, 0, 425),              # 4 io_uring_setup: deny
+            (jeq, 0, 3, nr_socket),        # 5 not socket(): allow
+            (ld, 0, 0, 16),                # 6 its domain
+            (jeq, 1, 0, 1),                # 7 AF_UNIX: allow, else deny
+            (ret, 0, 0, deny),             # 8
+            (ret, 0, 0, allow)]            # 9
+    raw = b"".join(struct.pack("HBBI", *ins) for ins in prog)
+    buf = ctypes.create_string_buffer(raw, len(raw))
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = Prog(len(prog), ctypes.addressof(buf))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        return False
+    return libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
 
 
 class _Run:
@@ -567,6 +652,8 @@ def _limits(mode, memory_mb, cpu_s):
         nproc = len(_uid_pids(os.getuid())) + 64 + NPROC  # counted over all of this user's processes
 
     def apply():
+        if mode == "setpriv" and not _deny_network():
+            os._exit(121)  # no network filter: refuse to run student code
         for lim, val in ((resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_FSIZE, FSIZE_BYTES),
                          (resource.RLIMIT_CORE, 0), (resource.RLIMIT_CPU, int(cpu_s) + 1),
                          (resource.RLIMIT_NOFILE, 256), (resource.RLIMIT_AS, int(memory_mb) << 20)):
@@ -599,6 +686,8 @@ def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, 
         raise SandboxError(f"unknown sandbox mode {mode!r}")
     out = {}
     subs = [submission] if isinstance(submission, str) else list(submission)
+    if mode == "setpriv":
+        _become_subreaper()
     slot = _UidSlot() if mode in ("bwrap", "setpriv") and _is_root() else None
     try:
         if mode == "setpriv":
@@ -806,6 +895,7 @@ def _kill(run, proc, info):
     """Kill the child and everything it started; return only once all of it is gone."""
     if run.slot is not None:
         kill_uid(run.slot.uid)
+        reap_uid(run.slot.uid, keep=(proc.pid,))  # its status is Popen's
     ns_init = None
     try:
         ns_init = int(json.loads(info.decode() or "{}").get("child-pid", 0)) or None

@@ -1,0 +1,140 @@
+"""The parent's side of the sandbox protocol: everything the child sends is hostile, so frames,
+arrays and messages are checked before anything is buffered or loaded; modes and the refusal to
+grade for the record without isolation."""
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from autograder import protocol, sandbox
+from autograder.__main__ import main as autograder_main
+from autograder.__main__ import write_report
+from autograder.protocol import FrameReader, ProtocolError, encode_result, read_arrays, read_errors
+
+from .bugs import make_submission
+
+
+def _npz(**arrays):
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_a_result_frame_round_trips_with_numeric_arrays_only():
+    frame = encode_result(3, {"out/out": np.arange(6.0).reshape(2, 3), "out/s": np.float32(2.5),
+                              "bad": np.array(["text"])}, {"forward": "x"})
+    (ev,) = FrameReader().feed(b"S 3\n" + frame)[1:]
+    assert ev[:2] == ("R", 3)
+    arrays = read_arrays(ev[2], {"out/out": 24, "out/s": 4})
+    assert arrays["out/out"].shape == (2, 3) and arrays["out/s"].shape == ()
+    assert arrays["out/s"].dtype == np.float32
+    assert read_errors(ev[3]) == {"forward": "x"}
+
+
+def test_frames_are_parsed_incrementally_and_oversized_ones_refused_before_buffering():
+    r = FrameReader()
+    frame = encode_result(0, {"out/o": np.ones(3)}, {})
+    events = []
+    for k in range(len(frame)):
+        events += r.feed(frame[k:k + 1])
+    assert len(events) == 1 and events[0][0] == "R"
+    with pytest.raises(ProtocolError, match="limit"):
+        FrameReader().feed(f"R 0 {1 << 35} 2\n".encode())
+    with pytest.raises(ProtocolError, match="longer"):
+        FrameReader().feed(b"S " + b"1" * 200)
+    with pytest.raises(ProtocolError, match="unknown"):
+        FrameReader().feed(b"X 1\n")
+    with pytest.raises(ProtocolError, match="malformed"):
+        FrameReader().feed(b"S -1\n")
+
+
+def test_a_forged_huge_array_is_refused_from_its_header():
+    # a 1 GiB float64 array declared in the header, a few bytes on disk
+    hdr = io.BytesIO()
+    np.lib.format.write_array_header_1_0(hdr, {"descr": "<f8", "fortran_order": False, "shape": (1 << 27,)})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("out/out.npy", hdr.getvalue() + b"\0" * 64)  # the header includes the magic
+    with pytest.raises(ProtocolError, match="not acceptable"):
+        read_arrays(buf.getvalue(), {"out/out": 1000})
+    with pytest.raises(ProtocolError, match="not acceptable"):
+        read_arrays(buf.getvalue(), None)  # the generic cap
+    with pytest.raises(ProtocolError, match="larger than the limit"):
+        read_arrays(buf.getvalue(), {"out/out": 1 << 27})  # within the element cap, not the byte cap
+    hdr = io.BytesIO()
+    np.lib.format.write_array_header_1_0(hdr, {"descr": "<f8", "fortran_order": False, "shape": (1000,)})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("out/out.npy", hdr.getvalue() + b"\0" * 64)
+    with pytest.raises(ProtocolError, match="does not match"):
+        read_arrays(buf.getvalue(), {"out/out": 1000})  # within the caps, but the data is not there
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda: _npz(**{"out/o": np.array([object()], dtype=object)}), "dtype"),
+    (lambda: _npz(**{"out/o": np.zeros(2, dtype=np.complex128)}), "dtype"),
+    (lambda: _npz(**{"../evil": np.zeros(2)}), "name"),
+    (lambda: _npz(**{f"out/k{i}": np.zeros(1) for i in range(100)}), "arrays"),
+    (lambda: b"PK\x03\x04garbage", "valid"),
+])
+def test_malformed_results_are_rejected(bad, match):
+    with pytest.raises(ProtocolError, match=match):
+        read_arrays(bad(), None)
+
+
+def test_unexpected_keys_are_dropped_and_messages_capped_and_cleaned():
+    got = read_arrays(_npz(**{"out/o": np.zeros(2), "grad/zz": np.zeros(2)}), {"out/o": 10})
+    assert list(got) == ["out/o"]
+    msg = json.dumps({"errors": {"forward": "\x1b[31mred" + "m" * 10000, "weird": "x", "grad/q": "y"}}).encode()
+    errs = read_errors(msg, allowed={"out/o": 2})
+    assert set(errs) == {"forward"}
+    assert len(errs["forward"]) < protocol.MAX_MESSAGE + 40 and "\x1b" not in errs["forward"]
+    with pytest.raises(ProtocolError):
+        read_errors(b"[1, 2]")
+
+
+def test_mode_selection_and_refusal_without_isolation(monkeypatch, tmp_path):
+    monkeypatch.setenv("MINITORCH_SANDBOX", "chroot")
+    with pytest.raises(sandbox.SandboxError, match="expected one of"):
+        sandbox.detect_mode()
+    monkeypatch.setenv("MINITORCH_SANDBOX", "none")
+    assert sandbox.detect_mode() == "none"
+    assert sandbox.describe_mode("none") == "sandbox: none (local feedback only)"
+    with pytest.raises(sandbox.SandboxError, match="--insecure"):
+        sandbox.require_isolation("none", insecure=False, what="--format gradescope")
+    sandbox.require_isolation("none", insecure=True)
+    sub = make_submission(str(tmp_path / "sub"))
+    out = tmp_path / "r.json"
+    assert autograder_main(["hw1", "--submission", sub, "--test", "matmul", "--format", "gradescope",
+                            "--out", str(out), "--sandbox", "none"]) == 2
+    assert not out.exists()
+    assert autograder_main(["hw1", "--submission", sub, "--test", "matmul", "--format", "gradescope",
+                            "--out", str(out), "--sandbox", "none", "--insecure"]) == 0
+    rep = json.loads(out.read_text())
+    assert rep["score"] == pytest.approx(13.0) and "sandbox: none (local feedback only)" in rep["output"]
+
+
+def test_the_report_is_written_atomically_and_replaces_a_planted_link(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    out = tmp_path / "results.json"
+    os.symlink(victim, out)
+    write_report(str(out), "{}\n")
+    assert victim.read_text() == "keep me"
+    assert not out.is_symlink() and out.read_text() == "{}\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report-")] == []
+
+
+def test_the_budget_stops_an_assignment_and_names_itself(tmp_path):
+    from autograder.grade import grade_assignment
+
+    sub = make_submission(str(tmp_path / "slow"), [
+        ("minitorch/kernels/matmul.py", "    # BEGIN SOLUTION hw1\n    a2 =",
+         "    # BEGIN SOLUTION hw1\n    import time\n    time.sleep(30)\n    a2 =")])
+    rep = grade_assignment("hw1", sub, tests=["matmul"], timeout=20.0, budget=3.0, finite_differences=False)
+    msgs = {c["message"] for t in rep["tests"] for c in t["checks"] if not c["passed"]}
+    assert any("total time budget of 3 s" in m for m in msgs), msgs
+    assert rep["seconds"] < 15
