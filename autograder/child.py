@@ -223,6 +223,7 @@ def main():
         _send(status_fd, f"S {i}\n".encode())
         if item.get("group", 0) != state["group"]:
             switch(item.get("group", 0))
+            _send(status_fd, b"I\n")
         if state["error"] is not None:
             _send(status_fd, encode_result(i, {}, {"forward": state["error"]}))
             continue

@@ -72,7 +72,7 @@ def clean_message(msg, limit=MAX_MESSAGE):
 
 class FrameReader:
     """Incremental parser of the child's frames. ``feed(bytes)`` returns the complete events:
-    ("S", index), ("R", index, npz_bytes, json_bytes), ("F", json_bytes), ("D",). Raises
+    ("S", index), ("I",), ("R", index, npz_bytes, json_bytes), ("F", json_bytes), ("D",). Raises
     ProtocolError on anything else, before buffering more than the caps allow."""
 
     def __init__(self, max_npz=MAX_NPZ_BYTES, max_json=MAX_JSON_BYTES):
@@ -108,8 +108,8 @@ class FrameReader:
             try:
                 if parts[0] == "S" and len(parts) == 2:
                     events.append(("S", _nat(parts[1])))
-                elif parts[0] == "D" and len(parts) == 1:
-                    events.append(("D",))
+                elif parts[0] in ("D", "I") and len(parts) == 1:
+                    events.append((parts[0],))
                 elif parts[0] == "R" and len(parts) == 4:
                     n_npz, n_js = _nat(parts[2]), _nat(parts[3])
                     if n_npz > self.max_npz:

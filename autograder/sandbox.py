@@ -134,16 +134,25 @@ def _probe_mode(mode):
         return "bubblewrap is not installed (apt-get install bubblewrap)"
     if _is_root() and not shutil.which("setpriv"):
         return "the setpriv command (util-linux) is missing"
+    if _is_root():
+        _become_subreaper()
     cmd = (_setpriv_prefix(_uid_base()) if _is_root() else []) + \
         ["bwrap"] + _bwrap_base_args() + ["--", "/bin/true" if os.path.exists("/bin/true") else "/usr/bin/true"]
-    try:
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"bwrap could not be run ({e})"
-    if r.returncode != 0:
-        return "bwrap failed: " + r.stdout.decode("utf-8", "replace").strip()[:300]
-    return None
+    problem = None
+    for _ in range(3):  # a transient failure (e.g. a process limit reached for a moment) is retried
+        try:
+            r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return f"bwrap could not be run ({e})"
+        finally:
+            if _is_root():
+                reap_uid(_uid_base())
+        if r.returncode == 0:
+            return None
+        problem = "bwrap failed: " + r.stdout.decode("utf-8", "replace").strip()[:300]
+        time.sleep(0.2)
+    return problem
 
 
 def require_isolation(mode, insecure=False, what="this format"):
@@ -212,8 +221,12 @@ class _UidSlot:
         raise SandboxError(f"no free sandbox uid in {base}..{base + UID_POOL - 1} (set {ENV_UID})")
 
     def release(self):
-        kill_uid(self.uid)
-        reap_uid(self.uid)
+        for _ in range(50):  # until the uid has no process left, zombies included (re-parented ones arrive late)
+            kill_uid(self.uid)
+            reap_uid(self.uid)
+            if not _uid_pids(self.uid, zombies=True):
+                break
+            time.sleep(0.02)
         _remove_owned(self.uid)
         os.close(self.fd)
         with _slots_lock:
@@ -319,6 +332,26 @@ def _remove_owned(uid):
 
 def _setpriv_prefix(uid):
     return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs"]
+
+
+JOB_BASE = "/run/minitorch-sandbox-jobs"
+
+
+def _job_parent():
+    """Where a run's job folder goes. As root, a root-owned folder (711) every sandbox uid can pass
+    through, whatever TMPDIR is (a private TMPDIR would hide the job from the uid); job folders of
+    grader processes that died (killed during a batch) are removed here. Otherwise TMPDIR."""
+    if not _is_root() or not os.access("/run", os.W_OK):
+        return None
+    os.makedirs(JOB_BASE, mode=0o711, exist_ok=True)
+    st = os.lstat(JOB_BASE)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o077 != 0o011:
+        raise SandboxError(f"{JOB_BASE} must be a folder owned by root with mode 711")
+    for name in os.listdir(JOB_BASE):
+        parts = name.split("-")
+        if len(parts) >= 3 and parts[1].isdigit() and not os.path.exists(f"/proc/{parts[1]}"):
+            shutil.rmtree(os.path.join(JOB_BASE, name), ignore_errors=True)
+    return JOB_BASE
 
 
 # --------------------------------------------------------------------------- the runtime copy
@@ -686,13 +719,14 @@ def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, 
         raise SandboxError(f"unknown sandbox mode {mode!r}")
     out = {}
     subs = [submission] if isinstance(submission, str) else list(submission)
-    if mode == "setpriv":
+    if mode in ("bwrap", "setpriv") and _is_root():
         _become_subreaper()
     slot = _UidSlot() if mode in ("bwrap", "setpriv") and _is_root() else None
     try:
         if mode == "setpriv":
             check_private(secret_paths(private))
-        with tempfile.TemporaryDirectory(prefix="mtgrade-") as job_dir:
+        parent = _job_parent() if slot is not None else None
+        with tempfile.TemporaryDirectory(prefix=f"mtgrade-{os.getpid()}-", dir=parent) as job_dir:
             run = _Run(mode, job_dir, slot)
             run.runtime = runtime_dir() if mode != "none" else None
             for g, s in enumerate(subs):
@@ -783,6 +817,7 @@ def _run_child(run, items, start, timeout, import_timeout, out, expect, end, bud
     reader = FrameReader()
     raw, stderr_tail = [], b""
     pos, current, started, reason, detail = start, None, False, None, ""
+    imported = False  # the first case of a child imports the submission: a crash before "I" is the import's
     fatal = None
     info = b""
     fds = [r, er, ir]
@@ -828,6 +863,8 @@ def _run_child(run, items, start, timeout, import_timeout, out, expect, end, bud
                         if not started:
                             deadline = min(now + timeout, end)
                         started = True
+                    elif ev[0] == "I":
+                        imported = True
                     elif ev[0] == "R":
                         if ev[1] != current:
                             reason, detail = "protocol", f"a result for test {ev[1]}, which is not running"
@@ -854,7 +891,7 @@ def _run_child(run, items, start, timeout, import_timeout, out, expect, end, bud
                 if reason is not None:
                     break
     finally:
-        _kill(run, proc, info)
+        _kill(run, proc, info, grace=2.0 if reason == "exit" else 0.0)
         for fd in (r, er, ir):
             os.close(fd)
     # every process of this child is dead from here on
@@ -873,6 +910,22 @@ def _run_child(run, items, start, timeout, import_timeout, out, expect, end, bud
     victim = current if current is not None else (items[pos]["index"] if pos < len(items) else None)
     if victim is None:
         return pos
+    if not imported and reason in ("exit", "timeout") and victim == items[start]["index"]:
+        # importing the submission crashed or hung: every case of this submission would do the same
+        if reason == "timeout":
+            msg = (f"importing minitorch did not finish within {timeout:g} s "
+                   "(an infinite loop or a long computation at import time?)")
+        else:
+            msg = f"importing minitorch crashed: {_describe_exit(proc.returncode, run.mode)}"
+            tail = clean_message(stderr_tail.decode("utf-8", "replace").strip(), 300)
+            if tail:
+                msg += f"; last output: {tail[-300:]}"
+        group = items[start].get("group", 0)
+        k = start
+        while k < len(items) and items[k].get("group", 0) == group:
+            out[items[k]["index"]] = ({}, {"forward": msg})
+            k += 1
+        return k
     if reason == "budget":
         msg = (f"stopped: the assignment's total time budget of {budget:g} s was used up "
                "(the remaining tests were not run)")
@@ -891,8 +944,14 @@ def _run_child(run, items, start, timeout, import_timeout, out, expect, end, bud
     return index_of[victim] + 1
 
 
-def _kill(run, proc, info):
-    """Kill the child and everything it started; return only once all of it is gone."""
+def _kill(run, proc, info, grace=0.0):
+    """Kill the child and everything it started; return only once all of it is gone. ``grace``:
+    seconds to let a child that is exiting by itself finish (so its exit status is its own)."""
+    if grace:
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
     if run.slot is not None:
         kill_uid(run.slot.uid)
         reap_uid(run.slot.uid, keep=(proc.pid,))  # its status is Popen's
@@ -915,6 +974,8 @@ def _kill(run, proc, info):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:  # pragma: no cover
         pass
+    if run.slot is not None:
+        reap_uid(run.slot.uid)  # e.g. bwrap's namespace init, re-parented to this subreaper
     if ns_init:
         t = time.monotonic() + 10
         while os.path.exists(f"/proc/{ns_init}") and time.monotonic() < t:
