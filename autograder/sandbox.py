@@ -44,7 +44,7 @@ ENV_MODE = "MINITORCH_SANDBOX"
 ENV_UID = "MINITORCH_SANDBOX_UID"       # first uid of the pool used as root (default 63100)
 UID_POOL = 64
 # the grader modules the child needs (none holds a secret: they ship in every handout)
-CHILD_FILES = ("__init__.py", "child.py", "protocol.py", "execute.py", "spec.py", "tolerances.py")
+CHILD_FILES = ("__init__.py", "child.py", "protocol.py", "execute.py", "spec.py", "tolerances.py", "compare.py")
 CHILD_DIRS = ("cases",)
 # what the kernels may import besides the standard library
 ALLOWED_PACKAGES = ("numpy", "numpy.libs", "scipy", "scipy.libs")
