@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from .rubric import available_assignments, load_rubric
 from .tolerances import DEFAULT_TIMEOUT_S
@@ -261,9 +261,11 @@ def _kill_leftovers(folder):
 
 # --------------------------------------------------------------------------- batch
 def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TIMEOUT_S, tests=None,
-              insecure=False, student_timeout=DEFAULT_STUDENT_TIMEOUT_S, sandbox=None, memory_mb=None):
+              insecure=False, student_timeout=DEFAULT_STUDENT_TIMEOUT_S, sandbox=None, memory_mb=None,
+              progress=None):
     """[(student, report or None, error)] in student order. Every temporary folder is removed before
-    this returns or raises (KeyboardInterrupt included)."""
+    this returns or raises (KeyboardInterrupt included). ``progress(student, report, error, done,
+    total)`` is called as each student finishes."""
     mode, _ = isolation(insecure, sandbox)
     entries = students(directory)
     if mode in ("bwrap", "setpriv") and hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -276,11 +278,14 @@ def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TI
         with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
             futures = {ex.submit(runner.grade, s, p, assignments): s for s, p in entries}
             try:
-                for fut, student in futures.items():
+                for fut in as_completed(futures):
+                    student = futures[fut]
                     try:
                         results[student] = fut.result()
                     except Exception as e:  # noqa: BLE001 - one student's failure is that student's row
                         results[student] = (None, f"grading failed: {type(e).__name__}: {e}")
+                    if progress is not None:
+                        progress(student, *results[student], len(results), len(entries))
             except BaseException:
                 runner.stop()
                 for f in futures:
@@ -382,8 +387,12 @@ def main(argv=None):
         print(f"batch: {described}", file=sys.stderr)
         if args.hidden and not os.path.isdir(args.hidden):
             raise BatchError(f"--hidden {args.hidden}: no such folder")
+        def progress(student, report, error, done, total):
+            what = f"{report['score']:.2f} / {report['max_score']:.2f}" if report else f"not graded: {error[:200]}"
+            print(f"[{done}/{total}] {student}: {what}", file=sys.stderr, flush=True)
+
         results = grade_all(args.submissions, assignments, args.hidden, args.workers, args.timeout, args.test,
-                            args.insecure, args.student_timeout, mode, args.memory)
+                            args.insecure, args.student_timeout, mode, args.memory, progress)
         write_gradebook(results, assignments, args.out, overwrite=True)
     except BatchError as e:
         print(f"batch: {e}", file=sys.stderr)
