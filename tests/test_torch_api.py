@@ -315,3 +315,31 @@ def test_small_conveniences_like_torch():
         minitorch.ones(2, 2, 2).mm(minitorch.ones(2, 2))
     assert minitorch.concatenate([x, x]).shape == (4, 3) and minitorch.is_floating_point(x)
     assert minitorch.clone(x).tolist() == x.tolist()
+
+
+# ------------------------------------------------------------------------------ nn.utils.rnn.pad_sequence
+@pytest.mark.torch
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_vs_torch(batch_first, side):
+    torch = pytest.importorskip("torch")
+    from minitorch.nn.utils.rnn import pad_sequence
+
+    arrays = [randn((3, 2), seed=1), randn((1, 2), seed=2), randn((4, 2), seed=3)]
+    compare_with_torch(lambda *s: pad_sequence(s, batch_first, -1.5, side),
+                       lambda *s: torch.nn.utils.rnn.pad_sequence(s, batch_first, -1.5, side), arrays)
+    ids = [np.array([4, 5, 6]), np.array([7])]
+    ours = pad_sequence([minitorch.tensor(a) for a in ids], batch_first=True)
+    theirs = torch.nn.utils.rnn.pad_sequence([torch.from_numpy(a) for a in ids], batch_first=True)
+    assert ours.tolist() == theirs.tolist() and ours.dtype == np.int64
+
+
+def test_pad_sequence_errors():
+    from minitorch.nn.utils.rnn import pad_sequence
+
+    with pytest.raises(RuntimeError, match="empty list"):
+        pad_sequence([])
+    with pytest.raises(RuntimeError, match=r"sequence 1 has shape \(2, 3\)"):
+        pad_sequence([minitorch.ones(2, 2), minitorch.ones(2, 3)])
+    with pytest.raises(ValueError, match="padding_side must be"):
+        pad_sequence([minitorch.ones(2)], padding_side="top")

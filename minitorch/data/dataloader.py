@@ -80,13 +80,24 @@ class DataLoader:
       (``LMDataset``, ``TensorDataset``) are batched by it directly, in one vectorised read.
     - ``generator``: a ``minitorch.Generator`` (or NumPy Generator) to shuffle with, as in torch; ``seed``
       is the same as ``generator=Generator().manual_seed(seed)``.
+    - ``sampler`` (indices) or ``batch_sampler`` (lists of indices), e.g. ``WeightedRandomSampler``: as torch.
     - ``num_workers``, ``pin_memory``, ``persistent_workers``, ``prefetch_factor``: accepted for torch
       scripts; batches are always made in the main process (the same batches torch's workers would give)."""
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, seed=None,
-                 generator=None, num_workers=0, pin_memory=False, persistent_workers=False, prefetch_factor=None):
+                 generator=None, num_workers=0, pin_memory=False, persistent_workers=False, prefetch_factor=None,
+                 sampler=None, batch_sampler=None):
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader: dataset must support len() and indexing, got {type(dataset).__name__}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
+            raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                             "sampler, and drop_last")
+        for name, s in (("sampler", sampler), ("batch_sampler", batch_sampler)):
+            if s is not None and not hasattr(s, "__iter__"):
+                raise TypeError(f"DataLoader: {name} must be iterable (a Sampler), got {type(s).__name__}")
+        self.sampler, self.batch_sampler = sampler, batch_sampler
         if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}")
         if prefetch_factor is not None and num_workers == 0:
@@ -113,8 +124,22 @@ class DataLoader:
         self._epoch_start = None
 
     def __len__(self):
-        n = len(self.dataset)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _batches(self):
+        """The index batches of one epoch: from the batch sampler, the sampler, or the loader's own order."""
+        if self.batch_sampler is not None:
+            return [np.asarray(list(b), dtype=np.int64) for b in self.batch_sampler]
+        if self.sampler is not None:
+            order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
+        else:
+            n = len(self.dataset)
+            order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        n_batches = len(order) // self.batch_size if self.drop_last else -(-len(order) // self.batch_size)
+        return [order[b * self.batch_size:(b + 1) * self.batch_size] for b in range(n_batches)]
 
     def _fetch(self, indices):
         ds = self.dataset
@@ -127,19 +152,22 @@ class DataLoader:
     def __iter__(self):
         skip, self._skip = self._skip, 0
         self._epoch_start = None if self._rng is None else self._rng.bit_generator.state
-        n = len(self.dataset)
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        batches = self._batches()
         self.epoch += 1
         self._done = skip
-        for b in range(skip, len(self)):
-            batch = self._fetch(order[b * self.batch_size:(b + 1) * self.batch_size])
+        for b in range(skip, len(batches)):
+            batch = self._fetch(batches[b])
             self._done = b + 1
             yield batch
         self._done = None
 
     def state_dict(self):
         """Where the loader is: its generator and, in the middle of an epoch, how many batches of it were
-        given out. ``load_state_dict`` on a new loader makes its next iteration continue exactly there."""
+        given out. ``load_state_dict`` on a new loader makes its next iteration continue exactly there.
+        (Not with a ``sampler`` / ``batch_sampler``: their random state is theirs, not the loader's.)"""
+        if self.sampler is not None or self.batch_sampler is not None:
+            raise NotImplementedError("DataLoader.state_dict: a loader with a sampler or batch_sampler can't be "
+                                      "saved (the sampler's random state is not the loader's); use shuffle=True")
         in_epoch = self._done is not None and self._done < len(self)
         if in_epoch:
             return {"epoch": self.epoch - 1, "batches_done": self._done, "generator": self._epoch_start}

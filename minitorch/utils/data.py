@@ -2,7 +2,7 @@
 
 - ``Dataset`` (base class), ``TensorDataset``, ``Subset``, ``ConcatDataset``, ``random_split``: here.
 - ``DataLoader`` and ``default_collate``: ``minitorch.data``'s (shuffle, drop_last, collate_fn, generator,
-  and a ``state_dict`` to resume mid-epoch).
+  sampler / batch_sampler, and a ``state_dict`` to resume mid-epoch); the samplers: ``minitorch.data.samplers``.
 
 ```python
 ds = TensorDataset(x, y)                                   # x (N, D), y (N,)
@@ -21,8 +21,18 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor
 from ..data.dataloader import DataLoader, default_collate
+from ..data.samplers import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader", "default_collate"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader", "default_collate",
+           "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "BatchSampler"]
 
 
 class Dataset:

@@ -158,3 +158,67 @@ def test_subset_and_concat_and_loader_over_a_subset():
     assert len(sub + _Squares()) == 10
     with pytest.raises(IndexError):
         both[10]
+
+
+# ------------------------------------------------------------------------------ samplers
+@pytest.mark.torch
+@pytest.mark.parametrize("batch_size,drop_last", [(3, False), (3, True), (4, False), (10, True)])
+def test_sequential_and_batch_samplers_equal_torch(batch_size, drop_last):
+    torch = pytest.importorskip("torch")
+    from minitorch.utils.data import BatchSampler, SequentialSampler
+
+    tud = torch.utils.data
+    ours = BatchSampler(SequentialSampler(range(10)), batch_size, drop_last)
+    theirs = tud.BatchSampler(tud.SequentialSampler(range(10)), batch_size, drop_last)
+    assert list(ours) == list(theirs) and len(ours) == len(theirs)
+    ds = _ds(10)
+    loader = DataLoader(ds, batch_sampler=ours)
+    assert [yb.tolist() for _, yb in loader] == [list(b) for b in theirs] and len(loader) == len(theirs)
+
+
+@pytest.mark.torch
+def test_random_samplers_draw_like_torchs_and_reproducibly():
+    torch = pytest.importorskip("torch")
+    from minitorch.utils.data import RandomSampler, SubsetRandomSampler, WeightedRandomSampler
+
+    g = minitorch.Generator().manual_seed(0)
+    perm = list(RandomSampler(range(9), generator=g))
+    assert sorted(perm) == list(range(9)) and perm != list(range(9))
+    assert list(RandomSampler(range(9), generator=minitorch.Generator().manual_seed(0))) == perm
+    more = RandomSampler(range(4), num_samples=10, generator=g)
+    drawn = list(more)
+    assert len(more) == len(torch.utils.data.RandomSampler(range(4), num_samples=10)) == len(drawn) == 10
+    assert all(sorted(drawn[k:k + 4]) == [0, 1, 2, 3] for k in (0, 4))  # whole permutations first, as torch
+    with_repl = list(RandomSampler(range(3), replacement=True, num_samples=50, generator=g))
+    assert len(with_repl) == 50 and set(with_repl) == {0, 1, 2}
+    sub = list(SubsetRandomSampler([5, 7, 9], generator=g))
+    assert sorted(sub) == [5, 7, 9]
+    w = WeightedRandomSampler([0.0, 1.0, 3.0], 4000, generator=g)
+    counts = np.bincount(list(w), minlength=3)
+    assert counts[0] == 0 and abs(counts[2] / 4000 - 0.75) < 0.03 and len(w) == 4000
+    assert sorted(WeightedRandomSampler(minitorch.tensor([1.0, 1.0, 1.0]), 3, replacement=False,
+                                        generator=g)) == [0, 1, 2]
+
+
+def test_loader_with_a_sampler_and_the_errors():
+    from minitorch.utils.data import BatchSampler, SubsetRandomSampler, WeightedRandomSampler
+
+    ds = _ds(10)
+    loader = DataLoader(ds, batch_size=2, sampler=SubsetRandomSampler([1, 3, 5], generator=minitorch.Generator()))
+    batches = [yb.tolist() for _, yb in loader]
+    assert len(loader) == 2 and sorted(sum(batches, [])) == [1, 3, 5] and [len(b) for b in batches] == [2, 1]
+    with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
+        DataLoader(ds, shuffle=True, sampler=[0, 1])
+    with pytest.raises(ValueError, match="batch_sampler option is mutually exclusive"):
+        DataLoader(ds, batch_size=4, batch_sampler=[[0, 1]])
+    with pytest.raises(TypeError, match="sampler must be iterable"):
+        DataLoader(ds, sampler=3)
+    with pytest.raises(NotImplementedError, match="sampler or batch_sampler can't be saved"):
+        loader.state_dict()
+    with pytest.raises(ValueError, match="weights must be finite, non-negative and not all zero"):
+        WeightedRandomSampler([0.0, 0.0], 2)
+    with pytest.raises(ValueError, match="can't draw 3 samples without replacement from 2 non-zero weights"):
+        WeightedRandomSampler([1.0, 0.0, 1.0], 3, replacement=False)
+    with pytest.raises(ValueError, match="batch_size should be a positive integer"):
+        BatchSampler(range(3), 0, False)
+    assert [b for b in DataLoader(ds, sampler=[9, 0], collate_fn=lambda s: s[0][1].item())] == [9, 0]

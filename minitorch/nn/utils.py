@@ -1,6 +1,0 @@
-"""``minitorch.nn.utils``: gradient clipping under torch's path (``torch.nn.utils.clip_grad_norm_``).
-
-The implementations live in ``minitorch.optim.clip``; this module re-exports them."""
-from ..optim.clip import clip_grad_norm_, clip_grad_value_
-
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
