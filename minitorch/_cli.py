@@ -59,6 +59,11 @@ def run_main(tool, body, argv=None):
         if isinstance(err, CheckpointError):
             fail(tool, f"{err} (use another checkpoint, e.g. the run's best.ckpt or last.ckpt, or train again)")
         fail(tool, err)
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print(f"minitorch.{tool}: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
     except BrokenPipeError:  # output piped into head & co.
         sys.stderr.close()
         raise SystemExit(0) from None
@@ -182,6 +187,16 @@ def parse_threads(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+# Below this many parameters one BLAS thread is as fast as more, and much faster on a busy machine
+# (bench/results/cli-threads-2core.txt).
+SMALL_MODEL = 5_000_000
+
+
+def auto_threads(model):
+    """The thread count ``--threads auto`` means for ``model``: 1 for small models, else every core."""
+    return 1 if model.num_parameters() < SMALL_MODEL else (os.cpu_count() or 1)
 
 
 def set_threads(threads, auto=1):

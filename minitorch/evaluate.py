@@ -106,9 +106,11 @@ def _eval_corpus(ckpt, corpus, say):
     return text, info["name"]
 
 
-def evaluate(checkpoint, corpus=None, prediction_set=None, n_predict=128, batch_size=32, device="cpu"):
-    """The evaluation report (a dict) of ``checkpoint`` on its validation split (and a prediction set)."""
-    from ._cli import UsageError  # noqa: PLC0415
+def evaluate(checkpoint, corpus=None, prediction_set=None, n_predict=128, batch_size=32, device="cpu",
+             threads=None):
+    """The evaluation report (a dict) of ``checkpoint`` on its validation split (and a prediction set).
+    ``threads``: BLAS threads, a number or 'auto' (None leaves them alone)."""
+    from ._cli import UsageError, auto_threads, set_threads  # noqa: PLC0415
     from .data import train_val_split  # noqa: PLC0415
     from .generate import load_model  # noqa: PLC0415
 
@@ -118,6 +120,8 @@ def evaluate(checkpoint, corpus=None, prediction_set=None, n_predict=128, batch_
     if prediction_set and os.path.isdir(prediction_set):
         raise UsageError(f"--prediction-set {prediction_set} is a directory", "give the path of an .npz file")
     model, tok, ckpt = load_model(checkpoint, device=device)
+    if threads is not None:
+        set_threads(threads, auto=auto_threads(model))
     cfg = ckpt["extra"]["config"]
     text, corpus = _eval_corpus(ckpt, corpus, lambda m: print(f"minitorch.evaluate: {m}", file=sys.stderr))
     try:
@@ -181,19 +185,19 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default: 32)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
-                   help="BLAS threads: a number, or auto = 1 (default: auto)")
+                   help="BLAS threads: a number, or auto = 1 for models under 5M parameters, else all cores "
+                        "(default: auto)")
     p.add_debug()
     return p
 
 
 def _run(argv):
-    from ._cli import require_device, set_threads  # noqa: PLC0415
+    from ._cli import require_device  # noqa: PLC0415
 
     args = build_parser().parse_args(argv)
     require_device(args.device)
-    set_threads(args.threads)
     report = evaluate(args.checkpoint, args.corpus, args.prediction_set, args.n_predict, args.batch_size,
-                      args.device)
+                      args.device, threads=args.threads)
     print(json.dumps(report, indent=2))
     return report
 

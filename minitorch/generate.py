@@ -74,7 +74,8 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="random seed of the sampling strategies (default: 0)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
-                   help="BLAS threads: a number, or auto = 1 (default: auto)")
+                   help="BLAS threads: a number, or auto = 1 for models under 5M parameters, else all cores "
+                        "(default: auto)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (with beam probabilities)")
     p.add_debug()
     return p
@@ -85,7 +86,7 @@ def parse_args(argv=None):
 
 
 def _run(argv):
-    from ._cli import UsageError, require_device, set_threads  # noqa: PLC0415
+    from ._cli import UsageError, auto_threads, require_device, set_threads  # noqa: PLC0415
     from .generation import generate_text  # noqa: PLC0415
 
     args = parse_args(argv)
@@ -109,8 +110,8 @@ def _run(argv):
     if args.strategy == "top-p" and args.top_p is None:
         args.top_p = 0.9
     require_device(args.device)
-    set_threads(args.threads)
     model, tok, _ = load_model(args.checkpoint, device=args.device)
+    set_threads(args.threads, auto=auto_threads(model))
     check_prompt(tok, args.prompt)
     result = generate_text(model, tok, prompt=args.prompt, max_new_tokens=args.max_new_tokens,
                            strategy=args.strategy, temperature=args.temperature, top_k=args.top_k,

@@ -199,7 +199,8 @@ FIELD_HELP = {
     "num_layers": "stacked recurrent layers",
     "bidirectional": "bidirectional encoder (lstm-attention): true or false",
     "batch_size": "sequences per step",
-    "max_iters": "training steps in all (may change on --resume)",
+    "max_iters": "training steps in all (may change on --resume: the schedule keeps its length, further steps run "
+                 "at --min-lr)",
     "lr": "peak learning rate (> 0)",
     "min_lr": "final learning rate of the cosine schedule, floor of plateau",
     "warmup_iters": "linear warm-up steps of the cosine schedule",
@@ -511,9 +512,11 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
 
     Everything is checked before any file is written: a start that fails leaves the folder as it was.
     Raises ``minitorch._cli.UsageError`` (and the data/checkpoint errors) for user errors."""
-    from ._cli import UsageError, require_device, set_threads  # noqa: PLC0415
+    from ._cli import UsageError, auto_threads, require_device, set_threads  # noqa: PLC0415
 
     notes = _check_config(cfg)
+    if stop_at is not None and stop_at < 1:
+        raise UsageError(f"--stop-at must be at least 1, got {stop_at}", "give the step to stop at")
     out_dir = cfg.out_dir
     state, source_dir = None, None
     if resume is not False and resume is not None:
@@ -620,8 +623,7 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
         best_val = float(state["extra"].get("best_val", math.inf))
         elapsed0 = float(state["extra"].get("elapsed", 0.0))
         batches.load_state_dict(state["extra"]["batch_rng"])
-    thread_text = set_threads(threads, auto=1 if model.num_parameters() < 5_000_000 else os.cpu_count() or 1) \
-        if threads is not None else None
+    thread_text = set_threads(threads, auto=auto_threads(model)) if threads is not None else None
 
     # everything checked: from here on files are written
     os.makedirs(out_dir, exist_ok=True)

@@ -177,7 +177,9 @@ def test_resume_writes_every_file_to_the_folder_named(tmp_path, finished, corpus
     summary = run_train(["--resume", "--out-dir", str(b), "--max-iters", "15", "--corpus", corpus, *TINY])
     assert summary["steps"] == 15 and summary["out_dir"] == str(b)
     assert snapshot(a) == before_a  # the run B was copied from is untouched: bytes and mtimes
-    assert [int(r["step"]) for r in read_log(b / "log.csv")][-1] == 15
+    rows = read_log(b / "log.csv")
+    assert int(rows[-1]["step"]) == 15
+    assert float(rows[-1]["lr"]) == pytest.approx(1e-4)  # the schedule kept its length: steps past 10 at --min-lr
     assert json.loads((b / "summary.json").read_text())["steps"] == 15
     assert json.loads((b / "config.json").read_text())["config"]["out_dir"] == str(b)
     assert load_tree(b / "last.ckpt")["step"] == 15
