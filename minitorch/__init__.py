@@ -55,6 +55,7 @@ from .backend import (  # noqa: F401
     set_default_dtype,
     set_num_threads,
 )
+from .backend.core import UnsupportedDtype as _UnsupportedDtype
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,7 @@ int64 = long = _np.dtype(_np.int64)
 int32 = int = _np.dtype(_np.int32)
 uint8 = _np.dtype(_np.uint8)
 bool = _np.dtype(_np.bool_)  # noqa: A001 - torch.bool
+bfloat16 = _UnsupportedDtype("bfloat16", "NumPy has no bfloat16; use float32, or float16 where it is enough")
 
 
 inf, nan, pi, e = _math.inf, _math.nan, _math.pi, _math.e
@@ -127,5 +129,15 @@ for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "clamp", "
 del _name
 
 # Subpackages reachable as attributes after ``import minitorch`` (like torch.nn, torch.optim).
-from . import backends, cuda, linalg, nn, optim, utils  # noqa: E402, F401
+from . import amp, backends, cuda, linalg, nn, optim, utils  # noqa: E402, F401
+
+cuda.amp = amp  # torch.cuda.amp.GradScaler / autocast, torch's older path
+
+
+def compile(model=None, *args, **kwargs):  # noqa: A001 - torch.compile
+    """``torch.compile``: minitorch has no compiler, so the model (or function) comes back unchanged;
+    usable as ``compile(model)`` and as a decorator."""
+    if model is None:
+        return lambda fn: fn
+    return model
 from .checkpoint import load, save  # noqa: E402, F401  (torch.save / torch.load for state dicts, without pickle)

@@ -19,6 +19,11 @@ def device_count():
     return int(cupy.cuda.runtime.getDeviceCount())
 
 
+def is_bf16_supported(including_emulation=True):
+    """False: minitorch has no bfloat16 (NumPy and CuPy lack the dtype)."""
+    return False
+
+
 def current_device():
     if not is_available():
         raise RuntimeError("minitorch.cuda.current_device(): no CUDA GPU is usable here (CuPy missing or no device)")

@@ -343,3 +343,61 @@ def test_pad_sequence_errors():
         pad_sequence([minitorch.ones(2, 2), minitorch.ones(2, 3)])
     with pytest.raises(ValueError, match="padding_side must be"):
         pad_sequence([minitorch.ones(2)], padding_side="top")
+
+
+# ------------------------------------------------------------------------------ amp, compile, bfloat16, format
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # the step with an infinite loss, on purpose
+def test_grad_scaler_matches_torch_step_by_step():
+    torch = pytest.importorskip("torch")
+    w0 = randn((3, 2), seed=10)
+    ours_w, theirs_w = mt(w0, requires_grad=True), to_torch(w0, requires_grad=True)
+    ours_opt, theirs_opt = minitorch.optim.SGD([ours_w], lr=0.1), torch.optim.SGD([theirs_w], lr=0.1)
+    ours = minitorch.amp.GradScaler("cpu", init_scale=1024.0, growth_interval=2)
+    theirs = torch.amp.GradScaler("cpu", init_scale=1024.0, growth_interval=2)
+    scales = []
+    for step, factor in enumerate([1.0, 1.0, float("inf"), 1.0, 1.0]):
+        for w, scaler, opt in ((ours_w, ours, ours_opt), (theirs_w, theirs, theirs_opt)):
+            loss = (w * w).sum() * factor if step != 2 else (w * factor).sum()
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            scaler.step(opt)  # skipped at the inf step
+            scaler.update()
+            opt.zero_grad()
+        scales.append((ours.get_scale(), theirs.get_scale()))
+        np.testing.assert_allclose(ours_w.detach().numpy(), theirs_w.detach().numpy(), rtol=1e-12)
+    assert [a for a, _ in scales] == [b for _, b in scales] == [1024.0, 2048.0, 1024.0, 1024.0, 2048.0]
+    assert ours.state_dict()["scale"] == theirs.state_dict()["scale"]
+    with pytest.raises(RuntimeError, match="already been called"):
+        ours.unscale_(ours_opt)
+        ours.unscale_(ours_opt)
+
+
+def test_disabled_scaler_autocast_compile_and_bfloat16():
+    off = minitorch.cuda.amp.GradScaler(enabled=False)
+    x = minitorch.ones(2)
+    assert off.scale(x) is x and off.get_scale() == 1.0 and off.state_dict() == {} and not off.is_enabled()
+    with minitorch.amp.autocast("cpu", dtype=minitorch.float32):
+        pass
+    with minitorch.amp.autocast("cuda", dtype=minitorch.float16, enabled=False):
+        pass
+    with pytest.raises(NotImplementedError, match=r"no mixed precision \(bfloat16 requested\)"):
+        minitorch.amp.autocast(device_type="cpu", dtype=minitorch.bfloat16)
+    with pytest.raises(ValueError, match="init_scale must be a positive number"):
+        minitorch.amp.GradScaler(init_scale=0)
+    model = nn.Linear(2, 2)
+    assert minitorch.compile(model) is model and minitorch.compile()(len) is len
+    assert str(minitorch.bfloat16) == "bfloat16" and minitorch.cuda.is_bf16_supported() is False
+    with pytest.raises(TypeError, match="bfloat16 is not supported by minitorch"):
+        minitorch.zeros(2, dtype=minitorch.bfloat16)
+
+
+@pytest.mark.torch
+def test_format_like_torch():
+    torch = pytest.importorskip("torch")
+    for value in (1.23456, 3, 2.5):
+        assert f"{minitorch.tensor(value):.3f}" == f"{torch.tensor(value):.3f}"
+        assert f"{minitorch.tensor(value)}" == f"{torch.tensor(value)}"
+    assert f"{minitorch.tensor([1.0, 2.0])}" == f"{torch.tensor([1.0, 2.0])}"
+    with pytest.raises(TypeError, match="unsupported format string"):
+        f"{minitorch.tensor([1.0, 2.0]):.3f}"

@@ -32,6 +32,8 @@ def as_dtype(dtype):
     """A NumPy dtype from a dtype, a type or a name such as 'float32'."""
     if dtype is None:
         return None
+    if isinstance(dtype, backend.core.UnsupportedDtype):
+        raise dtype.error()
     if isinstance(dtype, str):
         if dtype not in _DTYPE_NAMES:
             raise TypeError(f"unknown dtype {dtype!r}")
@@ -228,6 +230,15 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         arr = backend.to_numpy(self.data)
         return arr if dtype is None else arr.astype(dtype)
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as torch; other tensors take no format spec."""
+        if self.data.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__ (for a tensor of "
+                            f"shape {tuple(self.shape)}; format .item() of a one-element tensor)")
+        return repr(self)
 
     def __float__(self):
         return float(self.item())

@@ -197,3 +197,20 @@ class Device(str):
 
     def __reduce__(self):
         return (Device, (self._type, self._index))
+
+
+class UnsupportedDtype:
+    """A torch dtype name minitorch cannot compute in (``minitorch.bfloat16``: NumPy has no bfloat16). It
+    exists so scripts that only mention it (e.g. in a table of dtypes) run; using it raises a clear error."""
+
+    def __init__(self, name, hint):
+        self.name, self.hint = name, hint
+
+    def __repr__(self):
+        return f"minitorch.{self.name}"
+
+    def __str__(self):
+        return self.name
+
+    def error(self, where="dtype"):
+        return TypeError(f"{where}: {self.name} is not supported by minitorch ({self.hint})")

@@ -1,9 +1,13 @@
-"""A GPT in the style of nanoGPT's model.py, trained for a few steps on a toy token stream.
+"""A GPT in the style of nanoGPT's model.py, trained for a few steps on a toy token stream by a loop in the
+style of nanoGPT's train.py (GradScaler, gradient accumulation, param-group learning rates, checkpoint dict).
 
 Written for PyTorch; tests/port/test_port.py also runs it with the import lines switched to minitorch.
 Run it alone with `python tests/port/gpt_nanogpt.py`."""
 import inspect
 import math
+import os
+import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -195,9 +199,21 @@ def make_data(n=2000, seed=0):
     return data.astype(np.uint16)
 
 
-def train(model, workdir=None, max_iters=12, batch_size=4, eval_iters=2):
-    device = "cuda" if torch.cuda.is_available() and False else "cpu"  # the comparison runs on the CPU
+def train(model, workdir=None, max_iters=10, batch_size=4, eval_iters=2, eval_interval=5,
+          gradient_accumulation_steps=2, learning_rate=3e-3, warmup_iters=3, lr_decay_iters=10, min_lr=3e-4,
+          grad_clip=1.0, compile=False):
+    """nanoGPT's train.py loop: cosine schedule with warmup set on the param groups, gradient accumulation,
+    a GradScaler (enabled for float16, as nanoGPT builds it off CUDA), clipping after unscale_, evaluation
+    and a checkpoint dict saved with torch.save, then loaded back the way sample.py does."""
+    out_dir = workdir or tempfile.mkdtemp()
+    device = "cpu"  # the comparison runs on the CPU; nanoGPT picks 'cuda' when it can
+    dtype = "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float16"
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
     device_type = "cuda" if "cuda" in device else "cpu"
+    ptdtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    ctx = nullcontext() if device_type == "cpu" else torch.amp.autocast(device_type=device_type, dtype=ptdtype)
+
     data = make_data()
     n = int(0.9 * len(data))
     splits = {"train": data[:n], "val": data[n:]}
@@ -219,29 +235,80 @@ def train(model, workdir=None, max_iters=12, batch_size=4, eval_iters=2):
             losses = torch.zeros(eval_iters)
             for k in range(eval_iters):
                 X, Y = get_batch(split)
-                _, loss = model(X, Y)
+                with ctx:
+                    _, loss = model(X, Y)
                 losses[k] = loss.item()
-            out[split] = losses.mean().item()
+            out[split] = losses.mean()
         model.train()
         return out
 
+    def get_lr(it):
+        if it < warmup_iters:
+            return learning_rate * (it + 1) / (warmup_iters + 1)
+        if it > lr_decay_iters:
+            return min_lr
+        decay_ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
+        coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio))
+        return min_lr + coeff * (learning_rate - min_lr)
+
     model.to(device)
-    optimizer = model.configure_optimizers(weight_decay=0.1, learning_rate=3e-3, betas=(0.9, 0.95),
+    scaler = torch.amp.GradScaler(device_type, enabled=(dtype == "float16"))
+    optimizer = model.configure_optimizers(weight_decay=0.1, learning_rate=learning_rate, betas=(0.9, 0.95),
                                            device_type=device_type)
-    losses, evals = [], []
-    for it in range(max_iters):
-        if it % 6 == 0:
-            evals.append(estimate_loss()["val"])
-        X, Y = get_batch("train")
-        _, loss = model(X, Y)
+    if compile:
+        model = torch.compile(model)
+    model_args = dict(n_layer=CONFIG.n_layer, n_head=CONFIG.n_head, n_embd=CONFIG.n_embd,
+                      block_size=CONFIG.block_size, bias=CONFIG.bias, vocab_size=CONFIG.vocab_size, dropout=0.0)
+    iter_num, best_val_loss = 0, 1e9
+    losses_log, evals, lrs = [], [], []
+    X, Y = get_batch("train")
+    while iter_num < max_iters:
+        lr = get_lr(iter_num)
+        for param_group in optimizer.param_groups:
+            param_group["lr"] = lr
+        if iter_num % eval_interval == 0:
+            losses = estimate_loss()
+            print(f"step {iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+            evals.append(losses["val"].item())
+            if losses["val"] < best_val_loss:
+                best_val_loss = losses["val"]
+                checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                              "model_args": model_args, "iter_num": iter_num, "best_val_loss": best_val_loss,
+                              "config": {"learning_rate": learning_rate, "max_iters": max_iters, "dtype": dtype}}
+                torch.save(checkpoint, os.path.join(out_dir, "ckpt.pt"))
+        for _ in range(gradient_accumulation_steps):
+            with ctx:
+                logits, loss = model(X, Y)
+                loss = loss / gradient_accumulation_steps
+            X, Y = get_batch("train")
+            scaler.scale(loss).backward()
+        if grad_clip != 0.0:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        losses.append(loss.item())
-    model.eval()
-    sample = model.generate(torch.zeros((1, 1), dtype=torch.long, device=device), max_new_tokens=8, top_k=5)
-    return {"losses": losses, "val": evals, "sample": sample[0].tolist(), "n_params": model.get_num_params()}
+        losses_log.append(loss.item() * gradient_accumulation_steps)
+        lrs.append(lr)
+        iter_num += 1
+
+    # load the best checkpoint back, as sample.py does
+    checkpoint = torch.load(os.path.join(out_dir, "ckpt.pt"), map_location=device)
+    restored = GPT(GPTConfig(**checkpoint["model_args"]))
+    state_dict = checkpoint["model"]
+    unwanted_prefix = "_orig_mod."
+    for k, _v in list(state_dict.items()):
+        if k.startswith(unwanted_prefix):
+            state_dict[k[len(unwanted_prefix):]] = state_dict.pop(k)
+    restored.load_state_dict(state_dict)
+    restored.eval()
+    X, Y = get_batch("val")
+    with torch.no_grad():
+        _, restored_loss = restored(X, Y)
+    sample = restored.generate(torch.zeros((1, 1), dtype=torch.long, device=device), max_new_tokens=8, top_k=5)
+    return {"losses": losses_log, "val": evals, "lrs": lrs, "best_val_loss": float(checkpoint["best_val_loss"]),
+            "ckpt_iter": checkpoint["iter_num"], "restored_loss": restored_loss.item(), "scale": scaler.get_scale(),
+            "sample": sample[0].tolist(), "n_params": model.get_num_params()}
 
 
 if __name__ == "__main__":
