@@ -5,6 +5,8 @@ arrays. Positional arguments of ``apply`` are the differentiable inputs (Tensors
 keyword arguments are options (numbers, shapes, index arrays, masks) and get no gradient.
 ``backward`` returns one gradient (or None) per positional input.
 """
+import inspect
+
 from .grad_mode import is_grad_enabled
 
 
@@ -13,10 +15,12 @@ class Context:
 
     __slots__ = ("fn", "inputs", "needs_input_grad", "cache", "n_outputs", "output_shapes", "freed", "__weakref__")
 
-    def __init__(self, fn, inputs):
+    def __init__(self, fn, inputs, record=True):
         self.fn = fn
         self.inputs = inputs
-        self.needs_input_grad = tuple([t is not None and t._requires_grad for t in inputs])
+        # all False when the call is not recorded (no_grad, or no input requires grad): then the
+        # forward may skip what only the backward needs (``any(ctx.needs_input_grad)``)
+        self.needs_input_grad = tuple([record and t is not None and t._requires_grad for t in inputs])
         self.cache = None
         self.n_outputs = 1
         self.output_shapes = None
@@ -109,9 +113,9 @@ class Function:
             _device_check(cls, inputs, arrays)
         if options:
             options = {k: (v.data if isinstance(v, Tensor) else v) for k, v in options.items()}
-        ctx = Context(cls, inputs)
-        out = cls.forward(ctx, *arrays, **options)
         record = requires_grad and is_grad_enabled()
+        ctx = Context(cls, inputs, record)
+        out = cls.forward(ctx, *arrays, **options)
         if isinstance(out, tuple):
             ctx.n_outputs = len(out)
             ctx.output_shapes = [o.shape for o in out]
@@ -125,11 +129,19 @@ class Function:
 
 def kernel_function(name, forward_kernel, backward_kernel, doc=None):
     """A Function class that calls ``forward_kernel(*arrays, **options) -> (out, cache)`` and
-    ``backward_kernel(*grads, cache) -> grads``. The kernels hold all the math."""
+    ``backward_kernel(*grads, cache) -> grads``. The kernels hold all the math.
 
-    def forward(ctx, *arrays, **options):
-        out, ctx.cache = forward_kernel(*arrays, **options)
-        return out
+    A forward kernel with a ``need_cache`` argument is told whether its cache will be used: it is False
+    when the call is not recorded (``no_grad``, evaluation, generation), so the kernel can skip the
+    work and memory that only the backward needs."""
+    if "need_cache" in inspect.signature(forward_kernel).parameters:
+        def forward(ctx, *arrays, **options):
+            out, ctx.cache = forward_kernel(*arrays, need_cache=any(ctx.needs_input_grad), **options)
+            return out
+    else:
+        def forward(ctx, *arrays, **options):
+            out, ctx.cache = forward_kernel(*arrays, **options)
+            return out
 
     def backward(ctx, *grads):
         return backward_kernel(*grads, ctx.cache)

@@ -81,16 +81,25 @@ def _add(scores, bias):
     return scores + bias
 
 
+def _row_sum(a):
+    """a.sum(axis=-1, keepdims=True) as a matrix-vector product (NumPy's reductions of short rows are slow)."""
+    xp = get_array_module(a)
+    return (a @ xp.ones((a.shape[-1],), dtype=a.dtype))[..., None]
+
+
 def softmax_backward_rows(dweights, weights):
     """The softmax Jacobian-vector product along the last axis: w * (dw - sum(dw * w))."""
+    xp = get_array_module(dweights)
     # BEGIN SOLUTION hw4
-    out = dweights - (dweights * weights).sum(axis=-1, keepdims=True)
+    out = dweights * weights
+    xp.subtract(dweights, _row_sum(out), out=out)
     out *= weights
     return out
     # END SOLUTION
 
 
-def _forward(q, k, v, mask, is_causal, scale, dropout_p):
+def _forward(q, k, v, mask, is_causal, scale, dropout_p, out=None):
+    """``out``: None, or an array (view) of the output's shape to write the result into."""
     xp = get_array_module(q)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     keep = None
@@ -102,19 +111,20 @@ def _forward(q, k, v, mask, is_causal, scale, dropout_p):
         keep = generator(xp).random(weights.shape, dtype=weights.dtype) >= dropout_p
         dropped = weights * keep
         dropped *= 1.0 / (1.0 - dropout_p)
-    out = dropped @ v
+    out = dropped @ v if out is None else xp.matmul(dropped, v, out=out)
     # END SOLUTION
     return out, dropped, AttentionCache(q, k, v, weights, keep, dropout_p, scale)
 
 
-def attention_backward_parts(dout, cache, dweights=None):
+def attention_backward_parts(dout, cache, dweights=None, out=None):
     """The whole backward of scaled dot-product attention, with its intermediates.
 
     dout: (..., T_q, D_v); ``dweights``: optional gradient of the returned (post-dropout) weights.
     Returns (dq, dk, dv, d_weights, d_scores): d_weights is dL/dA for A = softmax(S) (before dropout),
     d_scores is dL/dS for the scaled, masked scores S = q k^T * scale + mask:
     dV = A^T dO, dA = dO V^T, dS = A * (dA - rowsum(dA * A)), dQ = dS K * scale, dK = dS^T Q * scale.
-    dq, dk, dv have the shapes of q, k, v (broadcast batch dims summed)."""
+    dq, dk, dv have the shapes of q, k, v (broadcast batch dims summed). ``out``: None, or three arrays
+    (views) shaped like q, k, v (no broadcasting) that receive dq, dk, dv."""
     q, k, v, weights, keep, dropout_p, scale = cache
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw4
@@ -123,7 +133,8 @@ def attention_backward_parts(dout, cache, dweights=None):
     else:
         dropped = weights * keep
         dropped *= 1.0 / (1.0 - dropout_p)
-    dv = xp.swapaxes(dropped, -1, -2) @ dout
+    dv_out, dq_out, dk_out = (None, None, None) if out is None else (out[2], out[0], out[1])
+    dv = xp.matmul(xp.swapaxes(dropped, -1, -2), dout, out=dv_out)
     d_weights = dout @ xp.swapaxes(v, -1, -2)
     if dweights is not None:
         d_weights += dweights
@@ -131,11 +142,13 @@ def attention_backward_parts(dout, cache, dweights=None):
         d_weights *= keep
         d_weights *= 1.0 / (1.0 - dropout_p)
     d_scores = softmax_backward_rows(d_weights, weights)
-    dq = d_scores @ k
+    dq = xp.matmul(d_scores, k, out=dq_out)
     dq *= scale
-    dk = xp.swapaxes(d_scores, -1, -2) @ q
+    dk = xp.matmul(xp.swapaxes(d_scores, -1, -2), q, out=dk_out)
     dk *= scale
     # END SOLUTION
+    if out is not None:
+        return dq, dk, dv, d_weights, d_scores
     return unbroadcast(dq, q.shape), unbroadcast(dk, k.shape), unbroadcast(dv, v.shape), d_weights, d_scores
 
 
@@ -175,19 +188,19 @@ def qkv_attention_forward(qkv, n_head, mask=None, is_causal=False, scale=None, d
     b, t, e3 = qkv.shape
     e = e3 // 3
     heads = xp.transpose(qkv.reshape(b, t, 3, n_head, e // n_head), (2, 0, 3, 1, 4))  # (3, B, H, T, hd)
-    out, cache = scaled_dot_product_attention_forward(heads[0], heads[1], heads[2], mask=mask, is_causal=is_causal,
-                                                      scale=scale, dropout_p=dropout_p)
-    return xp.swapaxes(out, 1, 2).reshape(b, t, e), (cache, n_head)
+    merged = xp.empty((b, t, n_head, e // n_head), dtype=qkv.dtype)  # the heads' outputs go straight here
+    _, _, cache = _forward(heads[0], heads[1], heads[2], mask, is_causal, scale, dropout_p,
+                           out=xp.swapaxes(merged, 1, 2))
+    return merged.reshape(b, t, e), (cache, n_head)
 
 
 def qkv_attention_backward(dout, cache):
-    """dout: (B, T, E). Returns (dqkv,), (B, T, 3E): the three head gradients written in place."""
+    """dout: (B, T, E). Returns (dqkv,), (B, T, 3E): the three head gradients written straight into it."""
     att_cache, n_head = cache
     xp = get_array_module(dout)
     b, t, e = dout.shape
     d_heads = xp.swapaxes(dout.reshape(b, t, n_head, e // n_head), 1, 2)
-    dq, dk, dv = scaled_dot_product_attention_backward(d_heads, att_cache)
     dqkv = xp.empty((b, t, 3 * e), dtype=dout.dtype)
     view = xp.transpose(dqkv.reshape(b, t, 3, n_head, e // n_head), (2, 0, 3, 1, 4))
-    view[0], view[1], view[2] = dq, dk, dv
+    attention_backward_parts(d_heads, att_cache, out=(view[0], view[1], view[2]))  # written in place
     return (dqkv,)

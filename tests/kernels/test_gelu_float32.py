@@ -1,0 +1,106 @@
+"""backend.gelu_erf in float32 (the fused CPU path of the exact GELU) and the forward-only kernel path.
+
+The reference is x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 from ``math.erfc`` in float64 (accurate in
+both tails). Measured on the grid below: output within 1.4e-7 * max(|x|, 1), derivative within 2.4e-7
+(absolute); relative error of the output 5e-5 for x >= -3 and 2e-2 down to x = -10, where torch's float32
+GELU, computed as 0.5 x (1 + erf(x / sqrt 2)), has lost every digit. The bounds asserted are about 1.5x that."""
+import math
+
+import numpy as np
+import pytest
+
+from minitorch.autograd import Tensor, no_grad
+from minitorch.autograd.function import kernel_function
+from minitorch.backend import gelu_erf as _gelu_erf
+from minitorch.backend import ops, to_numpy
+from minitorch.backend import strict as strict_xp
+from minitorch.kernels import elementwise as ew
+
+
+def gelu_erf(x, grad=True):
+    """As NumPy arrays (under MINITORCH_TEST_BACKEND=strict, NumPy input gives strict arrays)."""
+    out, deriv = _gelu_erf(x, grad)
+    return to_numpy(out), (None if deriv is None else to_numpy(deriv))
+
+
+def _grid():
+    return np.concatenate([np.linspace(-10, 10, 40_001), np.geomspace(1e-30, 1e-2, 101),
+                           -np.geomspace(1e-30, 1e-2, 101), [0.0, -0.0, 40.0, -40.0]]).astype(np.float32)
+
+
+def _reference(x):
+    x = x.astype(np.float64)
+    phi_cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x])
+    return x * phi_cdf, phi_cdf + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+
+
+def test_float32_gelu_and_derivative_accuracy():
+    x = _grid()
+    ref, dref = _reference(x)
+    out, deriv = gelu_erf(x)
+    assert out.dtype == deriv.dtype == np.float32 and out.shape == deriv.shape == x.shape
+    err, derr = np.abs(out - ref), np.abs(deriv - dref)
+    assert (err <= 2e-7 * np.maximum(np.abs(x), 1)).all()
+    assert derr.max() <= 4e-7
+    rel = err / np.maximum(np.abs(ref), 1e-45)
+    assert rel[x >= -3].max() <= 1e-4 and rel[x >= -10].max() <= 3e-2   # the negative tail keeps its digits
+    assert out[-2] == 40.0 and out[-1] == 0.0 and deriv[-2] == 1.0 and deriv[-1] == 0.0
+    assert out[-4] == out[-3] == 0.0 and deriv[-4] == deriv[-3] == 0.5
+
+
+def test_float32_gelu_blocks_do_not_change_values(monkeypatch):
+    x = (np.random.default_rng(0).standard_normal(100_003) * 3).astype(np.float32)
+    out, deriv = gelu_erf(x)
+    monkeypatch.setattr(ops, "_GELU_BLOCK", 7)                  # many blocks and a ragged last one
+    out7, deriv7 = gelu_erf(x)
+    np.testing.assert_array_equal(out7, out)
+    np.testing.assert_array_equal(deriv7, deriv)
+    out_only, none = gelu_erf(x, grad=False)                     # the forward-only call: same output
+    assert none is None
+    np.testing.assert_array_equal(out_only, out)
+    s_out, s_deriv = _gelu_erf(strict_xp.asarray(x))             # one whole-array pass on other modules
+    np.testing.assert_array_equal(s_out.unwrap(), out)
+    np.testing.assert_array_equal(s_deriv.unwrap(), deriv)
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (3, 0, 2), (2, 3, 5)])
+def test_float32_gelu_shapes_and_non_contiguous_input(shape):
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    out, deriv = gelu_erf(x)
+    assert out.shape == deriv.shape == x.shape and out.dtype == np.float32
+    big = np.random.default_rng(2).standard_normal((6, 8)).astype(np.float32)
+    np.testing.assert_array_equal(gelu_erf(big.T)[0], gelu_erf(np.ascontiguousarray(big.T))[0])
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_kernel_forward_only_gives_the_same_output_and_no_cache(approximate, dtype):
+    x = np.random.default_rng(3).standard_normal((4, 5)).astype(dtype)
+    out, cache = ew.gelu_forward(x, approximate)
+    out_only, none = ew.gelu_forward(x, approximate, need_cache=False)
+    assert none is None and out_only.dtype == out.dtype == dtype and cache.dtype == dtype
+    np.testing.assert_array_equal(to_numpy(out_only), to_numpy(out))
+
+
+def test_kernel_function_tells_the_forward_kernel_whether_backward_can_run():
+    seen = []
+
+    def fwd(x, need_cache=True):
+        seen.append(need_cache)
+        return x * 2, (None if not need_cache else 2)
+
+    def bwd(dout, cache):
+        return (dout * cache,)
+
+    Double = kernel_function("Double", fwd, bwd)
+    leaf = Tensor(np.ones(3), requires_grad=True)
+    Double.apply(leaf).sum().backward()
+    np.testing.assert_array_equal(leaf.grad.numpy(), [2.0, 2.0, 2.0])
+    with no_grad():
+        Double.apply(leaf)
+    Double.apply(Tensor(np.ones(3)))                             # nothing requires grad
+    assert seen == [True, False, False]
+
+    plain = kernel_function("Plain", lambda x: (x + 1, None), lambda d, c: (d,))  # no need_cache argument
+    with no_grad():
+        np.testing.assert_array_equal(plain.apply(leaf).numpy(), [2.0, 2.0, 2.0])
