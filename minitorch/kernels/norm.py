@@ -33,9 +33,10 @@ def _col_sum(a):
     return xp.ones((a.shape[0],), dtype=a.dtype) @ a
 
 
-def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps=1e-5, need_cache=True):
     """x: (..., *normalized_shape); weight, bias: normalized_shape or None.
-    y = (x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims (biased var)."""
+    y = (x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims (biased var).
+    ``need_cache`` False (a forward-only call): y may overwrite n, and the cache is None."""
     xp = get_array_module(x)
     normalized_shape = tuple(normalized_shape)
     x2, d = _rows(x, normalized_shape)
@@ -48,13 +49,21 @@ def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     r += eps
     r = 1.0 / xp.sqrt(r)                                     # 1 / sqrt(var + eps), (M, 1)
     n *= r                                                   # normalised
-    if w is None:
+    if not need_cache:                                       # nothing keeps n: y overwrites it
+        y = n
+        if w is not None:
+            y *= w
+        if b is not None:
+            y += b
+    elif w is None:
         y = n.copy() if b is None else n + b
     else:
         y = n * w
         if b is not None:
             y += b
     # END SOLUTION
+    if not need_cache:
+        return y.reshape(x.shape), None
     return y.reshape(x.shape), (n, r, w, weight is not None, bias is not None, x.shape, normalized_shape)
 
 

@@ -60,18 +60,25 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
             param *= _scalar(1.0 - lr * weight_decay, param)
         else:
             g = g + _scalar(weight_decay, param) * param
+    tmp = xp.multiply(g, _scalar(1.0 - beta1, g))     # one scratch array, reused by every step below
     exp_avg *= _scalar(beta1, exp_avg)
-    exp_avg += _scalar(1.0 - beta1, exp_avg) * g
+    exp_avg += tmp                                      # m = b1 m + (1 - b1) g
+    xp.multiply(g, _scalar(1.0 - beta2, g), out=tmp)
+    tmp *= g
     exp_avg_sq *= _scalar(beta2, exp_avg_sq)
-    exp_avg_sq += _scalar(1.0 - beta2, exp_avg_sq) * g * g
+    exp_avg_sq += tmp                                   # v = b2 v + (1 - b2) g^2
     second = exp_avg_sq
     if max_exp_avg_sq is not None:
         xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         second = max_exp_avg_sq
     step_size = lr / (1.0 - beta1 ** step)
     bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
-    denom = xp.sqrt(second) / _scalar(bias_correction2_sqrt, param) + _scalar(eps, param)
-    param -= _scalar(step_size, param) * exp_avg / denom
+    xp.sqrt(second, out=tmp)
+    tmp /= _scalar(bias_correction2_sqrt, param)
+    tmp += _scalar(eps, param)                          # denom = sqrt(v) / sqrt(1 - b2^t) + eps
+    xp.divide(exp_avg, tmp, out=tmp)
+    tmp *= _scalar(step_size, param)
+    param -= tmp                                        # param -= step_size * m / denom
     # END SOLUTION
 
 
@@ -87,7 +94,7 @@ def grad_norm(grads, norm_type=2.0):
         return xp.stack(norms).max()
     p = _scalar(norm_type, grads[0])
     if norm_type == 2.0:
-        norms = [xp.sqrt((g * g).sum()) for g in grads]
+        norms = [xp.sqrt(xp.vdot(g, g)) for g in grads]  # vdot: sum(g * g) in one pass, no temporary
         return xp.sqrt((xp.stack(norms) ** 2).sum())
     inv = _scalar(1.0 / norm_type, grads[0])
     norms = [(xp.abs(g) ** p).sum() ** inv for g in grads]

@@ -32,7 +32,8 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, normalized_shape=None, eps=1e-5):
-        out, ctx.cache = nk.layer_norm_forward(x, normalized_shape, weight, bias, eps=eps)
+        out, ctx.cache = nk.layer_norm_forward(x, normalized_shape, weight, bias, eps=eps,
+                                               need_cache=any(ctx.needs_input_grad))
         return out
 
     @staticmethod

@@ -1,4 +1,5 @@
-"""backend.gelu_erf in float32 (the fused CPU path of the exact GELU) and the forward-only kernel path.
+"""The fast paths: backend.gelu_erf in float32 (the fused CPU loop of the exact GELU), the forward-only kernel
+paths (``need_cache=False`` under no_grad), and the optimizer kernels' in-place forms.
 
 The reference is x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 from ``math.erfc`` in float64 (accurate in
 both tails). Measured on the grid below: output within 1.4e-7 * max(|x|, 1), derivative within 2.4e-7
@@ -15,6 +16,7 @@ from minitorch.backend import gelu_erf as _gelu_erf
 from minitorch.backend import ops, to_numpy
 from minitorch.backend import strict as strict_xp
 from minitorch.kernels import elementwise as ew
+from minitorch.kernels import norm as nk
 
 
 def gelu_erf(x, grad=True):
@@ -104,3 +106,17 @@ def test_kernel_function_tells_the_forward_kernel_whether_backward_can_run():
     plain = kernel_function("Plain", lambda x: (x + 1, None), lambda d, c: (d,))  # no need_cache argument
     with no_grad():
         np.testing.assert_array_equal(plain.apply(leaf).numpy(), [2.0, 2.0, 2.0])
+
+
+@pytest.mark.parametrize("affine", [(True, True), (True, False), (False, False)])
+def test_layer_norm_forward_only_gives_the_same_output(affine):
+    r = np.random.default_rng(4)
+    x = r.standard_normal((2, 3, 8)).astype(np.float32)
+    w = r.standard_normal(8).astype(np.float32) if affine[0] else None
+    b = r.standard_normal(8).astype(np.float32) if affine[1] else None
+    x_before = x.copy()
+    y, cache = nk.layer_norm_forward(x, (8,), w, b)
+    y_only, none = nk.layer_norm_forward(x, (8,), w, b, need_cache=False)
+    assert none is None and cache is not None and y_only.dtype == np.float32
+    np.testing.assert_array_equal(to_numpy(y_only), to_numpy(y))
+    np.testing.assert_array_equal(x, x_before)                     # the input is never overwritten
