@@ -34,6 +34,37 @@ def _bias_grads(dpre, b_ih, b_hh, dpre_hh=None):
     return db_ih, db_hh
 
 
+# The per-time-step products have only B (batch) rows. OpenBLAS runs such a product h (B, K) @ W (K, N)
+# faster as several products of at most 256 columns than as one wide one (B=12, K=256, N=1024: 65 us
+# instead of 100 us), and dh = da (B, 4H) @ W_hh (4H, H) faster as a sum over 256-row blocks of W_hh.
+_STEP_BLOCK = 256
+
+
+def _step_blocks(w, axis):
+    """W cut into contiguous blocks of at most _STEP_BLOCK columns (axis=1) or rows (axis=0), as
+    [(slice, block)]; one block on a GPU, where one wide product is best."""
+    xp = get_array_module(w)
+    n = w.shape[axis]
+    size = n if xp.__name__.startswith("cupy") else _STEP_BLOCK
+    cut = (lambda j: w[:, j:j + size]) if axis == 1 else (lambda j: w[j:j + size])
+    return [(slice(j, j + size), xp.ascontiguousarray(cut(j))) for j in range(0, n, size)]
+
+
+def _step_matmul(h, blocks, out, tmp=None):
+    """out = h @ W for W as ``_step_blocks(W, axis=1)``; with ``tmp`` (like out), W as ``_step_blocks(W,
+    axis=0)`` and out = sum over blocks of h[:, rows] @ W[rows]. Returns out."""
+    xp = get_array_module(h)
+    if tmp is None:
+        for cols, w in blocks:
+            xp.matmul(h, w, out=out[:, cols])
+        return out
+    (rows, w), rest = blocks[0], blocks[1:]
+    xp.matmul(h[:, rows], w, out=out)
+    for rows, w in rest:
+        out += xp.matmul(h[:, rows], w, out=tmp)
+    return out
+
+
 def _check_nonlinearity(nonlinearity):
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"rnn: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
@@ -270,26 +301,29 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     gates = _affine(x, w_ih, b_ih)        # (T, B, 4H): x part of every step; becomes [i, f, g, o]
     if b_hh is not None:
         gates += b_hh
-    # sigmoid(a) = 0.5 tanh(a / 2) + 0.5, so all four gates take one tanh: scale, tanh, affine.
+    # sigmoid(a) = 0.5 tanh(a / 2) + 0.5, so all four gates take one tanh: scale, tanh, affine. The scale
+    # (0.5 for i, f, o; 1 for g) is applied to the x part and to W_hh once, before the loop (exact: a power of 2).
     scale = xp.full((4 * H,), 0.5, dtype=x.dtype)
     scale[2 * H:3 * H] = 1
     shift = scale.copy()
     shift[2 * H:3 * H] = 0
+    gates *= scale
     cs = xp.empty((T, B, H), dtype=x.dtype)
     tcs = xp.empty((T, B, H), dtype=x.dtype)
     out = xp.empty((T, B, H), dtype=x.dtype)
-    w_hh_t = xp.ascontiguousarray(w_hh.T)  # one copy; the per-step GEMMs run faster on it
+    w_hh_t = _step_blocks(w_hh.T * scale, axis=1)  # scaled W_hh^T in column blocks: faster per-step GEMMs
+    hw = xp.empty((B, 4 * H), dtype=x.dtype)
+    ig = xp.empty((B, H), dtype=x.dtype)
     h, c = h0, c0
     for t in _time_steps(T, reverse):
         a = gates[t]
-        a += h @ w_hh_t
-        a *= scale
+        a += _step_matmul(h, w_hh_t, out=hw)   # (x_t W_ih^T + b + h W_hh^T) * scale
         xp.tanh(a, out=a)
         a *= scale
         a += shift
         i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
         xp.multiply(f, c, out=cs[t])
-        cs[t] += i * g
+        cs[t] += xp.multiply(i, g, out=ig)
         c = cs[t]
         xp.tanh(c, out=tcs[t])
         xp.multiply(o, tcs[t], out=out[t])
@@ -326,6 +360,7 @@ def lstm_backward(dout, dh_n, dc_n, cache):
     xp.subtract(1, k_c, out=k_c)
     k_c *= o
     da = xp.empty((T, B, 4, H), dtype=gates.dtype)
+    w_hh_rows, tmp = _step_blocks(w_hh, axis=0), xp.empty((B, H), dtype=gates.dtype)
     dh, dc = dh_n, dc_n
     for t in _time_steps(T, not reverse):
         dh = dh + dout[t]
@@ -333,7 +368,7 @@ def lstm_backward(dout, dh_n, dc_n, cache):
         xp.multiply(dc[:, None, :], k[t, :, :3], out=da[t, :, :3])
         xp.multiply(dh, k[t, :, 3], out=da[t, :, 3])
         dc = dc * f[t]
-        dh = da[t].reshape(B, 4 * H) @ w_hh
+        dh = _step_matmul(da[t].reshape(B, 4 * H), w_hh_rows, out=xp.empty_like(dh), tmp=tmp)  # da_t @ W_hh
     da2 = da.reshape(T * B, 4 * H)
     h_prev = _previous_states(out, h0, reverse).reshape(T * B, H)
     dx = (da2 @ w_ih).reshape(x.shape)
