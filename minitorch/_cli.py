@@ -10,6 +10,7 @@ and the library's own errors (corrupt checkpoints, missing corpora, tokenizer er
 into that line.
 """
 import argparse
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -17,9 +18,10 @@ import os
 import sys
 import traceback
 
+from . import backend
 from .backend import BackendUnavailableError
 from .checkpoint import CheckpointError
-from .data import CorpusError, TokenizerError
+from .data import CorpusError, TokenizerError, corpora, load_corpus, tinyshakespeare_path
 from .generation import GenerationError
 
 
@@ -81,7 +83,8 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, tool, **kwargs):
         self.tool = tool
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
-        super().__init__(prog=f"python -m minitorch.{tool}", **kwargs)
+        kwargs["prog"] = kwargs.get("prog") or f"python -m minitorch.{tool}"
+        super().__init__(**kwargs)
 
     def error(self, message):
         print(f"minitorch.{self.tool}: error: {one_line(message)} (see python -m minitorch.{self.tool} --help)",
@@ -142,6 +145,76 @@ def check_text(text, where):
                          f"{len(sample):,})", "give a UTF-8 text file")
 
 
+# ----------------------------------------------------------------------------- corpora
+def resolve_corpus(name):
+    """'auto' means TinyShakespeare when it is available offline, else the python-stdlib corpus."""
+    if name != "auto":
+        return name
+    try:
+        tinyshakespeare_path(download=False)
+        return "tinyshakespeare"
+    except CorpusError:
+        return "python-stdlib"
+
+
+def sha256_text(text):
+    """The sha256 of ``text`` encoded as UTF-8 (what run configs record)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_run_corpus(spec, say=None):
+    """(text, info) for corpus ``spec`` ('auto', a name or a path). ``info`` records what was resolved:
+    name, path (None for python-stdlib), sha256 of the text, characters; ``say`` gets a message when
+    'auto' falls back to python-stdlib."""
+    name = resolve_corpus(spec)
+    if spec == "auto" and name == "python-stdlib" and say is not None:
+        say(f"TinyShakespeare was not found ({_tinyshakespeare_places()}), so this run trains on python-stdlib, "
+            "this Python's standard-library sources, instead. To get TinyShakespeare (1.1 MB): python -c "
+            "\"from minitorch.data import tinyshakespeare_path; print(tinyshakespeare_path())\", or set "
+            "MINITORCH_DATA to your copy (the file or its folder)")
+    key = str(name).lower()
+    if key in _CORPUS_NAMES["tinyshakespeare"]:
+        name, path = "tinyshakespeare", tinyshakespeare_path()
+    elif key in _CORPUS_NAMES["python-stdlib"]:
+        name, path = "python-stdlib", None
+    else:
+        path = os.path.abspath(os.fspath(name))
+        if os.path.isdir(path):
+            raise UsageError(f"--corpus {name} is a directory",
+                             "give a UTF-8 text file, or auto, tinyshakespeare or python-stdlib")
+        if not os.path.exists(path):
+            raise UsageError(f"--corpus {name}: no such file, and not a corpus name",
+                             "use auto, tinyshakespeare, python-stdlib or the path of a UTF-8 text file")
+    try:
+        text = load_corpus(name)
+    except CorpusError as err:
+        if path is None or name == "tinyshakespeare" or "UTF-8" not in str(err):
+            raise
+        raise UsageError(f"the corpus {path} is not UTF-8 text, it looks binary", "give a UTF-8 text file") from None
+    check_text(text, repr(name) if path is None or name == "tinyshakespeare" else path)
+    info = {"name": name, "path": path, "sha256": sha256_text(text), "chars": len(text)}
+    return text, info
+
+
+_CORPUS_NAMES = {"tinyshakespeare": ("tinyshakespeare", "tiny-shakespeare", "shakespeare"),
+                 "python-stdlib": ("python-stdlib", "stdlib")}
+
+
+def _tinyshakespeare_places():
+    env = os.environ.get("MINITORCH_DATA")
+    where = [f"MINITORCH_DATA={env}" + ("" if os.path.exists(env) else " does not exist")] if env else \
+        ["MINITORCH_DATA is not set"]
+    where.append(f"nor in {corpora.cache_dir()}")
+    return ", ".join(where)
+
+
+def describe_corpus(info):
+    path = info.get("path")
+    where = f" at {path}" if path and info["name"] != "python-stdlib" and path != info["name"] else ""
+    return f"{info['name']}{where} ({info['chars']:,} chars, sha256 {info['sha256'][:12]})"
+
+
+
 # ----------------------------------------------------------------------------- GPU
 def cupy_install_hint():
     """The command that adds CuPy to this installation of minitorch."""
@@ -164,9 +237,7 @@ def require_device(device):
     """Raise a UsageError unless ``device`` ('cpu' or 'cuda') can be used here."""
     if device != "cuda":
         return
-    from .backend import cupy_available  # noqa: PLC0415
-
-    if cupy_available():
+    if backend.cupy_available():
         return
     if importlib.util.find_spec("cupy") is None:
         raise UsageError("--device cuda needs CuPy, which is not installed",

@@ -12,7 +12,19 @@ import sys
 
 import numpy as np
 
+from ._cli import (
+    Parser,
+    UsageError,
+    auto_threads,
+    describe_corpus,
+    load_run_corpus,
+    parse_threads,
+    require_device,
+    run_main,
+    set_threads,
+)
 from .autograd import no_grad, tensor
+from .data import CorpusError, tinyshakespeare_path, train_val_split
 from .nn import functional as F
 
 PREDICT_IN, PREDICT_OUT = 30, 10
@@ -72,9 +84,6 @@ def score_prediction_set(model, inputs, targets, device="cpu"):
 def _eval_corpus(ckpt, corpus, say):
     """(text, name) to evaluate on: ``corpus`` when given, else the one the checkpoint trained on (checked
     against its recorded sha256: a changed text is reported through ``say``)."""
-    from ._cli import UsageError  # noqa: PLC0415
-    from .data import CorpusError  # noqa: PLC0415
-    from .train import _describe_corpus, load_run_corpus  # noqa: PLC0415
 
     saved = ckpt["extra"].get("corpus") or ckpt["extra"]["config"].get("corpus")
     if corpus is None:
@@ -84,8 +93,6 @@ def _eval_corpus(ckpt, corpus, say):
         else:  # older checkpoints record the name only
             name = spec = saved
         if name == "tinyshakespeare":
-            from .data import tinyshakespeare_path  # noqa: PLC0415
-
             try:
                 tinyshakespeare_path(download=False)
             except CorpusError:
@@ -101,8 +108,8 @@ def _eval_corpus(ckpt, corpus, say):
         spec = corpus
     text, info = load_run_corpus(spec)
     if corpus is None and isinstance(saved, dict) and saved.get("sha256") and saved["sha256"] != info["sha256"]:
-        say(f"note: the corpus has changed since training: {_describe_corpus(info)} now, "
-            f"{_describe_corpus(saved)} then; the validation split is not the run's")
+        say(f"note: the corpus has changed since training: {describe_corpus(info)} now, "
+            f"{describe_corpus(saved)} then; the validation split is not the run's")
     return text, info["name"]
 
 
@@ -110,8 +117,6 @@ def evaluate(checkpoint, corpus=None, prediction_set=None, n_predict=128, batch_
              threads=None):
     """The evaluation report (a dict) of ``checkpoint`` on its validation split (and a prediction set).
     ``threads``: BLAS threads, a number or 'auto' (None leaves them alone)."""
-    from ._cli import UsageError, auto_threads, set_threads  # noqa: PLC0415
-    from .data import train_val_split  # noqa: PLC0415
     from .generate import load_model  # noqa: PLC0415
 
     if n_predict < 1 or batch_size < 1:
@@ -169,8 +174,6 @@ def evaluate(checkpoint, corpus=None, prediction_set=None, n_predict=128, batch_
 
 
 def build_parser():
-    from ._cli import Parser, parse_threads  # noqa: PLC0415
-
     p = Parser("evaluate", description=__doc__)
     p.add_argument("--checkpoint", required=True, help="a .ckpt file written by python -m minitorch.train (required)")
     p.add_argument("--corpus", default=None,
@@ -192,8 +195,6 @@ def build_parser():
 
 
 def _run(argv):
-    from ._cli import require_device  # noqa: PLC0415
-
     args = build_parser().parse_args(argv)
     require_device(args.device)
     report = evaluate(args.checkpoint, args.corpus, args.prediction_set, args.n_predict, args.batch_size,
@@ -204,8 +205,6 @@ def _run(argv):
 
 def main(argv=None):
     """``python -m minitorch.evaluate``: prints the report as JSON and returns it."""
-    from ._cli import run_main  # noqa: PLC0415
-
     return run_main("evaluate", _run, argv)
 
 

@@ -9,6 +9,17 @@ models carry their hidden state and transformers a key/value cache, so N new tok
 import json
 import sys
 
+from ._cli import (
+    Parser,
+    UsageError,
+    auto_threads,
+    checkpoint_file,
+    parse_threads,
+    require_device,
+    run_main,
+    set_threads,
+)
+
 STRATEGIES = ("greedy", "sample", "top-k", "top-p", "beam")
 
 
@@ -16,7 +27,6 @@ def load_model(path, device="cpu"):
     """(model in eval mode, tokenizer, checkpoint dict) from a training checkpoint. A path that is missing or a
     folder, or a file that is not a minitorch.train checkpoint, raises ``minitorch._cli.UsageError``; a corrupt
     one ``CheckpointError``."""
-    from ._cli import UsageError, checkpoint_file  # noqa: PLC0415
     from .checkpoint import load_checkpoint  # noqa: PLC0415
     from .data import tokenizer_from_dict  # noqa: PLC0415
     from .train import build_model, config_from_dict  # noqa: PLC0415
@@ -39,7 +49,6 @@ def load_model(path, device="cpu"):
 
 def check_prompt(tok, prompt, flag="--prompt"):
     """The ids of ``prompt``; a UsageError naming the character the model does not know."""
-    from ._cli import UsageError  # noqa: PLC0415
     from .data import TokenizerError  # noqa: PLC0415
 
     if prompt == "":
@@ -53,8 +62,6 @@ def check_prompt(tok, prompt, flag="--prompt"):
 
 
 def build_parser():
-    from ._cli import Parser, parse_threads  # noqa: PLC0415
-
     p = Parser("generate", description=__doc__)
     p.add_argument("--checkpoint", required=True, help="a .ckpt file written by python -m minitorch.train (required)")
     p.add_argument("--prompt", required=True, help="the text to continue, in the model's vocabulary (required)")
@@ -86,7 +93,6 @@ def parse_args(argv=None):
 
 
 def _run(argv):
-    from ._cli import UsageError, auto_threads, require_device, set_threads  # noqa: PLC0415
     from .generation import generate_text  # noqa: PLC0415
 
     args = parse_args(argv)
@@ -130,8 +136,6 @@ def _run(argv):
 
 def main(argv=None):
     """``python -m minitorch.generate``: prints the text and returns generate_text's details."""
-    from ._cli import run_main  # noqa: PLC0415
-
     return run_main("generate", _run, argv)
 
 

@@ -27,6 +27,21 @@ import time
 import numpy as np
 
 from . import backend
+from ._cli import (
+    Parser,
+    UsageError,
+    auto_threads,
+    checkpoint_file,
+    describe_corpus,
+    load_run_corpus,
+    parse_bool,
+    parse_threads,
+    positive_float,
+    require_device,
+    resolve_corpus,  # noqa: F401 - part of this module's API (bench/recipe.py)
+    run_main,
+    set_threads,
+)
 from .autograd import no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import (
@@ -35,7 +50,6 @@ from .data import (
     CharTokenizer,
     CorpusError,
     RandomBatchSampler,
-    load_corpus,
     tinyshakespeare_path,
     tokenizer_from_dict,
     train_val_split,
@@ -119,17 +133,6 @@ def build_model(cfg, vocab_size):
         return models.LSTMAttentionLM(vocab_size, embedding_dim=cfg.n_embd, hidden_size=cfg.hidden_size,
                                num_heads=cfg.n_head, dropout=cfg.dropout, bidirectional=cfg.bidirectional)
     raise ValueError(f"unknown model {cfg.model!r}: expected gpt, lstm, gru, rnn or lstm-attention")
-
-
-def resolve_corpus(name):
-    """'auto' means TinyShakespeare when it is available offline, else the python-stdlib corpus."""
-    if name != "auto":
-        return name
-    try:
-        tinyshakespeare_path(download=False)
-        return "tinyshakespeare"
-    except CorpusError:
-        return "python-stdlib"
 
 
 def build_tokenizer(kind, text, vocab_size=512):
@@ -240,8 +243,6 @@ def _default_text(name):
 
 
 def build_parser():
-    from ._cli import Parser, parse_bool, parse_threads, positive_float  # noqa: PLC0415
-
     p = Parser("train", description=__doc__)
     p.add_argument("--preset", choices=sorted(PRESETS), default=None,
                    help=f"starting values of every field below: {', '.join(sorted(PRESETS))} (default: baby-gpt)")
@@ -307,8 +308,6 @@ def _flag(name):
 
 def _check_config(cfg):
     """Every problem with ``cfg`` at once, as a UsageError; shortens a warm-up longer than the run."""
-    from ._cli import UsageError  # noqa: PLC0415
-
     problems = []
     for name in ("max_iters", "batch_size", "block_size", "eval_iters", "eval_interval", "log_interval", "n_layer",
                  "n_head", "n_embd", "hidden_size", "num_layers", "bpe_vocab_size"):
@@ -363,66 +362,6 @@ def _check_config(cfg):
 
 
 # ----------------------------------------------------------------------------- data
-def _sha256_text(text):
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def load_run_corpus(spec, say=None):
-    """(text, info) for corpus ``spec`` ('auto', a name or a path). ``info`` records what was resolved:
-    name, path (None for python-stdlib), sha256 of the text, characters; ``say`` gets a message when
-    'auto' falls back to python-stdlib."""
-    from ._cli import UsageError, check_text  # noqa: PLC0415
-
-    name = resolve_corpus(spec)
-    if spec == "auto" and name == "python-stdlib" and say is not None:
-        say(f"TinyShakespeare was not found ({_tinyshakespeare_places()}), so this run trains on python-stdlib, "
-            "this Python's standard-library sources, instead. To get TinyShakespeare (1.1 MB): python -c "
-            "\"from minitorch.data import tinyshakespeare_path; print(tinyshakespeare_path())\", or set "
-            "MINITORCH_DATA to your copy (the file or its folder)")
-    key = str(name).lower()
-    if key in _CORPUS_NAMES["tinyshakespeare"]:
-        name, path = "tinyshakespeare", tinyshakespeare_path()
-    elif key in _CORPUS_NAMES["python-stdlib"]:
-        name, path = "python-stdlib", None
-    else:
-        path = os.path.abspath(os.fspath(name))
-        if os.path.isdir(path):
-            raise UsageError(f"--corpus {name} is a directory",
-                             "give a UTF-8 text file, or auto, tinyshakespeare or python-stdlib")
-        if not os.path.exists(path):
-            raise UsageError(f"--corpus {name}: no such file, and not a corpus name",
-                             "use auto, tinyshakespeare, python-stdlib or the path of a UTF-8 text file")
-    try:
-        text = load_corpus(name)
-    except CorpusError as err:
-        if path is None or name == "tinyshakespeare" or "UTF-8" not in str(err):
-            raise
-        raise UsageError(f"the corpus {path} is not UTF-8 text, it looks binary", "give a UTF-8 text file") from None
-    check_text(text, repr(name) if path is None or name == "tinyshakespeare" else path)
-    info = {"name": name, "path": path, "sha256": _sha256_text(text), "chars": len(text)}
-    return text, info
-
-
-_CORPUS_NAMES = {"tinyshakespeare": ("tinyshakespeare", "tiny-shakespeare", "shakespeare"),
-                 "python-stdlib": ("python-stdlib", "stdlib")}
-
-
-def _tinyshakespeare_places():
-    env = os.environ.get("MINITORCH_DATA")
-    where = [f"MINITORCH_DATA={env}" + ("" if os.path.exists(env) else " does not exist")] if env else \
-        ["MINITORCH_DATA is not set"]
-    from .data import corpora  # noqa: PLC0415
-
-    where.append(f"nor in {corpora.cache_dir()}")
-    return ", ".join(where)
-
-
-def _describe_corpus(info):
-    path = info.get("path")
-    where = f" at {path}" if path and info["name"] != "python-stdlib" and path != info["name"] else ""
-    return f"{info['name']}{where} ({info['chars']:,} chars, sha256 {info['sha256'][:12]})"
-
-
 # ----------------------------------------------------------------------------- run folders
 def run_files(out_dir):
     """The run files (``RUN_FILES``) present in ``out_dir``."""
@@ -431,8 +370,6 @@ def run_files(out_dir):
 
 def _read_train_checkpoint(path):
     """(checkpoint dict, saved Config) of a minitorch.train checkpoint, or a UsageError saying why not."""
-    from ._cli import UsageError, checkpoint_file  # noqa: PLC0415
-
     checkpoint_file(path, flag="--resume")
     state = load_checkpoint(path, restore_rng=False)
     extra = state.get("extra") or {}
@@ -512,8 +449,6 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
 
     Everything is checked before any file is written: a start that fails leaves the folder as it was.
     Raises ``minitorch._cli.UsageError`` (and the data/checkpoint errors) for user errors."""
-    from ._cli import UsageError, auto_threads, require_device, set_threads  # noqa: PLC0415
-
     notes = _check_config(cfg)
     if stop_at is not None and stop_at < 1:
         raise UsageError(f"--stop-at must be at least 1, got {stop_at}", "give the step to stop at")
@@ -587,7 +522,7 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     try:
         ids = tok.encode_array(text)
     except (KeyError, ValueError) as err:
-        raise UsageError(f"the run's tokenizer cannot encode {_describe_corpus(corpus_info)}: {err}",
+        raise UsageError(f"the run's tokenizer cannot encode {describe_corpus(corpus_info)}: {err}",
                          "resume on the corpus the run started on") from None
     train_ids, val_ids = train_val_split(ids, cfg.val_fraction)
     chars_per_token = len(text) / max(len(ids), 1)
@@ -660,7 +595,7 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     for note in notes:
         _say(note)
     resuming = f", resuming at step {step} of {cfg.max_iters} from {ckpt_path}" if state is not None else ""
-    _say(f"{cfg.preset} ({cfg.model}, {model.num_parameters():,} parameters) on {_describe_corpus(corpus_info)}, "
+    _say(f"{cfg.preset} ({cfg.model}, {model.num_parameters():,} parameters) on {describe_corpus(corpus_info)}, "
          f"{tok.kind} tokenizer with {tok.vocab_size} tokens, {len(train_ids):,}/{len(val_ids):,} train/val tokens; "
          f"{cfg.device} {cfg.dtype}" + (f", {thread_text}" if thread_text else "") + f"; out_dir={out_dir}{resuming}")
     bar = None
@@ -747,8 +682,6 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
 def _resume_corpus(state, given_spec, ckpt_path):
     """(text, info) of the corpus a resumed run trains on: the one it started on (or ``given_spec``), which must
     be the same text (sha256); otherwise a UsageError saying what differs."""
-    from ._cli import UsageError  # noqa: PLC0415
-
     saved = state["extra"].get("corpus")
     if isinstance(saved, str):  # checkpoints before corpus hashes were recorded: the resolved name only
         saved = {"name": saved, "path": None if saved in CORPORA else saved, "sha256": None, "chars": None}
@@ -762,8 +695,8 @@ def _resume_corpus(state, given_spec, ckpt_path):
     if saved.get("sha256") is None:
         _say(f"{ckpt_path} does not record its corpus's sha256; continuing on {info['name']} unchecked")
     elif info["sha256"] != saved["sha256"]:
-        raise UsageError(f"--resume: the corpus differs from the run's: {_describe_corpus(info)} now, but the run "
-                         f"trained on {_describe_corpus(saved)}; its vocabulary and batches would not match",
+        raise UsageError(f"--resume: the corpus differs from the run's: {describe_corpus(info)} now, but the run "
+                         f"trained on {describe_corpus(saved)}; its vocabulary and batches would not match",
                          "restore that text, or start a new run with another --out-dir")
     if saved["name"] == "python-stdlib" and not given_spec:
         try:
@@ -777,8 +710,6 @@ def _resume_corpus(state, given_spec, ckpt_path):
 
 def main(argv=None):
     """``python -m minitorch.train``: returns the summary dict (None when there was nothing to do)."""
-    from ._cli import run_main  # noqa: PLC0415
-
     def body(argv):
         cfg, args = parse_args(argv)
         summary = train(cfg, resume=False if args.resume is None else (args.resume or True), quiet=args.quiet,

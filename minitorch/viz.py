@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 
+from ._cli import Parser, UsageError, run_main
+
 
 def _pyplot():
     try:
@@ -94,8 +96,6 @@ def plot_attention(weights, tokens, out_path, title="attention"):
 
 
 def build_parser():
-    from ._cli import Parser  # noqa: PLC0415
-
     p = Parser("viz", description=__doc__)
     p.add_debug()
     sub = p.add_subparsers(dest="cmd", required=True, metavar="{loss,attention}", parser_class=argparse_parser(p))
@@ -116,19 +116,14 @@ def build_parser():
 
 def argparse_parser(parent):
     """Subcommand parsers with the same one-line errors as ``parent``."""
-    from ._cli import Parser  # noqa: PLC0415
-
     class Sub(Parser):
         def __init__(self, **kwargs):
-            kwargs.pop("prog", None)
             super().__init__(parent.tool, **kwargs)
 
     return Sub
 
 
 def _run(argv):
-    from ._cli import UsageError  # noqa: PLC0415
-
     args = build_parser().parse_args(argv)
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(out_dir):
@@ -176,8 +171,6 @@ def _run(argv):
 
 def main(argv=None):
     """``python -m minitorch.viz``: writes the image and returns its path."""
-    from ._cli import run_main  # noqa: PLC0415
-
     return run_main("viz", _run, argv)
 
 
