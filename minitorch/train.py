@@ -43,7 +43,7 @@ from ._cli import (
     set_threads,
 )
 from .autograd import no_grad
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import (
     CORPORA,
     BPETokenizer,
@@ -500,6 +500,13 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
         if not same_folder and run_files(out_dir):
             raise UsageError(f"--out-dir {out_dir} already holds a run ({', '.join(run_files(out_dir))}), not the "
                              f"one in {source_dir}", "choose an empty --out-dir to continue the run there")
+        last_here = os.path.join(out_dir, "last.ckpt")
+        if same_folder and os.path.abspath(ckpt_path) != os.path.abspath(last_here) and os.path.isfile(last_here):
+            ahead = int(load_checkpoint(last_here, restore_rng=False).get("step") or 0)
+            if ahead > step0:
+                raise UsageError(f"--resume {ckpt_path} is at step {step0}, behind {last_here} at step {ahead}: "
+                                 "continuing here would overwrite the later steps",
+                                 f"continue from it in a new folder (--out-dir), or --resume {last_here}")
     else:
         existing = run_files(out_dir) if os.path.isdir(out_dir) else []
         if os.path.exists(out_dir) and not os.path.isdir(out_dir):
@@ -560,6 +567,22 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
         batches.load_state_dict(state["extra"]["batch_rng"])
     thread_text = set_threads(threads, auto=auto_threads(model)) if threads is not None else None
 
+    # a run continued in a new folder takes along the best checkpoint it had at the step it resumes from
+    best_source = None
+    if state is not None and os.path.abspath(out_dir) != source_dir:
+        source_best = os.path.join(source_dir, "best.ckpt")
+        try:
+            best_step = int(load_checkpoint(source_best, restore_rng=False).get("step") or 0) \
+                if os.path.isfile(source_best) else None
+        except CheckpointError:
+            best_step = None
+        if best_step is not None and best_step <= step:
+            best_source = source_best
+        elif state["extra"].get("val_loss") is not None and state["extra"]["val_loss"] == best_val:
+            best_source = ckpt_path  # the checkpoint resumed from was the best so far
+        else:
+            best_val = math.inf  # no best.ckpt of that moment: the next evaluation writes one
+
     # everything checked: from here on files are written
     os.makedirs(out_dir, exist_ok=True)
     last_path = os.path.join(out_dir, "last.ckpt")
@@ -570,10 +593,8 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
             os.remove(os.path.join(out_dir, name))
         if removed:
             _say(f"--force: deleted the previous run's {', '.join(removed)} in {out_dir}")
-    if state is not None and os.path.abspath(out_dir) != source_dir:
-        source_best = os.path.join(source_dir, "best.ckpt")
-        if os.path.isfile(source_best):
-            shutil.copy2(source_best, best_path)
+    if best_source is not None:
+        shutil.copy2(best_source, best_path)
     log = CsvLog(os.path.join(out_dir, "log.csv"), resume_step=step if state is not None else None,
                  source=os.path.join(source_dir, "log.csv") if source_dir else None)
     tok_info = {"kind": tok.kind, "vocab_size": tok.vocab_size,

@@ -201,6 +201,24 @@ def test_resume_from_a_checkpoint_path(tmp_path, finished):
     assert (c / "best.ckpt").exists() and load_tree(c / "last.ckpt")["step"] == 14
 
 
+def test_resume_from_an_earlier_checkpoint_never_overwrites_later_steps(tmp_path, corpus, capsys):
+    out = tmp_path / "run"
+    run_train(["--corpus", corpus, "--max-iters", "6", "--eval-interval", "2", "--out-dir", str(out), *TINY])
+    early = out / "early.ckpt"
+    shutil.copy(out / "last.ckpt", tmp_path / "keep.ckpt")
+    run_train(["--resume", "--out-dir", str(out), "--max-iters", "8"])
+    shutil.copy(tmp_path / "keep.ckpt", early)  # step 6 of a run now at step 8
+    before = snapshot(out)
+    line = user_error(capsys, train_cli.main, ["--resume", str(early), "--max-iters", "10"])
+    assert "behind" in line and "step 8" in line and "--out-dir" in line
+    assert snapshot(out) == before
+    branch = tmp_path / "branch"
+    run_train(["--resume", str(early), "--out-dir", str(branch), "--max-iters", "10", "--stop-at", "7"])
+    assert snapshot(out) == before
+    assert load_tree(branch / "best.ckpt")["step"] <= 6  # never the source's later best (step 8)
+    assert [int(r["step"]) for r in read_log(branch / "log.csv")] == list(range(1, 8))
+
+
 def test_resume_with_nothing_to_do_changes_nothing(tmp_path, finished, capsys):
     a = copy_run(finished, tmp_path / "A")
     before = snapshot(a)
