@@ -12,13 +12,6 @@ from autograder.spec import Registry, X
 from .bugs import make_submission
 
 E, D = "minitorch/kernels/elementwise.py", "minitorch/kernels/dropout.py"
-GELU_ZEROS = [
-    (E, "    # BEGIN SOLUTION hw2\n    if approximate == \"tanh\":\n        t = xp.tanh(",
-     "    # BEGIN SOLUTION hw2\n    return xp.zeros_like(x), (x, x, approximate)\n"
-     "    if approximate == \"tanh\":\n        t = xp.tanh("),
-    (E, "    # BEGIN SOLUTION hw2\n    if approximate == \"tanh\":\n        t = saved",
-     "    # BEGIN SOLUTION hw2\n    return (xp.zeros_like(dout),)\n    if approximate == \"tanh\":\n        t = saved"),
-]
 
 
 def _evaluate(got_out, got_grad, fd_num, fd_ana):
@@ -41,30 +34,6 @@ def test_finite_differences_count_only_with_a_correct_forward():
     assert all(c.passed for c in ok.values())
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """One sandbox run: gelu returning zeros (forward and backward), and three dropout variants."""
-    root = tmp_path_factory.mktemp("scoring")
-    subs = {
-        "gelu_zeros": (GELU_ZEROS, ["gelu"]),
-        "fixed_mask": ([(D, "    mask = (u >= p).astype(x.dtype)\n    mask *= 1.0 / (1.0 - p)",
-                         "    mask = (u >= 0.5).astype(x.dtype)\n    mask *= 2.0")], ["dropout"]),
-        "ignores_p_in_mask": ([(D, "    mask = (u >= p).astype(x.dtype)", "    mask = (u >= 0.5).astype(x.dtype)")],
-                              ["dropout"]),
-        "reference": ([], ["dropout"]),
-    }
-    jobs = [(make_submission(str(root / name), edits), tests) for name, (edits, tests) in subs.items()]
-    reports = grade_batch("hw2", jobs)
-    return {name: r["tests"][0] for name, r in zip(subs, reports)}
-
-
-def test_all_zeros_gelu_earns_nothing(graded):
-    t = graded["gelu_zeros"]
-    assert t["test"] == "gelu" and t["points"] == 0
-    fd = [c for c in t["checks"] if "gradcheck" in c["name"]]
-    assert fd and all(c["message"] == FD_NEEDS_FORWARD for c in fd)
-
-
 ZERO_EVERY_KERNEL = """
 
 def _zero_like(v):
@@ -83,6 +52,34 @@ def _zeroed(f, forward):
 for _name in [n for n in list(globals()) if n.endswith(("_forward", "_backward"))]:
     globals()[_name] = _zeroed(globals()[_name], _name.endswith("_forward"))
 """
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """One sandbox run: gelu returning zeros (forward and backward), and three dropout variants."""
+    root = tmp_path_factory.mktemp("scoring")
+    subs = {
+        "gelu_zeros": ([], ["gelu"]),  # elementwise.py with every kernel zeroed (gelu among them)
+        "fixed_mask": ([(D, "    mask = (u >= p).astype(x.dtype)\n    mask *= 1.0 / (1.0 - p)",
+                         "    mask = (u >= 0.5).astype(x.dtype)\n    mask *= 2.0")], ["dropout"]),
+        "ignores_p_in_mask": ([(D, "    mask = (u >= p).astype(x.dtype)", "    mask = (u >= 0.5).astype(x.dtype)")],
+                              ["dropout"]),
+        "reference": ([], ["dropout"]),
+    }
+    jobs = [(make_submission(str(root / name), edits), tests) for name, (edits, tests) in subs.items()]
+    with open(os.path.join(jobs[0][0], E), "a", encoding="utf-8") as f:
+        f.write(ZERO_EVERY_KERNEL)
+    reports = grade_batch("hw2", jobs)
+    return {name: r["tests"][0] for name, r in zip(subs, reports)}
+
+
+def test_all_zeros_gelu_earns_nothing(graded):
+    t = graded["gelu_zeros"]
+    assert t["test"] == "gelu" and t["points"] == 0
+    fd = [c for c in t["checks"] if "gradcheck" in c["name"]]
+    assert fd and all(c["message"] == FD_NEEDS_FORWARD for c in fd)
+
+
 
 
 def test_all_zeros_kernels_earn_no_finite_difference_points(tmp_path):
