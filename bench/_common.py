@@ -151,6 +151,14 @@ def peak_rss_mib():
 def current_rss_mib():
     return _status_mib("VmRSS")
 
+
+def load_average():
+    """The 1, 5 and 15 minute load averages as text ('n/a' where the OS has none)."""
+    try:
+        return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:  # pragma: no cover
+        return "n/a"
+
 # ----------------------------------------------------------------------------- torch twins
 def torch_gpt(vocab_size, block_size, n_layer, n_head, n_embd, dropout=0.0, bias=True, tie_weights=True):
     """nanoGPT's model in PyTorch, with nanoGPT's init and minitorch.models.GPT's state_dict keys."""

@@ -7,8 +7,11 @@
 
 How it is measured: both models are built in this process with identical weights (torch loads
 minitorch's state_dict) and train on the same batches of TinyShakespeare characters (random ids
-when the corpus is absent). Steps alternate between the two frameworks, so a change of load on a
-shared machine hits both alike; after ``--warmup`` steps each, the median wall time of ``--steps``
+when the corpus is absent). A diagnostic of the step on one thread (``--threads 1``, the default and, on
+the CPU, the only setting accepted: with more threads, steps taken in turns make PyTorch's OpenMP pool spin
+against NumPy's BLAS threads; compare thread counts with bench/recipe.py, where each framework runs in its
+own process). Steps alternate between the two frameworks, so a change of load on a shared machine hits
+both alike, and the load average is printed; after ``--warmup`` steps each, the median wall time of ``--steps``
 steps is reported (and the median CPU time the process used per step, which a busy machine
 distorts less than wall time). A step is zero_grad + forward + loss + backward + optimizer step (on the GPU,
 synchronised before the clock is read). Peak memory: each framework runs a few steps in a fresh
@@ -24,7 +27,9 @@ import sys
 
 import _common as common  # bench/_common.py: shared by the bench scripts
 
-_THREADS = common.set_threads_from_argv(sys.argv)  # before NumPy loads its BLAS
+# before NumPy loads its BLAS; 1 thread unless --threads says otherwise (see --threads below)
+_THREADS = common.set_threads_from_argv(
+    sys.argv if common.threads_from_argv(sys.argv) else [*sys.argv, "--threads", "1"])
 
 import numpy as np  # noqa: E402
 
@@ -141,13 +146,20 @@ def main(argv=None):
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--steps", type=int, default=20, help="timed steps per framework (median reported)")
     p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--threads", type=int, default=None,
-                   help="BLAS/OpenMP threads for both frameworks (default: the libraries' own choice, all cores)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="BLAS/OpenMP threads of both frameworks: 1 (default), the only setting where steps taken in "
+                        "turns in one process compare fairly; compare thread counts with bench/recipe.py")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--memory-probe", choices=("minitorch", "torch"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.steps < 10:
         p.error("--steps must be at least 10 (the median of >= 10 steps is reported)")
+    if args.threads < 1:
+        p.error(f"--threads must be positive, got {args.threads}")
+    if args.threads > 1 and args.device == "cpu":
+        p.error(f"--threads {args.threads}: the frameworks take turns step by step in one process, where more than "
+                "one thread makes PyTorch's OpenMP pool spin against NumPy's BLAS threads and the ratio means "
+                "nothing; compare thread counts with bench/recipe.py --threads N (each framework in its own process)")
     import minitorch
 
     if args.device == "cuda" and not minitorch.cupy_available():
@@ -170,7 +182,9 @@ def main(argv=None):
     data = common.batches(args.warmup + args.steps, cfg["batch_size"], cfg["block_size"], VOCAB)
     mt_model, mt_step = minitorch_setup(cfg, args.device)
     _, th_step = torch_setup(cfg, torch_device, common.host_state_dict(mt_model))
+    load_before = common.load_average()
     times, cpu_times, losses = common.time_alternating({"minitorch": mt_step, "torch": th_step}, data, args.warmup)
+    load_after = common.load_average()
     mem = {k: (float("nan"), float("nan")) for k in times} if args.no_memory else \
         {k: measure_memory(k, args.device if k == "minitorch" else torch_device) for k in times}
     n_params = mt_model.num_parameters()
@@ -180,6 +194,8 @@ def main(argv=None):
           f"numpy {np.__version__}; median of {args.steps} steps after {args.warmup} warm-up")
     med, cpu = common.print_step_table(times, cpu_times, losses, mem)
     print(f"(CPU time of this process per step, all threads; its ratio: {cpu['minitorch'] / cpu['torch']:.2f})")
+    print(f"load average (1, 5, 15 min) before the timed steps: {load_before}; after: {load_after}")
+    print(f"(a diagnostic of the step with {args.threads} thread; bench/recipe.py is the benchmark of record)")
     print(f"ratio minitorch/torch: {med['minitorch'] / med['torch']:.2f}")
     return 0
 

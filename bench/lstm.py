@@ -5,18 +5,20 @@
 
 How it is measured: both models are built in this process with identical weights (torch loads
 minitorch's state_dict: the parameter names are the same) and train on the same batches of
-TinyShakespeare characters (random ids when the corpus is absent). Steps alternate between the two
-frameworks, so a change of load on a shared machine hits both alike; after ``--warmup`` steps each,
-the median wall time of ``--steps`` steps is reported (and the median process CPU time, all threads,
-which a loaded machine disturbs less). A step is zero_grad + forward + loss +
+TinyShakespeare characters (random ids when the corpus is absent). A diagnostic of the step on one
+thread (``--threads 1``, the default and the only setting accepted: with more threads, steps taken in
+turns make PyTorch's OpenMP pool spin against NumPy's BLAS threads; compare thread counts with
+bench/recipe.py, where each framework runs in its own process). Steps alternate between the two
+frameworks, so a change of load on a shared machine hits both alike (the load average is printed);
+after ``--warmup`` steps each, the median wall time of ``--steps`` steps is reported (and the median
+process CPU time, which a loaded machine disturbs less). A step is zero_grad + forward + loss +
 backward + AdamW step. Peak memory: each framework runs 3 steps in a fresh subprocess and reports
 its peak resident set size (VmHWM, reset after imports and data loading) minus the RSS at that
 point (torch's optimizer imports torch._dynamo lazily; that is done before the baseline), i.e. the
 memory that the model, optimizer, activations and gradients added. For minitorch a second
 subprocess reports the peak of NumPy allocations seen by tracemalloc (NumPy reports its buffers to
 tracemalloc, torch does not; it runs separately because tracemalloc's bookkeeping inflates the
-RSS). The final line is the ratio of the medians. ``--threads N`` sets the BLAS/OpenMP threads
-of both frameworks (default: each its own).
+RSS). The final line is the ratio of the medians.
 """
 import argparse
 import os
@@ -25,7 +27,9 @@ import sys
 
 import _common as common  # bench/_common.py: shared by the bench scripts
 
-_THREADS = common.set_threads_from_argv(sys.argv[1:])  # before NumPy loads its BLAS
+# before NumPy loads its BLAS; 1 thread unless --threads says otherwise (see --threads below)
+_THREADS = common.set_threads_from_argv(
+    sys.argv if common.threads_from_argv(sys.argv) else [*sys.argv, "--threads", "1"])
 
 import numpy as np  # noqa: E402 - after the thread settings above
 
@@ -145,14 +149,21 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=20, help="timed steps per framework (median reported)")
     p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--threads", type=int, default=None,
-                   help="threads for both frameworks (BLAS/OpenMP and torch.set_num_threads); default: their own")
+    p.add_argument("--threads", type=int, default=1,
+                   help="BLAS/OpenMP threads of both frameworks: 1 (default), the only setting where steps taken in "
+                        "turns in one process compare fairly; compare thread counts with bench/recipe.py")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--memory-probe", choices=("minitorch", "torch"), help=argparse.SUPPRESS)
     p.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.steps < 10:
         p.error("--steps must be at least 10 (the median of >= 10 steps is reported)")
+    if args.threads < 1:
+        p.error(f"--threads must be positive, got {args.threads}")
+    if args.threads > 1:
+        p.error(f"--threads {args.threads}: the frameworks take turns step by step in one process, where more than "
+                "one thread makes PyTorch's OpenMP pool spin against NumPy's BLAS threads and the ratio means "
+                "nothing; compare thread counts with bench/recipe.py --threads N (each framework in its own process)")
     if args.memory_probe:
         memory_probe(args.memory_probe, args.traced)
         return 0
@@ -163,7 +174,9 @@ def main(argv=None):
     data = common.batches(args.warmup + args.steps, CONFIG["batch_size"], CONFIG["block_size"], CONFIG["vocab"])
     mt_model, mt_step = minitorch_setup()
     _, th_step = torch_setup(common.host_state_dict(mt_model))
+    load_before = common.load_average()
     times, cpu_times, losses = common.time_alternating({"minitorch": mt_step, "torch": th_step}, data, args.warmup)
+    load_after = common.load_average()
     mem = {k: (float("nan"), float("nan")) for k in times} if args.no_memory else \
         {k: measure_memory(k) for k in times}
     n_params = mt_model.num_parameters()
@@ -174,6 +187,8 @@ def main(argv=None):
           f"numpy {np.__version__} (BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}); "
           f"median of {args.steps} steps after {args.warmup} warm-up")
     med, cpu_med = common.print_step_table(times, cpu_times, losses, mem)
+    print(f"load average (1, 5, 15 min) before the timed steps: {load_before}; after: {load_after}")
+    print(f"(a diagnostic of the step with {args.threads} thread; bench/recipe.py is the benchmark of record)")
     print(f"ratio minitorch/torch: {med['minitorch'] / med['torch']:.2f}")
     return 0
 

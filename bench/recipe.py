@@ -2,6 +2,8 @@
 
     python bench/recipe.py                          # baby-gpt preset, 2000 iterations, TinyShakespeare
     python bench/recipe.py --model lstm             # the lstm preset
+    python bench/recipe.py --model gpt lstm --out-dir bench/results --tag 2core   # both: the headline run,
+                                                    # written to bench/results/recipe-{gpt,lstm}-2core.txt
     python bench/recipe.py --max-iters 500 --out bench/results/recipe-gpt-500-2core.txt
 
 What is compared. minitorch trains with ``minitorch.train.train`` itself, the code users run with
@@ -33,16 +35,20 @@ whose resolution is 10 ms); mean ms/step: loop s / iterations. Then the agreemen
 the two runs (first-step loss, lr schedule, running-mean loss gap), the targets of issue 6, and the
 final line ``ratio minitorch/torch: X``, the ratio of the wall times.
 
-Run order. The two runs are sequential, PyTorch first, then minitorch (``--order`` swaps them).
-They cannot be interleaved step by step without replacing ``train``'s loop, which is exactly what is
-being measured. PyTorch goes first because it is the reference and the shorter run, so its numbers
-are on the screen early; the load average is printed at the start and end of each phase, so a
-change of load on a shared machine between the two phases is visible (run on an idle machine:
-both frameworks use ``--threads`` threads, 2 by default to match our 2-core machine).
+Run order and threads. Each framework trains in its own fresh process (``--child``), one after the
+other, never interleaved: PyTorch first, then minitorch (``--order`` swaps them), model after model. So
+neither framework's thread pool competes with the other's, and each process's peak memory is its own: the
+report gives the peak resident set size of each training process (imports included) and its growth
+after the imports and the data (the model, optimizer, activations and gradients). The load average is
+printed before and after every phase: quote results only from an idle machine. Threads: by default each
+framework runs as a user would run it, minitorch with ``python -m minitorch.train``'s default
+(``--threads auto``: the BLAS thread count it picks by model size) and PyTorch with its own default (one
+thread per core); ``--threads N`` gives both N threads. GFLOP/s: the matrix-product work of one training
+step (forward and backward: 3x the forward's 2 M K N per product, attention's two batched products
+included) divided by the median step time.
 """
 import argparse
 import csv
-import dataclasses
 import math
 import os
 import platform
@@ -55,7 +61,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402  (bench/_common.py: --threads must act before NumPy is imported)
 
 if __name__ == "__main__":
-    _common.set_threads_from_argv(sys.argv if _common.threads_from_argv(sys.argv) else [*sys.argv, "--threads", "2"])
+    _common.set_threads_from_argv(sys.argv)  # only with --threads N; otherwise each framework's default
 
 import numpy as np  # noqa: E402
 
@@ -233,9 +239,10 @@ def run_torch(cfg, vocab_size, train_ids, val_ids, init_state=None):
 
 
 # ----------------------------------------------------------------------------- minitorch
-def run_minitorch(cfg, vocab_size, train_ids, val_ids):
-    """Train with ``minitorch.train.train(cfg)``; read its log, rescore its final checkpoint."""
-    summary = train(cfg, quiet=True)
+def run_minitorch(cfg, vocab_size, train_ids, val_ids, threads="auto"):
+    """Train with ``minitorch.train.train(cfg)`` (``threads`` as the CLI's --threads); read its log, rescore its
+    final checkpoint."""
+    summary = train(cfg, quiet=True, threads=threads)
     with open(os.path.join(cfg.out_dir, "log.csv"), newline="") as fh:
         rows = list(csv.DictReader(fh))
     steps = [int(r["step"]) for r in rows]
@@ -255,7 +262,41 @@ def run_minitorch(cfg, vocab_size, train_ids, val_ids):
     return dict(train_loss=train_loss, val_loss=val_loss, wall=float(summary["elapsed_s"]), loop=loop,
                 step_ms=median_step_ms(ends), losses=[float(r["train_loss"]) for r in rows[:-1]],
                 lrs=[float(r["lr"]) for r in rows], logged=logged, parameters=summary["parameters"],
-                corpus=summary["corpus"])
+                corpus=summary["corpus"], threads=_blas_threads(), version=np.__version__)
+
+
+def _blas_threads():
+    """The BLAS thread count NumPy runs with now (threadpoolctl), or the environment's setting."""
+    try:
+        from threadpoolctl import threadpool_info  # noqa: PLC0415
+
+        counts = sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+        if counts:
+            return ",".join(map(str, counts))
+    except ImportError:
+        pass
+    return os.environ.get("OPENBLAS_NUM_THREADS", "default")
+
+
+def gemm_flops(cfg, vocab_size):
+    """FLOPs of the matrix products of one training step: 3x the forward's (the backward does two products per
+    forward product), 2 M K N each. GPT: per token and layer the four linears (12 E^2 multiply-adds) and
+    attention's q k^T and weights @ v (2 T E: the full T x T scores), plus the head (E V). LSTM: per token and
+    layer the input and recurrent products (4H (I + H)), plus the head (H V)."""
+    tokens = cfg.batch_size * cfg.block_size
+    if cfg.model == "gpt":
+        e = cfg.n_embd
+        per_token = cfg.n_layer * (12 * e * e + 2 * cfg.block_size * e) + e * vocab_size
+    elif cfg.model in ("lstm", "gru", "rnn"):
+        gates = {"lstm": 4, "gru": 3, "rnn": 1}[cfg.model]
+        h, per_token, width = cfg.hidden_size, 0, cfg.n_embd
+        for _ in range(cfg.num_layers):
+            per_token += gates * h * (width + h)
+            width = h
+        per_token += h * vocab_size
+    else:
+        return float("nan")
+    return 3 * 2 * tokens * per_token
 
 
 # ----------------------------------------------------------------------------- report
@@ -324,18 +365,19 @@ def agreement_lines(cfg, mt, th, shared_init):
 def report(cfg, args, mt, th, loads, vocab_size, code=""):
     ratio = mt["wall"] / th["wall"]
     lines = [
-        f"bench/recipe.py --model {args.model}: preset {cfg.preset} on {mt['corpus']} (vocab {vocab_size}), "
+        f"bench/recipe.py --model {cfg.model}: preset {cfg.preset} on {mt['corpus']} (vocab {vocab_size}), "
         f"{mt['parameters']:,} parameters",
         f"recipe: {cfg.max_iters} iterations, batch {cfg.batch_size} x block {cfg.block_size}, AdamW lr {cfg.lr:g} "
         f"betas ({cfg.beta1}, {cfg.beta2}) weight decay {cfg.weight_decay:g} on matrices, warmup {cfg.warmup_iters} "
         f"then cosine to {cfg.min_lr:g}, grad clip {cfg.grad_clip:g}, dropout {cfg.dropout:g}, seed {cfg.seed}, "
         f"init {args.init}; eval {cfg.eval_iters} batches per split",
         f"machine: {_cpu_name()}, {os.cpu_count()} CPUs; torch {th['version']} ({th['threads']} threads), "
-        f"numpy {np.__version__} (BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}), "
+        f"numpy {mt['version']} (BLAS threads: {mt['threads']}; "
+        f"{'--threads ' + str(args.threads) if args.threads else 'each framework its default'}), "
         f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"code: {code}",
-        "order: " + " then ".join(k.split()[1] for k in loads if k.startswith("before ")) + "; load average (1, 5, 15 "
-        "min) " + "; ".join(f"{k}: {v}" for k, v in loads.items()),
+        "order: " + " then ".join(k.split()[1] for k in loads if k.startswith("before ")) + ", each in its own "
+        "process; load average (1, 5, 15 min) " + "; ".join(f"{k}: {v}" for k, v in loads.items()),
         "",
         f"{'framework':<10} {'train loss':>10} {'val loss':>9} {'wall s':>8} {'ms/step':>8} {'loop s':>8} "
         f"{'eval s':>7} {'mean ms/step':>13}",
@@ -343,10 +385,19 @@ def report(cfg, args, mt, th, loads, vocab_size, code=""):
     for name, r in (("minitorch", mt), ("torch", th)):
         lines.append(f"{name:<10} {r['train_loss']:10.4f} {r['val_loss']:9.4f} {r['wall']:8.2f} {r['step_ms']:8.1f} "
                      f"{r['loop']:8.2f} {r['wall'] - r['loop']:7.2f} {1e3 * r['loop'] / cfg.max_iters:13.1f}")
+    flops = gemm_flops(cfg, vocab_size)
+    lines.append("")
+    lines.append(f"{'framework':<10} {'threads':>7} {'GFLOP/s':>8} {'peak RSS MiB':>13} {'growth MiB':>11}   "
+                 f"(GEMM work {flops / 1e9:.2f} GFLOP per step; RSS: whole training process, growth after "
+                 f"imports and data)")
+    for name, r in (("minitorch", mt), ("torch", th)):
+        lines.append(f"{name:<10} {r['threads']:>7} {flops / r['step_ms'] / 1e6:8.1f} {r['peak_rss']:13.1f} "
+                     f"{r['peak_rss'] - r['base_rss']:11.1f}")
     lines.append("")
     lines.extend(agreement_lines(cfg, mt, th, args.init == "shared"))
+    lines.append(f"eval s ratio minitorch/torch: {(mt['wall'] - mt['loop']) / (th['wall'] - th['loop']):.2f}")
     lines.append(f"ms/step ratio minitorch/torch: {mt['step_ms'] / th['step_ms']:.2f}")
-    if args.model == "gpt":
+    if cfg.model == "gpt":
         full = cfg.max_iters == PRESETS["baby-gpt"]["max_iters"]
         note = "" if full else f" (the targets are for {PRESETS['baby-gpt']['max_iters']} iterations; this run has " \
                                f"{cfg.max_iters})"
@@ -360,61 +411,126 @@ def report(cfg, args, mt, th, loads, vocab_size, code=""):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="bench/recipe.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", choices=sorted(MODELS), default="gpt",
-                   help="gpt: the baby-gpt preset; lstm: the lstm preset")
+    p.add_argument("--model", choices=sorted(MODELS), nargs="+", default=["gpt"],
+                   help="gpt: the baby-gpt preset; lstm: the lstm preset; several run one after the other")
     p.add_argument("--max-iters", type=int, default=None, help="training iterations (default: the preset's, 2000)")
     p.add_argument("--eval-iters", type=int, default=200, help="batches per split in the final evaluation")
-    p.add_argument("--threads", type=int, default=2,
-                   help="torch.set_num_threads and NumPy's BLAS threads (default 2, our 2-core machine)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for both frameworks (BLAS and torch.set_num_threads); default: minitorch.train's "
+                        "--threads auto and PyTorch's own default")
     p.add_argument("--corpus", default="tinyshakespeare",
                    help="corpus name or text file path (default tinyshakespeare; set MINITORCH_DATA to its folder)")
     p.add_argument("--seed", type=int, default=None, help="default: the preset's (1337)")
     p.add_argument("--init", choices=("shared", "own"), default="shared",
                    help="shared: PyTorch starts from minitorch's initial weights; own: its own draw, same scheme")
     p.add_argument("--order", choices=("torch-first", "minitorch-first"), default="torch-first")
-    p.add_argument("--out", default=None, help="also write the report to this file")
+    p.add_argument("--out", default=None, help="also write the report to this file (one --model only)")
+    p.add_argument("--out-dir", default=None,
+                   help="also write each model's report to OUT_DIR/recipe-<model>-<tag>.txt")
+    p.add_argument("--tag", default="2core", help="the <tag> of --out-dir's file names (default 2core)")
+    p.add_argument("--force", action="store_true", help="overwrite report files that exist")
+    p.add_argument("--child", choices=("torch", "minitorch"), help=argparse.SUPPRESS)
+    p.add_argument("--result", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     for name in ("max_iters", "eval_iters", "threads"):
         value = getattr(args, name)
         if value is not None and value <= 0:
             p.error(f"--{name.replace('_', '-')} must be positive, got {value}")
+    args.model = list(dict.fromkeys(args.model))
+    if args.out and len(args.model) > 1:
+        p.error("--out takes one --model; with several, use --out-dir")
+    if not args.force:
+        for path in report_paths(args).values():
+            if os.path.exists(path):
+                p.error(f"{path} exists: give --force to overwrite it, or another --out/--tag")
     return args
+
+
+def report_paths(args):
+    """{model: report file} from --out / --out-dir."""
+    paths = {}
+    for model in args.model:
+        if args.out:
+            paths[model] = args.out
+        elif args.out_dir:
+            paths[model] = os.path.join(args.out_dir, f"recipe-{model}-{args.tag}.txt")
+    return paths
+
+
+def child(args):
+    """One framework's phase, in its own process: train, evaluate, write the result (JSON) to --result."""
+    import json  # noqa: PLC0415
+
+    model = args.model[0]
+    if args.child == "torch":
+        import torch  # noqa: PLC0415, F401  (imported before the memory baseline, as minitorch's imports are)
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory(prefix="recipe-") as tmp:
+        cfg = recipe_config(model, args.max_iters, args.eval_iters, args.corpus, args.seed,
+                            out_dir=os.path.join(tmp, "run"))
+        vocab_size, train_ids, val_ids = load_data(cfg)
+        init_state = None
+        if args.child == "torch" and args.init == "shared":
+            init_state = {k: backend.to_numpy(v.data)
+                          for k, v in initial_minitorch_model(cfg, vocab_size).state_dict().items()}
+        _common.reset_peak_rss()
+        base = _common.current_rss_mib()
+        if args.child == "torch":
+            result = run_torch(cfg, vocab_size, train_ids, val_ids, init_state)
+        else:
+            result = run_minitorch(cfg, vocab_size, train_ids, val_ids, threads=args.threads or "auto")
+    result.update(peak_rss=_common.peak_rss_mib(), base_rss=base, vocab_size=vocab_size)
+    with open(args.result, "w") as fh:
+        json.dump(result, fh)
+    return 0
+
+
+def run_phase(args, model, name, loads):
+    """Run ``name``'s phase of ``model`` in a child process; returns its result dict."""
+    import json  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    loads[f"before {name}"] = _load()
+    print(f"bench/recipe.py: {model}: training in {name}, own process ...", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="recipe-result-") as tmp:
+        path = os.path.join(tmp, "result.json")
+        cmd = [sys.executable, os.path.abspath(__file__), "--child", name, "--result", path, "--model", model,
+               "--eval-iters", str(args.eval_iters), "--corpus", args.corpus, "--init", args.init]
+        for flag, value in (("--max-iters", args.max_iters), ("--threads", args.threads), ("--seed", args.seed)):
+            if value is not None:
+                cmd += [flag, str(value)]
+        proc = subprocess.run(cmd)
+        if proc.returncode:
+            raise SystemExit(f"bench/recipe.py: the {name} run of --model {model} failed (exit {proc.returncode})")
+        with open(path) as fh:
+            r = json.load(fh)
+    print(f"bench/recipe.py: {model}: {name}: val loss {r['val_loss']:.4f}, {r['wall']:.1f} s, "
+          f"{r['step_ms']:.1f} ms/step", file=sys.stderr, flush=True)
+    return r
 
 
 def main(argv=None):
     args = parse_args(argv)
-    import torch  # noqa: PLC0415
-
-    torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory(prefix="recipe-") as tmp:
-        cfg = recipe_config(args.model, args.max_iters, args.eval_iters, args.corpus, args.seed,
-                            out_dir=os.path.join(tmp, "run"))
-        vocab_size, train_ids, val_ids = load_data(cfg)
-        init_state = None
-        if args.init == "shared":
-            init_state = {k: backend.to_numpy(v.data)
-                          for k, v in initial_minitorch_model(cfg, vocab_size).state_dict().items()}
-        code = _code_version()
+    if args.child:
+        return child(args)
+    code = _code_version()
+    paths = report_paths(args)
+    names = ("torch", "minitorch") if args.order == "torch-first" else ("minitorch", "torch")
+    for model in args.model:
+        cfg = recipe_config(model, args.max_iters, args.eval_iters, args.corpus, args.seed, out_dir="")
         loads, results = {}, {}
-        names = ("torch", "minitorch") if args.order == "torch-first" else ("minitorch", "torch")
         for name in names:
-            loads[f"before {name}"] = _load()
-            print(f"bench/recipe.py: training {cfg.preset} in {name} ({cfg.max_iters} iterations) ...",
-                  file=sys.stderr, flush=True)
-            if name == "torch":
-                results[name] = run_torch(cfg, vocab_size, train_ids, val_ids, init_state)
-            else:
-                results[name] = run_minitorch(dataclasses.replace(cfg), vocab_size, train_ids, val_ids)
-            r = results[name]
-            print(f"bench/recipe.py: {name}: val loss {r['val_loss']:.4f}, {r['wall']:.1f} s, "
-                  f"{r['step_ms']:.1f} ms/step", file=sys.stderr, flush=True)
+            results[name] = run_phase(args, model, name, loads)
         loads["after"] = _load()
-    text = report(cfg, args, results["minitorch"], results["torch"], loads, vocab_size, code)
-    print(text)
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
+        text = report(cfg, args, results["minitorch"], results["torch"], loads, results["minitorch"]["vocab_size"],
+                      code)
+        print(text + ("\n" if len(args.model) > 1 else ""), flush=True)
+        if model in paths:
+            os.makedirs(os.path.dirname(os.path.abspath(paths[model])), exist_ok=True)
+            with open(paths[model], "w") as fh:
+                fh.write(text + "\n")
     return 0
 
 

@@ -73,6 +73,11 @@ def test_recipe_runs_end_to_end_and_both_frameworks_agree(tmp_path, corpus, mode
     assert own.group(1) == own.group(3) and own.group(2) == own.group(4)
     assert ("targets (issue 6)" in text) == (model == "gpt")
     assert out.read_text() == text  # --out holds the same report
+    for name in ("minitorch", "torch"):  # threads, GFLOP/s, peak RSS and its growth, each from its own process
+        m = re.search(rf"^{name}\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$", text, re.M)
+        assert m and m.group(1) == "1" and float(m.group(2)) > 0 and float(m.group(3)) >= float(m.group(4)) > 0, text
+    assert re.search(r"each in its own process; load average \(1, 5, 15 min\) before torch: ", text)
+    assert re.search(r"^eval s ratio minitorch/torch: \d+\.\d\d$", text, re.M)
 
 
 def test_recipe_rejects_bad_options(capsys):
@@ -87,7 +92,29 @@ def test_recipe_rejects_bad_options(capsys):
         err = capsys.readouterr().err
         assert all(w in err for w in words), err
     args = recipe.parse_args([])
-    assert (args.model, args.max_iters, args.eval_iters, args.threads, args.init) == ("gpt", None, 200, 2, "shared")
+    assert (args.model, args.max_iters, args.eval_iters, args.threads, args.init) == (["gpt"], None, 200, None,
+                                                                                      "shared")
+    with pytest.raises(SystemExit):
+        recipe.parse_args(["--model", "gpt", "lstm", "--out", "x.txt"])
+    assert "--out takes one --model" in capsys.readouterr().err
+
+
+def test_recipe_never_overwrites_a_report_silently(tmp_path, capsys):
+    recipe = load_recipe()
+    (tmp_path / "recipe-lstm-idle.txt").write_text("an earlier run\n")
+    with pytest.raises(SystemExit):
+        recipe.parse_args(["--model", "gpt", "lstm", "--out-dir", str(tmp_path), "--tag", "idle"])
+    assert "recipe-lstm-idle.txt exists: give --force" in capsys.readouterr().err
+    args = recipe.parse_args(["--model", "gpt", "lstm", "--out-dir", str(tmp_path), "--tag", "idle", "--force"])
+    assert recipe.report_paths(args) == {m: str(tmp_path / f"recipe-{m}-idle.txt") for m in ("gpt", "lstm")}
+
+
+def test_gemm_flops_of_the_presets():
+    recipe = load_recipe()
+    gpt = recipe.recipe_config("gpt", out_dir="x")
+    assert recipe.gemm_flops(gpt, 65) == 3 * 2 * 768 * (4 * (12 * 128 ** 2 + 2 * 64 * 128) + 128 * 65)  # ~3.96e9
+    lstm = recipe.recipe_config("lstm", out_dir="x")
+    assert recipe.gemm_flops(lstm, 65) == 3 * 2 * 768 * (4 * 256 * (128 + 256) + 256 * 65)
 
 
 def test_torch_schedule_is_minitorch_warmup_cosine():
