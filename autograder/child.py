@@ -1,13 +1,14 @@
 """The sandbox child: runs test cases on the student's ``minitorch`` and writes arrays back.
 
-Started by ``autograder.sandbox`` as ``python -I -B [-S] child.py JOBDIR STATUS_FD START`` inside
+Started by ``autograder.sandbox`` as ``python -I -B [-S] child.py JOBDIR 1 START`` inside
 the sandbox (``sandbox.py``), from a per-run copy of the child-side grader modules (this file,
 ``protocol``, ``execute``, ``spec``, ``tolerances``, ``cases``). JOBDIR holds ``job.json`` and
 ``inputs.npz`` (inputs and upstream gradients only). It imports the student's package from the
 submission copy, blocks torch/tensorflow/jax with a friendly message (under bwrap they are absent
 from the filesystem anyway), runs every case from ``START`` on and sends each result as a frame on
-the status pipe (``protocol.py``). It never sees expected values and decides nothing: comparisons
-and scores are made in the parent, which treats every byte from here as hostile.
+the pipe it got as stdout (moved to another descriptor first; fd 1 then points at stderr, so
+student prints never mix with frames; ``protocol.py``). It never sees expected values and decides
+nothing: comparisons and scores are made in the parent, which treats every byte from here as hostile.
 """
 import importlib.abc
 import importlib.util
@@ -153,6 +154,9 @@ def _import_submodules(minitorch, describe):
 def main():
     job_dir, status_fd = sys.argv[1], int(sys.argv[2])
     start = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    if status_fd == 1:  # the frames go to the pipe on stdout; student prints go to stderr
+        status_fd = os.dup(1)
+        os.dup2(2, 1)
     try:
         with open(os.path.join(job_dir, "job.json"), encoding="utf-8") as f:
             job = json.load(f)

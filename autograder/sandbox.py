@@ -642,17 +642,19 @@ class _Run:
     def __init__(self, mode, job_dir, slot):
         self.mode, self.job_dir, self.slot = mode, job_dir, slot
 
-    def command(self, start, fd, info_fd):
+    def command(self, start, info_fd):
+        """(argv, env) of a child starting at item ``start``. Its stdout is the frame pipe (the child
+        moves it to another descriptor and points fd 1 at stderr before any student code runs)."""
         j = self.job_dir
         ver = f"python{sys.version_info[0]}.{sys.version_info[1]}"
         if self.mode == "none":
             return [sys.executable, "-I", "-B", os.path.join(j, "grader", "autograder", "child.py"),
-                    os.path.join(j, "in"), str(fd), str(start)], child_env()
+                    os.path.join(j, "in"), "1", str(start)], child_env()
         rt = self.runtime
         if self.mode == "setpriv":
             cmd = _setpriv_prefix(self.slot.uid) + [
                 os.path.join(rt, "bin", ver), "-I", "-B", "-S",
-                os.path.join(j, "grader", "autograder", "child.py"), os.path.join(j, "in"), str(fd), str(start)]
+                os.path.join(j, "grader", "autograder", "child.py"), os.path.join(j, "in"), "1", str(start)]
             return cmd, child_env({"LD_LIBRARY_PATH": os.path.join(rt, "lib"), "HOME": os.path.join(j, "work"),
                                    "TMPDIR": os.path.join(j, "work")})
         args = (_setpriv_prefix(self.slot.uid) if self.slot else []) + ["bwrap"] + _bwrap_base_args() + [
@@ -662,7 +664,7 @@ class _Run:
         for k, v in child_env({"LD_LIBRARY_PATH": "/mt/py/lib", "HOME": "/tmp", "TMPDIR": "/tmp"}).items():
             args += ["--setenv", k, v]
         args += ["--info-fd", str(info_fd), "--", f"/mt/py/bin/{ver}", "-I", "-B", "-S",
-                 "/mt/grader/autograder/child.py", "/mt/in", str(fd), str(start)]
+                 "/mt/grader/autograder/child.py", "/mt/in", "1", str(start)]
         return args, None
 
     def paths(self, n_subs):
@@ -790,21 +792,66 @@ def _decode(raw, expect):
     return arrays, errors
 
 
+class _Pipes:
+    """Reading several pipes with a timeout: select on POSIX, a thread per pipe on Windows (where
+    select takes sockets only). ``wait`` returns [(fd, bytes)], b"" once at the end of a pipe."""
+
+    def __init__(self, fds):
+        self.open = list(fds)
+        self.queue = None
+        if sys.platform == "win32":  # pragma: no cover - local feedback on Windows
+            import queue  # noqa: PLC0415
+
+            self.queue = queue.Queue()
+            for fd in fds:
+                threading.Thread(target=self._pump, args=(fd,), daemon=True).start()
+
+    def _pump(self, fd):  # pragma: no cover - Windows
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                chunk = b""
+            self.queue.put((fd, chunk))
+            if not chunk:
+                return
+
+    def wait(self, timeout):
+        if self.queue is not None:  # pragma: no cover - Windows
+            import queue  # noqa: PLC0415
+
+            got = []
+            try:
+                got.append(self.queue.get(timeout=timeout))
+                while True:
+                    got.append(self.queue.get_nowait())
+            except queue.Empty:
+                pass
+            return got
+        ready, _, _ = select.select(self.open, [], [], timeout) if self.open else ([], [], [])
+        out = []
+        for fd in ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                self.open.remove(fd)
+            out.append((fd, chunk))
+        return out
+
+
 def _run_child(run, items, start, timeout, import_timeout, out, expect, end, budget, memory_mb):
     """Run one child from item ``start``; returns the position to continue from. Results are
     decoded only after every process of the child is dead."""
     r, w = os.pipe()
     er, ew = os.pipe()
     ir, iw = os.pipe()
-    cmd, env = run.command(start, w, iw)
+    cmd, env = run.command(start, iw)
     cpu = max(10.0, min(end - time.monotonic(), 3600.0)) if end != float("inf") else 3600.0
     kw = {}
     if sys.platform != "win32":
-        kw = dict(preexec_fn=_limits(run.mode, memory_mb, cpu), start_new_session=True, pass_fds=(w, iw))
+        kw = dict(preexec_fn=_limits(run.mode, memory_mb, cpu), start_new_session=True, pass_fds=(iw,))
     try:
         proc = subprocess.Popen(cmd, cwd=os.path.join(run.job_dir, "work") if run.slot else None, env=env,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=ew,
-                                close_fds=True, **kw)
+                                stdin=subprocess.DEVNULL, stdout=w, stderr=ew, close_fds=True, **kw)
     except OSError as e:
         for fd in (r, w, er, ew, ir, iw):
             os.close(fd)
@@ -820,32 +867,26 @@ def _run_child(run, items, start, timeout, import_timeout, out, expect, end, bud
     imported = False  # the first case of a child imports the submission: a crash before "I" is the import's
     fatal = None
     info = b""
-    fds = [r, er, ir]
+    pipes = _Pipes([r, er, ir])
     try:
         while reason is None:
             left = deadline - time.monotonic()
             if left <= 0:
                 reason = "budget" if deadline >= end else "timeout"
                 break
-            ready, _, _ = select.select(fds, [], [], min(left, 1.0))
+            ready = pipes.wait(min(left, 1.0))
             if not ready:
                 if proc.poll() is not None:
                     reason = "exit"  # (a left-behind process may hold the pipe open: not waited for)
                 continue
-            for fd in ready:
-                chunk = os.read(fd, 1 << 16)
+            for fd, chunk in ready:
                 if fd == er:
-                    if not chunk:
-                        fds.remove(er)
                     stderr_tail = (stderr_tail + chunk)[-STDERR_TAIL:]
                     continue
                 if fd == ir:
-                    if not chunk:
-                        fds.remove(ir)
                     info = (info + chunk)[:4096]
                     continue
                 if not chunk:
-                    fds.remove(r)
                     reason = "exit"
                     break
                 try:

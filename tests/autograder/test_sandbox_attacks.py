@@ -237,6 +237,13 @@ def current_index():
     return f.f_locals["item"]["index"] if f is not None else 0
 
 
+def _is_pipe(fd, stat):
+    try:
+        return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
 def bomb(k):
     if k == 0:  # fork bomb
         for _ in range(2000):
@@ -268,14 +275,17 @@ def bomb(k):
             sys.stdout.write(chunk)
             sys.stderr.write(chunk)
         raise RuntimeError("z" * (1 << 20))
-    elif k == 4:  # status-pipe keepalive
-        fd, i = int(sys.argv[2]), current_index()
+    elif k == 4:  # status-pipe keepalive: "S i" on every pipe the process holds
+        import stat
+        i = current_index()
+        fds = [fd for fd in range(0, 64) if _is_pipe(fd, stat)]
         end = time.time() + 60
         while time.time() < end:
-            try:
-                os.write(fd, f"S {{i}}\n".encode())
-            except OSError:
-                pass
+            for fd in fds:
+                try:
+                    os.write(fd, f"S {{i}}\n".encode())
+                except OSError:
+                    pass
             time.sleep(0.01)
 
 
