@@ -28,6 +28,7 @@ PACKAGE = "minitorch"
 EXTRA_FILES = ("HANDIN.json",)         # taken at the root besides the package
 SOURCE_SUFFIXES = (".py", ".txt", ".json", ".md", ".toml", ".cfg", ".csv")
 CHUNK = 1 << 16
+ROUTINE_DROPS = ("compiled cache", "compiled file", "hidden file", "hidden folder")
 
 
 class SubmissionError(RuntimeError):
@@ -43,9 +44,14 @@ class Intake:
     dropped: list = field(default_factory=list)   # [(path, why)]
 
     def summary(self, limit=20):
-        return {"files": self.files, "bytes": self.bytes,
-                "dropped": [f"{p} ({why})" for p, why in self.dropped[:limit]]
-                + ([f"... and {len(self.dropped) - limit} more"] if len(self.dropped) > limit else [])}
+        """For the report: counts, what was dropped, and ``notable`` (the drops a student may not
+        expect, i.e. not compiled caches or hidden files), each list capped at ``limit``."""
+        def capped(items):
+            lines = [f"{p} ({why})" for p, why in items[:limit]]
+            return lines + ([f"... and {len(items) - limit} more"] if len(items) > limit else [])
+        notable = [(p, why) for p, why in self.dropped if why not in ROUTINE_DROPS]
+        return {"files": self.files, "bytes": self.bytes, "dropped": capped(self.dropped),
+                "notable": capped(notable)}
 
 
 def _mib(n):

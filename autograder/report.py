@@ -57,6 +57,10 @@ def text(report, verbose=False):
         out.append("")
     if len(report["assignments"]) > 1:
         out.append(f"TOTAL: {report['score']:.2f} / {report['max_score']:.2f}   ({report['seconds']:.1f} s)")
+    notable = (report.get("intake") or {}).get("notable")
+    if notable:
+        out.append("not taken from the submission (only source files under minitorch/ are graded): "
+                   + ", ".join(notable))
     if report.get("sandbox"):
         out.append(report["sandbox"])
     return "\n".join(out)
@@ -82,6 +86,10 @@ def gradescope(report):
         for f, hits in a.get("forbidden_imports", {}).items():
             mods = ", ".join(h[1] for h in hits)
             notes.append(f"{f}: imports {mods}, which is not allowed: zero for {a['assignment']}.")
+    notable = (report.get("intake") or {}).get("notable")
+    if notable:
+        notes.append("Not taken from the submission (only source files under minitorch/ are graded): "
+                     + ", ".join(notable) + ".")
     if report.get("sandbox"):
         notes.append(report["sandbox"] + ".")
     return json.dumps({"score": report["score"], "output": " ".join(notes) or "Graded by the minitorch autograder.",

@@ -127,6 +127,8 @@ def test_folder_intake_copies_only_regular_source_files(tmp_path):
     why = dict(got.dropped)
     assert why["minitorch/peer.txt"] == "symbolic link" and why["minitorch/pipe.py"] == "not a regular file"
     assert why["minitorch/__pycache__/"] == "compiled cache"
+    # the report names the drops a student may not expect, not the routine caches
+    assert got.summary()["notable"] == ["minitorch/peer.txt (symbolic link)", "minitorch/pipe.py (not a regular file)"]
     big = src / "minitorch" / "big.py"
     with open(big, "wb") as f:
         f.truncate(MAX_FILE_BYTES + 1)
