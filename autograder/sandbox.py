@@ -311,7 +311,7 @@ def reap_uid(uid, keep=()):
 
 def _remove_owned(uid):
     """Files the sandbox uid left in the world-writable folders (setpriv mode)."""
-    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+    for d in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock"):
         try:
             names = os.listdir(d)
         except OSError:

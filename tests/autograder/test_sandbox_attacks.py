@@ -38,8 +38,13 @@ HEAD = ('"""Matrix products', 'from . import _attack\n"""Matrix products')
 # /proc/<pid>/comm), ``{kind}`` picks the attacks, ``{port}`` is the test's listening socket.
 ATTACK = r'''
 import os, sys, time
-TOKEN, KIND, PORT, HOSTS = {token!r}, {kind!r}, {port!r}, {hosts!r}
+TOKEN, KIND, PORT, HOSTS, RUNNER = {token!r}, {kind!r}, {port!r}, {hosts!r}, {runner!r}
 NOTES = []
+# Destructive attacks (kill(-1), daemons, writing files, bombs) run only as a uid that is neither
+# root nor the test runner's: if the sandbox ever failed to switch users, they must not hit the host.
+ARMED = os.getuid() not in (0, RUNNER) and os.geteuid() not in (0, RUNNER)
+if KIND in ("escape", "bombs") and not ARMED:
+    raise RuntimeError("UNSANDBOXED: the attack runs as the grader's own user; it refuses to act")
 
 
 def name_me():
@@ -399,6 +404,7 @@ def _available(mode):
 
 
 def _attack(grader, tmp_path, mode, kind, timeout=3.0):
+    assert mode != "none" or kind == "secrets", "destructive attacks never run without a sandbox"
     _available(mode)
     token = "mtatk" + uuid.uuid4().hex[:10]
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -409,7 +415,7 @@ def _attack(grader, tmp_path, mode, kind, timeout=3.0):
     port = listener.getsockname()[1]
     sub = make_submission(str(tmp_path / "sub"), [(M, STUB_OLD, STUB_NEW), (M, *BMM), (M, *HEAD)])
     with open(os.path.join(sub, "minitorch", "kernels", "_attack.py"), "w") as f:
-        f.write(ATTACK.format(token=token, kind=kind, port=port, hosts=_host_addresses()))
+        f.write(ATTACK.format(token=token, kind=kind, port=port, hosts=_host_addresses(), runner=os.getuid()))
     out = tmp_path / "results" / "results.json"
     before, site_before = _digest(grader), _site_listing()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MINITORCH"))}
@@ -447,6 +453,7 @@ def _attack(grader, tmp_path, mode, kind, timeout=3.0):
 
 def _assert_contained(res, mode, score=0.0):
     assert res["rc"] == 0, res["stderr"][-2000:]
+    assert b"UNSANDBOXED" not in res["report"], "student code ran as the grader's own user"
     rep = json.loads(res["report"])
     assert rep["score"] == pytest.approx(score), rep
     assert f"sandbox: {mode}" in rep["output"]
