@@ -195,7 +195,7 @@ class Tensor:
 
     @property
     def device(self):
-        return backend.Device(backend.device_of(self.data))
+        return backend.core.device_object(self.data)
 
     @property
     def ndim(self):

@@ -214,3 +214,11 @@ class UnsupportedDtype:
 
     def error(self, where="dtype"):
         return TypeError(f"{where}: {self.name} is not supported by minitorch ({self.hint})")
+
+
+_DEVICE_OBJECTS = {name: Device(name) for name in DEVICES}
+
+
+def device_object(array):
+    """``Device`` of ``array`` ('cpu' or 'cuda'), one shared object per device (``Tensor.device``)."""
+    return _DEVICE_OBJECTS["cuda" if type(array).__module__.startswith("cupy") else "cpu"]
