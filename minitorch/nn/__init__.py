@@ -18,3 +18,5 @@ from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
 from .attention import Attention, MultiheadAttention
 from .transformer import LearnedPositionalEmbedding, SinusoidalPositionalEncoding, TransformerDecoderBlock
 from .flatten import Flatten, Unflatten
+from .activation import ELU, LeakyReLU, SiLU, Softplus
+from .batchnorm import BatchNorm1d, BatchNorm2d

@@ -12,6 +12,7 @@ import numpy as _np  # shape arithmetic and dtype objects only, never on data
 from .. import backend
 from ..autograd import Tensor
 from ..autograd.functions import basic as B
+from ..autograd.functions import extra as X
 from ..autograd.functions import nn as N
 from ..autograd.functions.binary_loss import BCE, BCEWithLogits
 from ..autograd.norms import vector_norm
@@ -19,7 +20,7 @@ from ..autograd.norms import vector_norm
 __all__ = [
     "linear", "embedding", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "layer_norm",
     "rms_norm", "dropout", "gelu", "relu", "tanh", "sigmoid", "one_hot", "normalize",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "leaky_relu", "elu", "silu", "softplus", "batch_norm",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -517,3 +518,91 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             raise RuntimeError(f"{op}(): all elements of input should be between 0 and 1 (got values from {lo:g} "
                                f"to {hi:g}); apply sigmoid first, or use binary_cross_entropy_with_logits on logits")
     return _reduce(BCE.apply(input, target, **extra), reduction)
+
+
+# ----------------------------------------------------------------------------- more activations, batch norm
+def _no_inplace(op, inplace):
+    if inplace:
+        raise NotImplementedError(f"{op}(): inplace=True is not supported (minitorch records no in-place ops)")
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
+    """x for x > 0, negative_slope * x otherwise."""
+    _float("leaky_relu", "input", input)
+    _no_inplace("leaky_relu", inplace)
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        raise TypeError(f"leaky_relu(): negative_slope must be a number, got {negative_slope!r}")
+    return X.LeakyRelu.apply(input, negative_slope=float(negative_slope))
+
+
+def elu(input, alpha=1.0, inplace=False):  # noqa: A002
+    """x for x > 0, alpha (exp(x) - 1) otherwise."""
+    _float("elu", "input", input)
+    _no_inplace("elu", inplace)
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"elu(): alpha must be a number, got {alpha!r}")
+    return X.Elu.apply(input, alpha=float(alpha))
+
+
+def silu(input, inplace=False):  # noqa: A002
+    """x * sigmoid(x) (swish)."""
+    _float("silu", "input", input)
+    _no_inplace("silu", inplace)
+    return X.Silu.apply(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
+    """log(1 + exp(beta x)) / beta; x where beta x > threshold."""
+    _float("softplus", "input", input)
+    for name, v in (("beta", beta), ("threshold", threshold)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"softplus(): {name} must be a number, got {v!r}")
+    if beta == 0:
+        raise ValueError("softplus(): beta must be non-zero")
+    return X.Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
+               momentum=0.1, eps=1e-5):
+    """Normalise each channel (dim 1) of ``input`` (N, C, *): with the batch's statistics when ``training``
+    (then ``running_mean`` / ``running_var``, when given, move towards them by ``momentum``, the variance
+    unbiased, as torch), else with ``running_mean`` / ``running_var``. Then * weight + bias (each optional)."""
+    op = "batch_norm"
+    _float(op, "input", input)
+    if input.ndim < 2:
+        raise ValueError(f"{op}(): expected an input of shape (N, C, *), got shape {input.shape}")
+    C = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None:
+            _float(op, name, t)
+            if tuple(t.shape) != (C,):
+                raise ValueError(f"{op}(): {name} must have shape ({C},) (one per channel of input {input.shape}), "
+                                 f"got {t.shape}")
+    if not isinstance(eps, numbers.Real) or not eps >= 0:
+        raise ValueError(f"{op}(): eps must be a non-negative number, got {eps!r}")
+    shape = (1, C) + (1,) * (input.ndim - 2)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise RuntimeError(f"{op}(): running_mean and running_var are needed when training=False")
+        out = (input - running_mean.detach().reshape(shape)) / (running_var.detach().reshape(shape) + eps).sqrt()
+        if weight is not None:
+            out = out * weight.reshape(shape)
+        return out + bias.reshape(shape) if bias is not None else out
+    count = input.numel() // max(C, 1)
+    if count <= 1:
+        raise ValueError(f"{op}(): expected more than 1 value per channel when training, got input size "
+                         f"{tuple(input.shape)}")
+    out = X.BatchNorm.apply(input, weight, bias, eps=float(eps))
+    if running_mean is not None or running_var is not None:
+        if momentum is None or not isinstance(momentum, numbers.Real) or not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{op}(): momentum must be a number in [0, 1], got {momentum!r}")
+        x = input.data
+        axes = (0,) + tuple(range(2, x.ndim))
+        mean = x.mean(axis=axes)
+        var = x.var(axis=axes) * (count / (count - 1))
+        m = float(momentum)
+        for stat, new in ((running_mean, mean), (running_var, var)):
+            if stat is not None:
+                stat.data = (stat.data * (1 - m) + new.astype(stat.dtype) * m).astype(stat.dtype)
+    return out

@@ -1,5 +1,5 @@
-"""Logistic-regression-style binary classification on two moons: a TensorDataset read in order by a
-DataLoader, BCEWithLogitsLoss with pos_weight, SGD with momentum and a StepLR schedule, batches moved
+"""Binary classification on two moons with a small MLP (BatchNorm1d, LeakyReLU, SiLU): a TensorDataset read
+in order by a DataLoader, BCEWithLogitsLoss with pos_weight, SGD with momentum and a StepLR schedule, batches moved
 with .to(device, non_blocking=True), predictions through sigmoid, and accuracy / precision per epoch.
 
 Written for PyTorch; tests/port/test_port.py also runs it with the import lines switched to minitorch.
@@ -21,7 +21,8 @@ def two_moons(n=200, noise=0.15, seed=0):
 
 def build_model():
     torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1))
+    return nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.LeakyReLU(0.1), nn.Linear(16, 16), nn.SiLU(),
+                         nn.Linear(16, 1))
 
 
 def train(model, workdir=None, epochs=8, batch_size=25):

@@ -3,8 +3,8 @@ its import lines switched to minitorch (``harness.port_source``), from the same 
 (torch's ``state_dict`` copied in) and the same data. The loss curves must agree.
 
 Five programs see identical data in identical order, so their curves must match step by step to float32
-round-off (measured: relative error ~2e-7; the tolerance is 2e-5). The MLP classifier uses
-``random_split`` and a shuffling ``DataLoader``, whose orders come from each framework's own generator
+round-off (measured: relative error 8e-8 to 2e-7, 3e-6 with BatchNorm; the tolerance is 5e-5). The MLP
+classifier uses ``random_split`` and a shuffling ``DataLoader``, whose orders come from each framework's own generator
 (minitorch's is NumPy's), so its curve is compared within a band, and its split sizes exactly."""
 import re
 
@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 minitorch = pytest.importorskip("minitorch")
 
 EXACT = ["gpt_nanogpt", "char_rnn", "lstm_attention", "train_loop_checkpoint", "binary_classifier"]
-TOL = 2e-5
+TOL = 5e-5
 # result entries that depend on each framework's random generator (sampling): compared by shape only
 RANDOM_KEYS = {"gpt_nanogpt": {"sample"}}
 

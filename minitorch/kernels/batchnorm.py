@@ -1,0 +1,35 @@
+"""Batch normalisation over the batch (and length / spatial) dims, per channel (dim 1), as torch's BatchNorm.
+
+Not part of a homework. The forward normalises with the batch's own statistics (training mode); evaluation
+with running statistics is an affine map, done with ordinary differentiable ops in ``nn.functional``."""
+from ..backend import get_array_module
+
+
+def batch_norm_forward(x, weight=None, bias=None, eps=1e-5):
+    """x: (N, C, *). Per channel c: n = (x - mean) / sqrt(var + eps) over every dim but 1 (biased var);
+    out = n * weight[c] + bias[c] (each optional). Returns out and a cache."""
+    xp = get_array_module(x)
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    r = (1 / xp.sqrt(var + eps)).astype(x.dtype)
+    n = centered * r
+    out = n
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out, (n, r, weight, bias is not None, axes, shape)
+
+
+def batch_norm_backward(dout, cache):
+    """Returns (dx, dweight, dbias): dx = r (dn - mean(dn) - n mean(dn n)) with dn = dout * weight;
+    dweight = sum(dout n), dbias = sum(dout) over all dims but 1 (None for an absent weight / bias)."""
+    n, r, weight, has_bias, axes, shape = cache
+    dn = dout if weight is None else dout * weight.reshape(shape)
+    dx = r * (dn - dn.mean(axis=axes, keepdims=True) - n * (dn * n).mean(axis=axes, keepdims=True))
+    dw = None if weight is None else (dout * n).sum(axis=axes)
+    db = dout.sum(axis=axes) if has_bias else None
+    return dx, dw, db
