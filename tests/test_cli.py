@@ -584,8 +584,10 @@ def test_viz_loss_png(trained, tmp_path):
     assert os.path.exists(trained / "loss.png")
 
 
-def test_viz_attention_png(trained, tmp_path):
+def test_viz_attention_png(trained, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "attn.png"
     viz.main(["attention", "--checkpoint", str(trained / "best.ckpt"), "--prompt", "the king", "-o", str(out)])
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    viz.main(["attention", "--checkpoint", str(trained / "best.ckpt"), "--prompt", "the king is " * 3, "-o", str(out)])
+    assert "the prompt has 36 tokens and the model's context is 16: plotting the last 16" in capsys.readouterr().err
