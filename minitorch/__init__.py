@@ -129,7 +129,7 @@ for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "clamp", "
 del _name
 
 # Subpackages reachable as attributes after ``import minitorch`` (like torch.nn, torch.optim).
-from . import amp, backends, cuda, linalg, nn, optim, utils  # noqa: E402, F401
+from . import amp, backends, cuda, linalg, nn, optim  # noqa: E402, F401
 
 cuda.amp = amp  # torch.cuda.amp.GradScaler / autocast, torch's older path
 
@@ -141,3 +141,13 @@ def compile(model=None, *args, **kwargs):  # noqa: A001 - torch.compile
         return lambda fn: fn
     return model
 from .checkpoint import load, save  # noqa: E402, F401  (torch.save / torch.load for state dicts, without pickle)
+
+
+def __getattr__(name):
+    """``minitorch.utils`` (torch.utils.data's names) is imported on first use: it loads the data layer
+    (tokenizers, corpora), which ``import minitorch`` alone does not need."""
+    if name == "utils":
+        import importlib  # noqa: PLC0415
+
+        return importlib.import_module(".utils", __name__)
+    raise AttributeError(f"module 'minitorch' has no attribute {name!r}")

@@ -15,6 +15,20 @@ def _ds(n=10):
     return TensorDataset(x, y)
 
 
+def test_utils_is_an_attribute_loaded_on_first_use():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(minitorch.__file__).resolve().parents[1])  # this checkout's minitorch, not an installed one
+    code = ("import sys, minitorch; assert minitorch.__file__.startswith(sys.argv[1]), minitorch.__file__; "
+            "assert 'minitorch.data' not in sys.modules; "
+            "assert minitorch.utils.data.TensorDataset.__name__ == 'TensorDataset'")
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    subprocess.run([sys.executable, "-c", code, root], check=True, env=env, cwd=root)
+
+
 def test_import_paths_like_torch():
     import minitorch.utils.data as data
     from minitorch.utils.data import DataLoader as DL
