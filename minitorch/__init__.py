@@ -13,6 +13,7 @@ from .autograd import (  # noqa: F401 - re-exported as minitorch.<name>
     as_tensor,
     cat,
     concat,
+    einsum,
     empty,
     empty_like,
     enable_grad,

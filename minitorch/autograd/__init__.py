@@ -32,12 +32,12 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from .tensor import MaxResult, Tensor, as_dtype, cat, concat, split, stack, where
+from .tensor import MaxResult, Tensor, as_dtype, cat, concat, einsum, split, stack, where
 
 __all__ = [
     "Context", "Function", "kernel_function", "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled",
     "MaxResult", "Tensor", "as_dtype", "cat", "concat", "split", "stack", "where", "factories", "arange", "empty",
     "empty_like", "eye", "full", "full_like", "linspace", "ones", "ones_like", "rand", "rand_like", "randint",
     "randn", "randn_like", "randperm", "tensor", "zeros", "zeros_like", "as_tensor", "from_numpy", "multinomial",
-    "inference_mode", "is_inference_mode_enabled",
+    "inference_mode", "is_inference_mode_enabled", "einsum",
 ]

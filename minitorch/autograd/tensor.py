@@ -1303,3 +1303,24 @@ def where(condition, input, other):  # noqa: A002 - torch's argument names
         raise RuntimeError(f"where: condition of shape {tuple(cond.shape)} does not broadcast with shapes "
                            f"{a.shape} and {b.shape}")
     return B.Where.apply(a, b, condition=cond)
+
+
+def einsum(equation, *operands):
+    """Sums of products over named indices, as ``torch.einsum``: ``einsum('bij,bjk->bik', a, b)`` (operands
+    may also come as one list). '...' stands for the same leading dims in each operand; an index repeated
+    within one operand (a diagonal) is not supported. Differentiable in every operand."""
+    from .functions.extra import Einsum  # noqa: PLC0415 - functions.extra imports kernels only
+
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum(): the first argument must be the equation string, got {type(equation).__name__}")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ValueError("einsum(): give at least one operand")
+    for k, t in enumerate(operands):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"einsum(): operand {k} is a {type(t).__name__}, expected a Tensor")
+        if t.dtype != operands[0].dtype:
+            raise TypeError(f"einsum(): operands must have one dtype, got {operands[0].dtype} and {t.dtype} "
+                            f"(operand {k})")
+    return Einsum.apply(*operands, equation=equation)
