@@ -718,7 +718,8 @@ def _resume_corpus(state, given_spec, ckpt_path):
     elif info["sha256"] != saved["sha256"]:
         raise UsageError(f"--resume: the corpus differs from the run's: {describe_corpus(info)} now, but the run "
                          f"trained on {describe_corpus(saved)}; its vocabulary and batches would not match",
-                         "restore that text, or start a new run with another --out-dir")
+                         "drop --corpus to continue on the run's corpus, or start a new run with another --out-dir"
+                         if given_spec else "restore that text, or start a new run with another --out-dir")
     if saved["name"] == "python-stdlib" and not given_spec:
         try:
             tinyshakespeare_path(download=False)
