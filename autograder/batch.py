@@ -119,6 +119,15 @@ _CHILD = (
 )
 
 
+def _assignment_arg(assignments):
+    """The grader's positional argument for ``assignments``: one of them, or all."""
+    if len(assignments) == 1:
+        return assignments[0]
+    if sorted(assignments) == sorted(available_assignments()):
+        return "all"
+    raise BatchError(f"grade one assignment or all of them, not {', '.join(assignments)}")
+
+
 class _Runner:
     """Runs one grader process per student and can kill all of them at once (Ctrl-C)."""
 
@@ -132,7 +141,7 @@ class _Runner:
         from .__main__ import build_parser  # noqa: PLC0415
 
         known = build_parser()._option_string_actions  # noqa: SLF001 - which options this grader has
-        args = list(assignments) if len(assignments) == 1 else ["all"]
+        args = [_assignment_arg(assignments)]
         args += ["--submission", os.path.abspath(path), "--format", "json", "--out", out,
                  "--timeout", str(self.timeout)]
         if self.hidden:
@@ -267,6 +276,7 @@ def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TI
     this returns or raises (KeyboardInterrupt included). ``progress(student, report, error, done,
     total)`` is called as each student finishes."""
     mode, _ = isolation(insecure, sandbox)
+    _assignment_arg(assignments)
     entries = students(directory)
     if mode in ("bwrap", "setpriv") and hasattr(os, "geteuid") and os.geteuid() == 0:
         _check_reachable(tempfile.gettempdir())
