@@ -120,3 +120,23 @@ def test_layer_norm_forward_only_gives_the_same_output(affine):
     assert none is None and cache is not None and y_only.dtype == np.float32
     np.testing.assert_array_equal(to_numpy(y_only), to_numpy(y))
     np.testing.assert_array_equal(x, x_before)                     # the input is never overwritten
+
+
+def test_lstm_step_products_in_blocks_equal_one_product(monkeypatch):
+    """H = 80: W_hh^T (80, 320) in column blocks 256 + 64 forward, W_hh (320, 80) in row blocks backward."""
+    from minitorch.kernels import recurrent as rk
+
+    r = np.random.default_rng(5)
+    T, B, I, H = 5, 3, 7, 80
+    args = [r.standard_normal(s) * 0.3 for s in ((T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,),
+                                                  (4 * H,))]
+    douts = [r.standard_normal(s) for s in ((T, B, H), (B, H), (B, H))]
+    for reverse in (False, True):
+        outs, cache = rk.lstm_forward(*args, reverse=reverse)
+        grads = rk.lstm_backward(*douts, cache)
+        monkeypatch.setattr(rk, "_STEP_BLOCK", 10 ** 9)   # one block: the plain products
+        outs1, cache1 = rk.lstm_forward(*args, reverse=reverse)
+        grads1 = rk.lstm_backward(*douts, cache1)
+        monkeypatch.undo()
+        for a, b in zip(outs + grads, outs1 + grads1):
+            np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-12, atol=1e-13)
