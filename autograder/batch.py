@@ -278,6 +278,8 @@ def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TI
     mode, _ = isolation(insecure, sandbox)
     _assignment_arg(assignments)
     entries = students(directory)
+    if mode == "setpriv":
+        _check_private_for_setpriv(directory, hidden)
     if mode in ("bwrap", "setpriv") and hasattr(os, "geteuid") and os.geteuid() == 0:
         _check_reachable(tempfile.gettempdir())
     tmp_root = tempfile.mkdtemp(prefix="mtbatch-")
@@ -306,6 +308,21 @@ def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TI
         _kill_leftovers(tmp_root)
         shutil.rmtree(tmp_root, ignore_errors=True)
     return [(s, *results[s]) for s, _ in entries]
+
+
+def _check_private_for_setpriv(directory, hidden):
+    """The setpriv uid reads whatever other users may: refuse before any student starts when the
+    submissions (classmates' work), the fixtures or the hidden fixtures are readable to it."""
+    from . import sandbox as sb  # noqa: PLC0415
+
+    check, secrets = getattr(sb, "check_private", None), getattr(sb, "secret_paths", None)
+    if check is None or secrets is None:
+        return
+    try:
+        check(secrets([hidden] if hidden else []) + [os.path.abspath(directory)])
+    except Exception as e:  # noqa: BLE001 - SandboxError: one clear line
+        raise BatchError(f"{e} (the submissions folder must be private too: students could read each "
+                         "other's work)") from None
 
 
 def _check_reachable(folder):

@@ -187,3 +187,24 @@ def test_peer_tampering_and_killing_the_batch_fail_in_a_sandbox(tmp_path, mode):
     assert float(rows["bob"]["total"]) == pytest.approx(MATMUL)
     assert float(rows["mallory"]["total"]) < MATMUL
     assert open(os.path.join(bob, "minitorch/kernels/matmul.py")).read() == before
+
+
+def test_setpriv_batch_refuses_submissions_other_users_can_read(tmp_path):
+    _require("setpriv")
+    grader = tmp_path / "grader"
+    grader.mkdir(mode=0o700)
+    shutil.copytree(os.path.join(REPO, "autograder"), grader / "autograder",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    public = pathlib.Path(tempfile.mkdtemp(prefix="mt-public-subs-"))  # reachable by every user
+    try:
+        os.chmod(public, 0o755)
+        make_submission(str(public / "alice"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MINITORCH"))}
+        env["PYTHONPATH"] = str(grader)
+        r = subprocess.run([sys.executable, "-m", "autograder.batch", str(public), "--assignment", "hw1",
+                            "--out", str(tmp_path / "g.csv"), "--sandbox", "setpriv"], cwd=grader,
+                           capture_output=True, text=True, env=env, timeout=300)
+        assert r.returncode == 2 and str(public) in r.stderr and "submissions folder must be private" in r.stderr
+        assert not (tmp_path / "g.csv").exists()
+    finally:
+        shutil.rmtree(public, ignore_errors=True)
