@@ -354,6 +354,11 @@ def _atomic_write(path, write):
         raise
 
 
+def _cell(text):
+    """A text cell a spreadsheet will not run as a formula (names and messages may come from students)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_gradebook(results, assignments, out, overwrite=True):
     """Per-student JSON reports in <out>-reports/, then the gradebook ``out`` (atomically, last)."""
     if not overwrite and os.path.exists(out):
@@ -375,7 +380,7 @@ def write_gradebook(results, assignments, out, overwrite=True):
             total = float(report["score"])
             _atomic_write(os.path.join(report_dir, f"{names[student]}.json"),
                           lambda f, r=report: json.dump(r, f, indent=1))
-        rows.append([student] + [row[c] for c in columns] + [round(total, 2), (error or "")[:500]])
+        rows.append([_cell(student)] + [row[c] for c in columns] + [round(total, 2), _cell((error or "")[:500])])
 
     def write(f):
         w = csv.writer(f)

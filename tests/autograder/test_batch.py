@@ -82,6 +82,9 @@ def test_crash_kill_and_bomb_fail_only_their_own_row(tmp_path, private_tmp):
     rows = {r["student"]: r for r in csv.DictReader(open(out))}
     assert float(rows["alice"]["total"]) == pytest.approx(MATMUL) and float(rows["crasher"]["total"]) == 0
     assert rows["bomber"]["error"] and float(rows["bomber"]["total"]) == 0
+    evil = write_gradebook([("=HYPERLINK(\"x\")", None, "-1+1")], ["hw1"], str(tmp_path / "evil.csv"))
+    (row,) = csv.DictReader(open(evil))
+    assert row["student"] == "'=HYPERLINK(\"x\")" and row["error"] == "'-1+1"  # never a formula
     with pytest.raises(BatchError, match="exists: pass --overwrite"):
         write_gradebook(results, ["hw1"], out, overwrite=False)
 
