@@ -29,6 +29,9 @@ END = re.compile(r"^\s*# END SOLUTION\s*$")
 HINT = re.compile(r"^\s*# HINT:")
 DEF = re.compile(r"^(\s*)(?:async\s+)?(def|class)\s+(\w+)")
 MIN_LEAK_LEN = 16
+# instructor tooling left out of handouts (the fixture generator; the mutation tester and its lists,
+# which quote solution lines)
+INSTRUCTOR_ONLY = ("generate.py", "mutate.py", "mutants_equivalent.toml", "coverage_allowlist.toml")
 
 
 class LeakError(RuntimeError):
@@ -214,7 +217,7 @@ def build(hw, out_dir, hidden_dirs=(), force=False, root=REPO):
         # the local autograder: code, rubrics, public fixtures of hw1..hw (no generator)
         ag_out = os.path.join(out_dir, "autograder")
         shutil.copytree(os.path.join(root, "autograder"), ag_out,
-                        ignore=lambda d, names: _ignore(d, names) + [n for n in names if n in ("generate.py",)
+                        ignore=lambda d, names: _ignore(d, names) + [n for n in names if n in INSTRUCTOR_ONLY
                                                                     or (n.endswith(".npz") and d == FIXTURE_DIR)
                                                                     or (n == "manifest.json" and d == FIXTURE_DIR)])
         manifest = read_manifest(FIXTURE_DIR)
