@@ -62,6 +62,12 @@ case("elementwise/pow_fractional", test="elementwise_arith",
 case("elementwise/rpow", test="elementwise_arith",
      fn=lambda lib, a: 2.0 ** a + 0.5 ** a,
      inputs=dict(a=X("N", "M")), dims=dict(N=2, M=3))
+case("elementwise/pow_0_1", test="elementwise_arith", edge="exponents 0 and 1",
+     fn=lambda lib, a: (a ** 0, a ** 1),
+     inputs=dict(a=X("N", "M")), dims=dict(N=2, M=3))
+case("elementwise/rpow_zero_base", test="elementwise_arith", edge="base 0: gradient 0 where the exponent >= 0",
+     fn=lambda lib, a: (0.0 ** a.relu(), 0.0 ** (a.abs() + 0.5)),
+     inputs=dict(a=X("N", "M", away=0.05)), dims=dict(N=3, M=4))
 case("elementwise/exp_log", test="elementwise_unary",
      fn=lambda lib, a, b: (a.exp(), b.log()),
      inputs=dict(a=X("N", "M"), b=X("N", "M", kind="positive")), dims=dict(N=3, M=3))
@@ -130,6 +136,9 @@ case("reduce/amax", test="reductions",
 case("reduce/amax_ties", test="reductions", edge="ties share the gradient evenly", fd=False,
      fn=lambda lib, x: (x * 0.0 + x.clamp(max=0.3)).amax(dim=-1),
      inputs=dict(x=X("N", "M", kind="uniform", low=0.5, high=1.0)), dims=dict(N=2, M=3))
+case("reduce/amax_amin_ties_split", test="reductions", edge="tied extremes share the gradient evenly",
+     fn=lambda lib, x: (lib.cat([x, x], dim=1).amax(dim=1), lib.cat([x, x], dim=0).amin()),
+     inputs=dict(x=X("N", "M", kind="distinct")), dims=dict(N=3, M=4))
 case("reduce/var", test="reductions",
      fn=lambda lib, x: (x.var(dim=1), x.var(dim=0, correction=0, keepdim=True)),
      inputs=dict(x=X("N", "M")), dims=dict(N=3, M=4))

@@ -62,6 +62,12 @@ case("embedding/padding_idx", test="embedding", fd=False,  # padding row: zero g
      fn=lambda lib, w, idx: F(lib).embedding(idx, w, padding_idx=0),
      inputs=dict(w=X("V", "D"), idx=Idx("B", "T", high="V", repeat=True)), dims=dict(V=4, D=3, B=2, T=5))
 
+case("embedding/scale_grad_by_freq", test="embedding", fd=False,  # the scaled gradient is not the derivative
+     edge="scale_grad_by_freq: a row's gradient divided by its count in the batch",
+     fn=lambda lib, w, idx: (F(lib).embedding(idx, w, scale_grad_by_freq=True),
+                             F(lib).embedding(idx, w, padding_idx=1, scale_grad_by_freq=True)),
+     inputs=dict(w=X("V", "D"), idx=Idx("B", "T", high="V", repeat=True)), dims=dict(V=4, D=3, B=3, T=4))
+
 
 def _embedding_module(lib, idx, weight):
     m = lib.nn.Embedding(weight.shape[0], weight.shape[1], dtype=weight.dtype)
@@ -118,6 +124,17 @@ case("cross_entropy/label_smoothing", test="cross_entropy",
      fn=lambda lib, x, t: F(lib).cross_entropy(x, t, label_smoothing=0.1),
      inputs=dict(x=X("B", "C"), t=Idx("B", high="C")), dims=dict(B=3, C=4), scales=CE_SCALES)
 
+case("cross_entropy/class_weight", test="cross_entropy", edge="class weights: the mean divides by sum w[t]",
+     fn=lambda lib, x, t, w: (F(lib).cross_entropy(x, t, weight=w),
+                              F(lib).nll_loss(F(lib).log_softmax(x, dim=-1), t, weight=w, reduction="sum")),
+     inputs=dict(x=X("B", "C"), t=Idx("B", high="C"), w=X("C", kind="positive", grad=False)), dims=dict(B=5, C=4))
+case("cross_entropy/weight_smoothing_ignore", test="cross_entropy",
+     edge="class weights with label smoothing and ignored targets",
+     fn=lambda lib, x, t, w: (F(lib).cross_entropy(x, t.masked_fill(t == 0, -100), weight=w, label_smoothing=0.2),
+                              F(lib).cross_entropy(x, t, weight=w, label_smoothing=0.1, reduction="none")),
+     inputs=dict(x=X("B", "C"), t=Idx("B", high="C"), w=X("C", kind="positive", grad=False)),
+     dims=dict(B=6, C=3), fixed=frozenset({"C"}))
+
 
 # --------------------------------------------------------------------------- layer norm / rms norm
 def _ln_no_mean_term(lib, x, w, b):
@@ -136,6 +153,11 @@ case("layer_norm/affine", test="layer_norm",
 case("layer_norm/no_affine", test="layer_norm",
      fn=lambda lib, x: F(lib).layer_norm(x, (x.shape[-1],), eps=1e-5),
      inputs=dict(x=X("B", "D")), dims=dict(B=3, D=5))
+
+case("layer_norm/weight_or_bias_only", test="layer_norm", edge="a weight without a bias, a bias without a weight",
+     fn=lambda lib, x, w, b: (F(lib).layer_norm(x, (x.shape[-1],), w, None, eps=1e-5),
+                              F(lib).layer_norm(x, (x.shape[-1],), None, b, eps=1e-5)),
+     inputs=dict(x=X("B", "D"), w=X("D"), b=X("D")), dims=dict(B=3, D=4))
 
 
 def _layernorm_module(lib, x, weight, bias):
@@ -282,22 +304,29 @@ case("optim/sgd_momentum_wd", test="optimizers", backward=False, fd=False,
 case("optim/sgd_nesterov", test="optimizers", backward=False, fd=False,
      fn=_steps(lambda lib, ps: lib.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True)),
      inputs=OPT_IN, dims=dict(N=3, M=4))
+case("optim/sgd_dampening_maximize", test="optimizers", backward=False, fd=False,
+     fn=_steps(lambda lib, ps: lib.optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01,
+                                             maximize=True)),
+     inputs=OPT_IN, dims=dict(N=3, M=4))
 case("optim/adam", test="optimizers", backward=False, fd=False,
      fn=_steps(lambda lib, ps: lib.optim.Adam(ps, lr=0.01)), inputs=OPT_IN, dims=dict(N=3, M=4),
      alts=[(NO_BIAS_CORR, _adam_no_bias_correction)])
 case("optim/adam_amsgrad_wd", test="optimizers", backward=False, fd=False,
      fn=_steps(lambda lib, ps: lib.optim.Adam(ps, lr=0.01, betas=(0.8, 0.9), weight_decay=0.05, amsgrad=True), 4),
      inputs=OPT_IN, dims=dict(N=2, M=3))
+case("optim/adamw_amsgrad_maximize", test="optimizers", backward=False, fd=False,
+     fn=_steps(lambda lib, ps: lib.optim.AdamW(ps, lr=0.01, weight_decay=0.1, amsgrad=True, maximize=True), 4),
+     inputs=OPT_IN, dims=dict(N=2, M=3))
 case("optim/adamw", test="optimizers", backward=False, fd=False,
      fn=_steps(lambda lib, ps: lib.optim.AdamW(ps, lr=0.01, weight_decay=0.1)), inputs=OPT_IN, dims=dict(N=3, M=4),
      alts=[(COUPLED, _steps(lambda lib, ps: lib.optim.Adam(ps, lr=0.01, weight_decay=0.1)))])
 
 
-def _clip(max_norm):
+def _clip(max_norm, norm_type=2.0):
     def fn(lib, g1, g2):
         p1, p2 = lib.nn.Parameter(g1.detach() * 0), lib.nn.Parameter(g2.detach() * 0)
         p1.grad, p2.grad = g1.detach().clone(), g2.detach().clone()
-        total = lib.nn.utils.clip_grad_norm_([p1, p2], max_norm)
+        total = lib.nn.utils.clip_grad_norm_([p1, p2], max_norm, norm_type=norm_type)
         total = total if hasattr(total, "shape") else lib.tensor(float(total))
         return total.reshape(()).to(g1.dtype), p1.grad.clone(), p2.grad.clone()
     return fn
@@ -308,6 +337,13 @@ case("optim/clip_grad_norm", test="optimizers", backward=False, fd=False,
      outputs=("total_norm", "grad1", "grad2"))
 case("optim/clip_grad_norm_no_clip", test="optimizers", backward=False, fd=False, edge="norm below max_norm",
      fn=_clip(100.0), inputs=dict(g1=X("N", grad=False), g2=X("N", "M", grad=False)), dims=dict(N=3, M=2),
+     outputs=("total_norm", "grad1", "grad2"))
+
+case("optim/clip_grad_norm_inf", test="optimizers", backward=False, fd=False, edge="norm_type inf",
+     fn=_clip(0.5, math.inf), inputs=dict(g1=X("N", grad=False), g2=X("N", "M", grad=False)), dims=dict(N=3, M=2),
+     outputs=("total_norm", "grad1", "grad2"))
+case("optim/clip_grad_norm_p3", test="optimizers", backward=False, fd=False, edge="norm_type 3",
+     fn=_clip(1.0, 3.0), inputs=dict(g1=X("N", grad=False), g2=X("N", "M", grad=False)), dims=dict(N=3, M=2),
      outputs=("total_norm", "grad1", "grad2"))
 
 

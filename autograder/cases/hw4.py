@@ -62,6 +62,66 @@ case("sdpa/length1_batch1", test="attention_kernel", edge="batch 1, length 1",
      inputs=QKV, dims=dict(B=1, H=1, T=1, S=1, D=2, E=3))
 
 
+# Dropout on the attention weights cannot be compared with torch value by value (other random numbers), so
+# it is a property check: value = [v | I] makes the output carry the dropped weights themselves,
+# out = [D v | D] with D = softmax(q k^T / sqrt(d)) * keep / (1 - p); the check recomputes the softmax and
+# every gradient from the inputs and the keep mask the submission used (D != 0).
+SDPA_DROPOUT_P = 0.25
+
+
+def _sdpa_dropout(lib, q, k, v):
+    b, h, s = k.shape[0], k.shape[1], k.shape[2]
+    eye = lib.eye(s, dtype=v.dtype).reshape(1, 1, s, s).expand(b, h, s, s)
+    return F(lib).scaled_dot_product_attention(q, k, lib.cat([v, eye], dim=-1), dropout_p=SDPA_DROPOUT_P)
+
+
+def _close(got, want, dtype):
+    tol = 1e-4 if np.dtype(dtype) == np.float32 else 1e-9
+    return got is not None and got.shape == want.shape and np.allclose(got, want, rtol=tol, atol=tol)
+
+
+def _check_sdpa_dropout(got, arrays, dims, errors, p=SDPA_DROPOUT_P):
+    q, k, v = (arrays[f"in/{n}"].astype(np.float64) for n in ("q", "k", "v"))
+    dtype = arrays["in/q"].dtype
+    dout = arrays["dout/out"].astype(np.float64)
+    e = v.shape[-1]
+    out = got.get("out/out")
+    fwd_err = errors.get("forward")
+    names = ("dropped weights scaled by 1/(1-p)", "output = dropped weights @ v", "dL/dq", "dL/dk", "dL/dv")
+    if out is None or out.shape != q.shape[:-1] + (e + k.shape[-2],):
+        msg = fwd_err or f"output has shape {None if out is None else list(out.shape)}"
+        return [(n, False, msg) for n in names]
+    s = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+    a = np.exp(s - s.max(-1, keepdims=True))
+    a /= a.sum(-1, keepdims=True)
+    dropped = out[..., e:].astype(np.float64)
+    keep = dropped != 0
+    frac = 1 - keep.mean()
+    frac_ok = abs(frac - p) <= 4 * math.sqrt(p * (1 - p) / keep.size)
+    scaled = a * keep / (1 - p)
+    checks = [(names[0], bool(frac_ok and _close(dropped, scaled, dtype)),
+               f"dropped fraction {frac:.3f}, expected about p = {p}" if not frac_ok else
+               "kept weights must be softmax / (1 - p) and dropped ones 0 (inverted dropout)")]
+    checks.append((names[1], _close(out[..., :e].astype(np.float64), scaled @ v, dtype),
+                   "the output must be the dropped, rescaled weights times v"))
+    vv = np.concatenate([v, np.broadcast_to(np.eye(k.shape[-2]), v.shape[:-1] + (k.shape[-2],))], axis=-1)
+    dv = (np.swapaxes(scaled, -1, -2) @ dout)[..., :e]
+    dw = (dout @ np.swapaxes(vv, -1, -2)) * keep / (1 - p)
+    ds = a * (dw - (dw * a).sum(-1, keepdims=True))
+    dq = ds @ k / math.sqrt(q.shape[-1])
+    dk = np.swapaxes(ds, -1, -2) @ q / math.sqrt(q.shape[-1])
+    bwd_err = fwd_err or errors.get("backward")
+    for name, want in (("q", dq), ("k", dk), ("v", dv)):
+        g = got.get(f"grad/{name}")
+        err = bwd_err or errors.get(f"grad/{name}")
+        checks.append((f"dL/d{name}", _close(g, want, dtype),
+                       err or "the gradient must go through the same keep mask, scaled by 1/(1-p), as the forward"))
+    return checks
+
+
+case("sdpa/dropout", test="attention_kernel", fd=False, edge="dropout_p > 0 (property check)",
+     fn=_sdpa_dropout, inputs=QKV, dims=dict(B=2, H=2, T=8, S=8, D=4, E=3), check=_check_sdpa_dropout)
+
 # --------------------------------------------------------------------------- the Attention class (arrays)
 ATT_IN = {"X": X("B", "T", "D"), "W_k": X("D", "K"), "W_q": X("D", "K"), "W_v": X("D", "V"),
           "dLdXnew": X("B", "T", "V", grad=False)}
