@@ -190,3 +190,8 @@ case("lstm/bidirectional", test="lstm_sequence", edge="bidirectional (the revers
      fn=_module_fn(*_lstm_seq(bidirectional=True)), inputs=_seq_inputs("4", with_c=True, bidirectional=True),
      dims=_dims(T=3), hidden_dims=_dims(B=3, T=4), scales=SEQ_SCALES, gates=LSTM_GATES,
      alts=gate_order_alts("LSTM", *_lstm_seq(bidirectional=True)))
+case("rnn/relu_bidirectional", test="rnn_sequence", edge="relu nonlinearity, bidirectional",
+     fn=_module_fn(lambda lib, dt: lib.nn.RNN(3, 2, nonlinearity="relu", batch_first=True, bidirectional=True,
+                                              dtype=dt), 2,
+                   _seq_params(bidirectional=True), lambda m, x, h0: _flat(m(x, h0))),
+     inputs=_seq_inputs("1", bidirectional=True), dims=_dims(T=3), hidden_dims=_dims(B=3, T=4), scales=SEQ_SCALES)
