@@ -535,9 +535,22 @@ def main(argv=None):
             p.error(f"unknown assignment {a!r} (choose from {', '.join(ASSIGNMENTS)} or all)")
     if args.sample is not None and args.sample < 1:
         p.error("--sample must be at least 1")
-    sample = None if args.all else args.sample
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     root = os.path.abspath(args.root)
+    if not os.path.isfile(os.path.join(root, "minitorch", "__init__.py")):
+        p.error(f"{root}: no minitorch package there (--root must hold minitorch/)")
+    for f in args.file or ():
+        if not os.path.isfile(os.path.join(root, f)):
+            p.error(f"--file {f}: no such file under {root}")
+    try:
+        return _main(args, wanted, root)
+    except RuntimeError as e:  # the reference itself fails, or the fixtures do not match
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _main(args, wanted, root):
+    sample = None if args.all else args.sample
     if args.coverage:
         lines, ok = coverage_report(wanted, root, args.fixtures)
         print("\n".join(lines))
