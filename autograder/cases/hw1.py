@@ -38,6 +38,18 @@ case("engine/deep_chain", test="autograd_engine", edge="a graph 1200 nodes deep 
 case("engine/unused_outputs", test="autograd_engine", edge="a multi-output op with an unused output",
      fn=lambda lib, x: (lambda p: p[0] * p[2])(x.split([2, 1, 2], dim=0)),
      inputs=dict(x=X(5, "M")), dims=dict(M=3), fixed=frozenset({"M"}))
+
+
+def _constant_leaf(lib, x, c):
+    """backward() inside the case: a leaf without requires_grad must keep .grad None."""
+    x = x.detach().requires_grad_(True)
+    (x * c + c.exp()).sum().backward()
+    return x.grad, x.detach().sum() * 0.0 + (0.0 if c.grad is None else 1.0)
+
+
+case("engine/constant_leaf", test="autograd_engine", backward=False, fd=False, forward_points=True,
+     edge="a leaf that does not require grad gets no .grad", outputs=("x_grad", "c_grad_is_set"),
+     fn=_constant_leaf, inputs=dict(x=X("N"), c=X("N", grad=False)), dims=dict(N=4))
 case("engine/two_outputs", test="autograd_engine",
      fn=lambda lib, x, y: (x.exp(), (x * y).sum(dim=1)),
      inputs=dict(x=X("N", "M"), y=X("N", "M")), dims=dict(N=3, M=2))
@@ -65,8 +77,9 @@ case("elementwise/rpow", test="elementwise_arith",
 case("elementwise/pow_0_1", test="elementwise_arith", edge="exponents 0 and 1",
      fn=lambda lib, a: (a ** 0, a ** 1),
      inputs=dict(a=X("N", "M")), dims=dict(N=2, M=3))
-case("elementwise/rpow_zero_base", test="elementwise_arith", edge="base 0: gradient 0 where the exponent >= 0",
-     fn=lambda lib, a: (0.0 ** a.relu(), 0.0 ** (a.abs() + 0.5)),
+case("elementwise/rpow_zero_base", test="elementwise_arith", fd=False,  # inf outputs: no finite differences
+     edge="base 0: gradient 0 where the exponent >= 0, -inf * dout where it is negative",
+     fn=lambda lib, a: (0.0 ** a, 0.0 ** a.relu()),
      inputs=dict(a=X("N", "M", away=0.05)), dims=dict(N=3, M=4))
 case("elementwise/exp_log", test="elementwise_unary",
      fn=lambda lib, a, b: (a.exp(), b.log()),
@@ -83,12 +96,19 @@ case("elementwise/sigmoid_extreme", test="elementwise_unary", edge="|x| up to 10
 case("elementwise/relu_abs", test="elementwise_piecewise",
      fn=lambda lib, a: (a.relu(), a.abs()),
      inputs=dict(a=X("N", "M", away=0.05)), dims=dict(N=4, M=3))
+case("elementwise/abs_at_zero", test="elementwise_piecewise", edge="abs at exactly 0: subgradient 0",
+     fn=lambda lib, a: a.relu().abs(),
+     inputs=dict(a=X("N", "M", away=0.05)), dims=dict(N=3, M=4))
 case("elementwise/clamp", test="elementwise_piecewise",
      fn=lambda lib, a: a.clamp(min=-0.5, max=0.7),
      inputs=dict(a=X("N", "M", away=0.05, kinks=(-0.5, 0.7))), dims=dict(N=4, M=3))
 case("elementwise/maximum", test="elementwise_piecewise",
      fn=lambda lib, a, b: lib.maximum(a, b + 0.0),
      inputs=dict(a=X("N", "M"), b=X("N", "M", kind="distinct", scale=3.0)), dims=dict(N=3, M=4))
+case("elementwise/maximum_ties", test="elementwise_piecewise", fd=False,  # a.detach(): not a function of a
+     edge="ties send half the gradient to each side",
+     fn=lambda lib, a, b, m: lib.maximum(a, lib.where(m, a.detach(), b)),
+     inputs=dict(a=X("N", "M"), b=X("N", "M", kind="distinct", scale=3.0), m=Mask("N", "M")), dims=dict(N=3, M=4))
 case("elementwise/where", test="elementwise_piecewise",
      fn=lambda lib, c, a, b: lib.where(c, a, b),
      inputs=dict(c=Mask("N", "M"), a=X("N", "M"), b=X("N", "M")), dims=dict(N=3, M=4))
@@ -116,6 +136,9 @@ case("broadcast/where", test="broadcasting",
      fn=lambda lib, c, a, b: lib.where(c, a, b),
      inputs=dict(c=Mask("N", "M"), a=X("M"), b=X("N", 1)), dims=dict(N=3, M=4))
 
+case("broadcast/empty_batch", test="broadcasting", fd=False, edge="broadcasting against an empty batch",
+     fn=lambda lib, a, b: (a + b).sum(dim=0),
+     inputs=dict(a=X(1, "M"), b=X(0, "M", grad=False)), dims=dict(M=3))
 
 # --------------------------------------------------------------------------- reductions
 case("reduce/sum_all", test="reductions",
@@ -166,6 +189,9 @@ case("matmul/batch_broadcast", test="matmul",
 case("matmul/vector", test="matmul", edge="1-D operands",
      fn=lambda lib, v, a, w: (v @ a, a @ w),
      inputs=dict(v=X("N"), a=X("N", "K"), w=X("K")), dims=dict(N=3, K=4))
+case("matmul/batched_vector", test="matmul", edge="1-D operands against a batch",
+     fn=lambda lib, a, w, v: (a @ w, v @ a),
+     inputs=dict(a=X("B", "N", "K"), w=X("K"), v=X("N")), dims=dict(B=2, N=3, K=4))
 case("matmul/batch1", test="matmul", edge="batch 1",
      fn=lambda lib, a, b: a @ b,
      inputs=dict(a=X(1, "N", "K"), b=X(1, "K", "M")), dims=dict(N=2, K=3, M=4))

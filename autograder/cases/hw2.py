@@ -66,7 +66,7 @@ case("embedding/scale_grad_by_freq", test="embedding", fd=False,  # the scaled g
      edge="scale_grad_by_freq: a row's gradient divided by its count in the batch",
      fn=lambda lib, w, idx: (F(lib).embedding(idx, w, scale_grad_by_freq=True),
                              F(lib).embedding(idx, w, padding_idx=1, scale_grad_by_freq=True)),
-     inputs=dict(w=X("V", "D"), idx=Idx("B", "T", high="V", repeat=True)), dims=dict(V=4, D=3, B=3, T=4))
+     inputs=dict(w=X("V", "D"), idx=Idx("B", "T", high="V", repeat=True)), dims=dict(V=9, D=3, B=2, T=3))
 
 
 def _embedding_module(lib, idx, weight):
@@ -124,6 +124,9 @@ case("cross_entropy/label_smoothing", test="cross_entropy",
      fn=lambda lib, x, t: F(lib).cross_entropy(x, t, label_smoothing=0.1),
      inputs=dict(x=X("B", "C"), t=Idx("B", high="C")), dims=dict(B=3, C=4), scales=CE_SCALES)
 
+case("cross_entropy/large_logits", test="cross_entropy", fd=False, edge="logits up to 1000 (subtract the max)",
+     fn=lambda lib, x, t: F(lib).cross_entropy(x * 500.0, t, label_smoothing=0.1),
+     inputs=dict(x=X("B", "C", kind="uniform", low=-2.0, high=2.0), t=Idx("B", high="C")), dims=dict(B=3, C=4))
 case("cross_entropy/class_weight", test="cross_entropy", edge="class weights: the mean divides by sum w[t]",
      fn=lambda lib, x, t, w: (F(lib).cross_entropy(x, t, weight=w),
                               F(lib).nll_loss(F(lib).log_softmax(x, dim=-1), t, weight=w, reduction="sum")),
@@ -305,7 +308,7 @@ case("optim/sgd_nesterov", test="optimizers", backward=False, fd=False,
      fn=_steps(lambda lib, ps: lib.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True)),
      inputs=OPT_IN, dims=dict(N=3, M=4))
 case("optim/sgd_dampening_maximize", test="optimizers", backward=False, fd=False,
-     fn=_steps(lambda lib, ps: lib.optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01,
+     fn=_steps(lambda lib, ps: lib.optim.SGD(ps, lr=0.1, momentum=1.0, dampening=0.3, weight_decay=1.0,
                                              maximize=True)),
      inputs=OPT_IN, dims=dict(N=3, M=4))
 case("optim/adam", test="optimizers", backward=False, fd=False,
@@ -315,7 +318,7 @@ case("optim/adam_amsgrad_wd", test="optimizers", backward=False, fd=False,
      fn=_steps(lambda lib, ps: lib.optim.Adam(ps, lr=0.01, betas=(0.8, 0.9), weight_decay=0.05, amsgrad=True), 4),
      inputs=OPT_IN, dims=dict(N=2, M=3))
 case("optim/adamw_amsgrad_maximize", test="optimizers", backward=False, fd=False,
-     fn=_steps(lambda lib, ps: lib.optim.AdamW(ps, lr=0.01, weight_decay=0.1, amsgrad=True, maximize=True), 4),
+     fn=_steps(lambda lib, ps: lib.optim.AdamW(ps, lr=0.01, weight_decay=1.0, amsgrad=True, maximize=True), 4),
      inputs=OPT_IN, dims=dict(N=2, M=3))
 case("optim/adamw", test="optimizers", backward=False, fd=False,
      fn=_steps(lambda lib, ps: lib.optim.AdamW(ps, lr=0.01, weight_decay=0.1)), inputs=OPT_IN, dims=dict(N=3, M=4),
@@ -346,6 +349,20 @@ case("optim/clip_grad_norm_p3", test="optimizers", backward=False, fd=False, edg
      fn=_clip(1.0, 3.0), inputs=dict(g1=X("N", grad=False), g2=X("N", "M", grad=False)), dims=dict(N=3, M=2),
      outputs=("total_norm", "grad1", "grad2"))
 
+case("optim/clip_grad_norm_p1", test="optimizers", backward=False, fd=False, edge="norm_type 1",
+     fn=_clip(1.0, 1.0), inputs=dict(g1=X("N", grad=False), g2=X("N", "M", grad=False)), dims=dict(N=3, M=2),
+     outputs=("total_norm", "grad1", "grad2"))
+
+def _clip_one(lib, g):
+    p = lib.nn.Parameter(g.detach() * 0)
+    p.grad = g.detach().clone()
+    total = lib.nn.utils.clip_grad_norm_(p, 0.5, norm_type=3.0)  # a single tensor, not a list
+    total = total if hasattr(total, "shape") else lib.tensor(float(total))
+    return total.reshape(()).to(g.dtype), p.grad.clone()
+
+
+case("optim/clip_grad_norm_one_tensor", test="optimizers", backward=False, fd=False, edge="one parameter",
+     fn=_clip_one, inputs=dict(g=X("N", "M", grad=False)), dims=dict(N=2, M=3), outputs=("total_norm", "grad"))
 
 def _clip_value(lib, g1, g2):
     p1, p2 = lib.nn.Parameter(g1.detach() * 0), lib.nn.Parameter(g2.detach() * 0)

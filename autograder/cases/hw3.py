@@ -127,6 +127,10 @@ case("rnn_cell/relu_batch1", test="rnn_cell", edge="batch 1, relu",
      fn=_module_fn(lambda lib, dt: lib.nn.RNNCell(3, 2, nonlinearity="relu", dtype=dt), 2, CELL_P,
                    lambda m, x, h: m(x, h)),
      inputs=_cell_inputs("1"), dims=_dims(B=1), hidden_dims=_dims(B=1))
+case("rnn_cell/relu", test="rnn_cell", edge="relu, a batch with both signs",
+     fn=_module_fn(lambda lib, dt: lib.nn.RNNCell(3, 2, nonlinearity="relu", dtype=dt), 2, CELL_P,
+                   lambda m, x, h: m(x, h)),
+     inputs=_cell_inputs("1"), dims=_dims(B=6), hidden_dims=_dims(B=7))
 GRU_CELL = (lambda lib, dt: lib.nn.GRUCell(3, 2, dtype=dt), 2, CELL_P, lambda m, x, h: m(x, h))
 LSTM_CELL = (lambda lib, dt: lib.nn.LSTMCell(3, 2, dtype=dt), 3, CELL_P, lambda m, x, h, c: m(x, (h, c)))
 case("gru_cell/basic", test="gru_cell",

@@ -61,6 +61,25 @@ case("sdpa/length1_batch1", test="attention_kernel", edge="batch 1, length 1",
      fn=lambda lib, q, k, v: F(lib).scaled_dot_product_attention(q, k, v, scale=0.3),
      inputs=QKV, dims=dict(B=1, H=1, T=1, S=1, D=2, E=3))
 
+case("sdpa/large_scores", test="attention_kernel", fd=False, edge="scores up to ~100 (subtract the row max)",
+     fn=lambda lib, q, k, v: F(lib).scaled_dot_product_attention(q * 40.0, k, v),
+     inputs=QKV, dims=dict(B=1, H=2, T=3, S=4, D=4, E=2))
+
+
+def _causal_and_bool(lib, q, k, v, m):
+    """The kernel's causal mask combined with a boolean mask (through the autograd Function: F refuses both)."""
+    return lib.autograd.functions.attention.ScaledDotProductAttention.apply(q, k, v, mask=m, is_causal=True)
+
+
+def _causal_and_bool_ref(lib, q, k, v, m):
+    t, s = m.shape[-2:]
+    return _manual(lib, q, k, v, mask=m & lib.ones(t, s, dtype=lib.bool).tril())
+
+
+case("sdpa/causal_and_bool_mask", test="attention_kernel", edge="is_causal together with a boolean mask",
+     fn=_causal_and_bool, ref=_causal_and_bool_ref,
+     inputs=dict(QKV, m=Mask("T", "S", p=0.7)), dims=dict(B=1, H=2, T=4, S=4, D=3, E=2),
+     fixed=frozenset({"T", "S"}))
 
 # Dropout on the attention weights cannot be compared with torch value by value (other random numbers), so
 # it is a property check: value = [v | I] makes the output carry the dropped weights themselves,
