@@ -2,6 +2,8 @@
 SGD / Adam / AdamW and clip_grad_norm_ (kernels in minitorch/kernels/{linear,embedding,softmax,norm,
 dropout,optim}.py and gelu in elementwise.py), through nn.functional, nn modules and minitorch.optim.
 """
+import math
+
 import numpy as np
 
 from ..spec import Idx, Registry, X, load
