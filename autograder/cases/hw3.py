@@ -199,3 +199,9 @@ case("rnn/relu_bidirectional", test="rnn_sequence", edge="relu nonlinearity, bid
                                               dtype=dt), 2,
                    _seq_params(bidirectional=True), lambda m, x, h0: _flat(m(x, h0))),
      inputs=_seq_inputs("1", bidirectional=True), dims=_dims(T=3), hidden_dims=_dims(B=3, T=4), scales=SEQ_SCALES)
+case("lstm/wide_hidden", test="lstm_sequence", dtypes=("float32",),  # float32 only: keeps the fixture small
+     edge="hidden size 65: 4H = 260 gate columns (more than one block)",
+     fn=_module_fn(lambda lib, dt: lib.nn.LSTM(1, 65, batch_first=True, dtype=dt), 3, _seq_params(),
+                   lambda m, x, h0, c0: _flat(m(x, (h0, c0)))),
+     inputs=_seq_inputs("4", with_c=True), dims=_dims(B=1, T=2, I=1, H=65), hidden_dims=_dims(B=2, T=2, I=1, H=65),
+     scales=SEQ_SCALES)
