@@ -105,8 +105,33 @@ def describe_mode(mode):
         "bwrap": "sandbox: bwrap (Linux namespaces: private filesystem view, no network, own PID namespace"
                  + (", dedicated uid" if _is_root() else "") + ")",
         "setpriv": "sandbox: setpriv (dedicated unprivileged uid with process/memory/file limits; no namespaces)",
-        "none": "sandbox: none (local feedback only)",
+        "none": "sandbox: none (local feedback only): " + local_protections(),
     }[mode]
+
+
+def local_protections():
+    """What mode ``none`` still enforces on this platform, and what it does not (each report says it).
+    Linux: a child process, wall-time limits, an RLIMIT_AS memory cap, its process group killed.
+    macOS: the same without the memory cap (macOS does not enforce RLIMIT_AS). Windows: a child
+    process and wall-time limits only (no rlimits, no process groups: processes the child starts
+    itself are not killed)."""
+    active = ["a separate process", "a wall-time limit per test and per assignment"]
+    missing = []
+    try:
+        import resource  # noqa: F401,PLC0415 - POSIX only
+        has_rlimit = True
+    except ImportError:
+        has_rlimit = False
+    if has_rlimit and sys.platform.startswith("linux"):
+        active.append("a memory cap (RLIMIT_AS)")
+    else:
+        missing.append("no memory cap" + (" (macOS does not enforce RLIMIT_AS)" if has_rlimit else ""))
+    if hasattr(os, "killpg") and sys.platform != "win32":
+        active.append("its process group killed after each run")
+    else:
+        missing.append("processes started by student code are not killed")
+    missing.append("no filesystem or network isolation")
+    return "active: " + ", ".join(active) + "; not active: " + ", ".join(missing)
 
 
 def isolated(mode):

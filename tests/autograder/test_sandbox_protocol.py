@@ -102,7 +102,7 @@ def test_mode_selection_and_refusal_without_isolation(monkeypatch, tmp_path):
         sandbox.detect_mode()
     monkeypatch.setenv("MINITORCH_SANDBOX", "none")
     assert sandbox.detect_mode() == "none"
-    assert sandbox.describe_mode("none") == "sandbox: none (local feedback only)"
+    assert sandbox.describe_mode("none").startswith("sandbox: none (local feedback only): active: ")
     with pytest.raises(sandbox.SandboxError, match="--insecure"):
         sandbox.require_isolation("none", insecure=False, what="--format gradescope")
     sandbox.require_isolation("none", insecure=True)

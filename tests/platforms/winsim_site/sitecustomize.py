@@ -1,0 +1,72 @@
+"""Simulates a Windows interpreter on Linux for the platform tests (tests/platforms/): loaded as
+``sitecustomize`` through PYTHONPATH. It does what a Windows Python lacks or does differently:
+
+- ``sys.platform == "win32"``;
+- the POSIX-only modules (resource, fcntl, pwd, grp, termios, pty) cannot be imported;
+- ``os`` has no fork, killpg, setsid, process groups, uids or CPU affinity; ``signal`` has no SIGKILL;
+- ``subprocess.Popen`` refuses ``pass_fds``, ``start_new_session`` and ``preexec_fn`` (Windows raises
+  for preexec_fn and ignores the others; refusing makes their use visible);
+- a child Python started as ``python -I ... script.py`` (isolated: no PYTHONPATH, so no sitecustomize)
+  is started through ``winsim_run.py``, which applies the same simulation before running the script.
+
+The stdlib modules that choose their implementation by platform at import time are imported first,
+so they keep working (this simulates the interface the project's code sees, not Windows' internals).
+"""
+import ctypes.util  # noqa: F401
+import os
+import pathlib  # noqa: F401
+import platform  # noqa: F401
+import queue  # noqa: F401
+import select  # noqa: F401
+import shutil  # noqa: F401  (import order: before sys.platform changes)
+import signal
+import subprocess
+import sys
+import tempfile  # noqa: F401
+import threading  # noqa: F401
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+POSIX_ONLY = ("resource", "fcntl", "pwd", "grp", "termios", "pty", "tty")
+OS_MISSING = ("fork", "forkpty", "killpg", "setsid", "getpgid", "setpgid", "getpgrp", "getuid", "geteuid",
+              "getgid", "getegid", "setuid", "setgid", "sched_getaffinity", "sched_setaffinity", "getloadavg",
+              "register_at_fork", "wait3", "wait4")
+
+
+def apply():
+    for name in POSIX_ONLY:
+        sys.modules[name] = None  # "import resource" raises ImportError, as on Windows
+    for name in OS_MISSING:
+        if hasattr(os, name):
+            delattr(os, name)
+    if hasattr(signal, "SIGKILL"):
+        delattr(signal, "SIGKILL")
+    sys.platform = "win32"
+    os.environ["MINITORCH_WINSIM"] = "1"
+
+
+_Popen_init = subprocess.Popen.__init__
+
+
+def _init(self, args, *a, **kw):
+    for k in ("pass_fds", "start_new_session", "preexec_fn"):
+        if kw.get(k):
+            raise AssertionError(f"winsim: subprocess.Popen({k}=...) is not available on Windows")
+    if isinstance(args, (list, tuple)) and args and args[0] == sys.executable and "-I" in args:
+        script = next((k for k, x in enumerate(args) if k and str(x).endswith(".py")), None)
+        if script is not None:
+            args = list(args[:script]) + [os.path.join(HERE, "winsim_run.py")] + list(args[script:])
+    _Popen_init(self, args, *a, **kw)
+
+
+def _kill(self):  # Windows: TerminateProcess (a hard kill, no SIGKILL constant needed)
+    if self.returncode is None:
+        try:
+            os.kill(self.pid, 9)
+        except ProcessLookupError:
+            pass
+
+
+if os.environ.get("MINITORCH_WINSIM_OFF") != "1":
+    subprocess.Popen.__init__ = _init
+    subprocess.Popen.kill = _kill
+    apply()
