@@ -16,9 +16,11 @@ setup(
     extras_require={
         "dev": [
             "pytest", "pytest-timeout", "hypothesis", "torch==2.13.0", "matplotlib", "scipy",
-            "nbclient", "ipykernel", "nbformat", "ruff",
+            "nbclient", "ipykernel", "nbformat", "ruff", "graphviz", "tensorboardX", "tensorboard",
         ],
         "gpu": ["cupy-cuda12x"],
         "plot": ["matplotlib"],
+        # graph drawings (also needs Graphviz's dot program), TensorBoard logs (view them with: pip install tensorboard)
+        "viz": ["matplotlib", "graphviz", "tensorboardX"],
     },
 )

@@ -180,7 +180,7 @@ DTYPES = ("float32", "float64")
 # Flags that may differ from the checkpoint's config on --resume (with --out-dir, --threads, --quiet, --stop-at).
 RESUMABLE = ("max_iters", "eval_interval", "eval_iters", "log_interval", "sample_tokens", "device")
 # The files a run writes into its folder: a folder holding any of them holds a run.
-RUN_FILES = ("last.ckpt", "best.ckpt", "log.csv", "config.json", "summary.json", "loss.png")
+RUN_FILES = ("last.ckpt", "best.ckpt", "log.csv", "config.json", "summary.json", "loss.png", "grads.csv")
 
 FIELD_HELP = {
     "model": f"architecture: {', '.join(MODELS)}",
@@ -262,6 +262,12 @@ def build_parser():
                         "do not speed up small models and slow them down on a busy machine), else all cores "
                         "(default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--log-grads", type=int, default=0, metavar="N",
+                   help="every N steps, write each parameter's gradient norm and update-to-weight ratio to "
+                        "OUT_DIR/grads.csv (plot: python -m minitorch.viz grads); 0 = off (default: 0)")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also log losses, learning rate, gradient norms, weight histograms and samples to "
+                        "OUT_DIR/tensorboard (needs tensorboardX; view: tensorboard --logdir OUT_DIR)")
     p.add_debug()
     defaults = Config()
     for f in dataclasses.fields(Config):
@@ -438,18 +444,29 @@ def _say(message):
 
 
 # ----------------------------------------------------------------------------- training
-def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None, threads=None):
+def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None, threads=None, log_grads=0,
+          tensorboard=False):
     """Run training as configured; returns the summary dict, or None when a resumed run has nothing left to do.
 
     ``resume``: False, True (continue from ``cfg.out_dir``/last.ckpt) or the path of a checkpoint or run folder
     (the run continues in ``cfg.out_dir``). ``given``: the config fields named on the command line, which must
     match the checkpoint's on resume (None: all fields but ``RESUMABLE``). ``force``: start over in a folder that
     holds a run. ``stop_at``: save and stop at that step (the schedule still runs to ``cfg.max_iters``).
-    ``threads``: BLAS threads (a number or 'auto'; None leaves them alone).
+    ``threads``: BLAS threads (a number or 'auto'; None leaves them alone). ``log_grads`` / ``tensorboard``:
+    gradient-flow and TensorBoard logging (minitorch/gradflow.py).
 
     Everything is checked before any file is written: a start that fails leaves the folder as it was.
     Raises ``minitorch._cli.UsageError`` (and the data/checkpoint errors) for user errors."""
     notes = _check_config(cfg)
+    if log_grads < 0:
+        raise UsageError(f"--log-grads must be 0 (off) or a positive number of steps, got {log_grads}")
+    if tensorboard:
+        from .utils.tensorboard import INSTALL_HINT  # noqa: PLC0415
+
+        try:
+            import tensorboardX  # noqa: F401, PLC0415
+        except ImportError:
+            raise UsageError("--tensorboard needs tensorboardX, which is not installed", INSTALL_HINT) from None
     if stop_at is not None and stop_at < 1:
         raise UsageError(f"--stop-at must be at least 1, got {stop_at}", "give the step to stop at")
     out_dir = cfg.out_dir
@@ -597,6 +614,11 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
         shutil.copy2(best_source, best_path)
     log = CsvLog(os.path.join(out_dir, "log.csv"), resume_step=step if state is not None else None,
                  source=os.path.join(source_dir, "log.csv") if source_dir else None)
+    from .gradflow import TrainingMonitor  # noqa: PLC0415
+
+    monitor = TrainingMonitor(out_dir, model, log_grads=log_grads, tensorboard=tensorboard,
+                              resume_step=step if state is not None else None, source_dir=source_dir) \
+        if log_grads or tensorboard else None
     tok_info = {"kind": tok.kind, "vocab_size": tok.vocab_size,
                 "sha256": hashlib.sha256(json.dumps(tok.to_dict(), sort_keys=True).encode()).hexdigest()}
     _write_json(os.path.join(out_dir, "config.json"),
@@ -638,6 +660,8 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
             loss = lm_loss(model, *batches())
             opt.zero_grad()
             loss.backward()
+            if monitor is not None:
+                monitor.after_backward(step + 1)
             if cfg.grad_clip > 0:
                 clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
@@ -646,6 +670,8 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
                 sched.step()
             step += 1
             loss_v = loss.item()
+            if monitor is not None:
+                monitor.after_update(step, loss_v, lr_now)
             if not math.isfinite(loss_v):
                 raise UsageError(f"the training loss became {loss_v} at step {step}",
                                  f"lower --lr (now {cfg.lr}) or --grad-clip; last.ckpt holds the last evaluated step")
@@ -665,6 +691,8 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
                     sample = sample_text(model, tok, cfg, cfg.sample_tokens, cfg.seed + step, prompt=sample_prompt)
                     msg += "\n--- sample ---\n" + sample + "\n--------------"
                 (bar.write if bar is not None else lambda m: print(m, file=sys.stderr))(msg)
+                if monitor is not None:
+                    monitor.on_eval(step, tr, val_loss, sample if cfg.sample_tokens > 0 else None)
                 if val_loss < best_val:
                     best_val = val_loss
                     checkpoint(best_path, val_loss)
@@ -683,6 +711,8 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     finally:
         if bar is not None:
             bar.close()
+        if monitor is not None:
+            monitor.close()
     summary = {"preset": cfg.preset, "corpus": corpus_info["name"], "corpus_sha256": corpus_info["sha256"],
                "steps": step, "max_iters": cfg.max_iters, "best_val_loss": best_val, "final_val_loss": val_loss,
                "parameters": model.num_parameters(), "vocab_size": tok.vocab_size,
@@ -735,7 +765,8 @@ def main(argv=None):
     def body(argv):
         cfg, args = parse_args(argv)
         summary = train(cfg, resume=False if args.resume is None else (args.resume or True), quiet=args.quiet,
-                        stop_at=args.stop_at, force=args.force, given=args.given, threads=args.threads)
+                        stop_at=args.stop_at, force=args.force, given=args.given, threads=args.threads,
+                        log_grads=args.log_grads, tensorboard=args.tensorboard)
         if summary is not None:
             print(json.dumps(summary, indent=2))
         return summary

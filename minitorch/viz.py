@@ -1,8 +1,12 @@
-"""Plots (matplotlib): loss curves from training CSV logs, attention heatmaps.
+"""Plots (matplotlib): loss curves from training CSV logs, attention heatmaps, gradient flow; drawings of the
+computation graph (Graphviz).
 
     python -m minitorch.viz loss runs/lstm/log.csv runs/baby-gpt/log.csv -o cmp.png
     python -m minitorch.viz attention --checkpoint runs/baby-gpt/best.ckpt --prompt "ROMEO:" -o attn.png
+    python -m minitorch.viz graph --checkpoint runs/baby-gpt/best.ckpt --depth 1 -o graph.svg
+    python -m minitorch.viz grads runs/*/grads.csv -o grads.png   (runs trained with --log-grads N)
 """
+import argparse
 import csv
 import os
 import sys
@@ -10,6 +14,7 @@ import sys
 import numpy as np
 
 from ._cli import Parser, UsageError, run_main
+from .graphviz_draw import draw_graph, record_scopes, save_graph  # noqa: F401 - minitorch.viz.draw_graph
 
 
 def _pyplot():
@@ -98,7 +103,8 @@ def plot_attention(weights, tokens, out_path, title="attention"):
 def build_parser():
     p = Parser("viz", description=__doc__)
     p.add_debug()
-    sub = p.add_subparsers(dest="cmd", required=True, metavar="{loss,attention}", parser_class=argparse_parser(p))
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="{loss,attention,graph,grads}",
+                           parser_class=argparse_parser(p))
     pl = sub.add_parser("loss", help="loss curves from one or more log.csv files",
                         description="Train (thin) and validation (thick) loss of each run against step.")
     pl.add_argument("logs", nargs="+", metavar="LOG_CSV", help="log.csv files written by python -m minitorch.train")
@@ -111,7 +117,48 @@ def build_parser():
     pa.add_argument("--prompt", required=True, help="the text to attend over, in the model's vocabulary (required)")
     pa.add_argument("-o", "--out", default="attention.png", help="the image to write (default: attention.png)")
     pa.add_debug()
+    pg = sub.add_parser("graph", help="the computation graph of one training step of a checkpoint's model",
+                        description="Draws the tape of one training step (forward, loss, backward) of a checkpoint's "
+                                    "model on a random batch: ops, parameters with their gradient norms. Needs the "
+                                    "graphviz package and Graphviz's dot program (not for a .gv file).")
+    pg.add_argument("--checkpoint", required=True, help="a .ckpt written by python -m minitorch.train (required)")
+    pg.add_argument("-o", "--out", default="graph.svg",
+                    help="the drawing: .svg, .png, .pdf, or .gv for the Graphviz source (default: graph.svg)")
+    pg.add_argument("--depth", type=_nonnegative, default=None, metavar="N",
+                    help="draw each module called more than N levels deep as one box, 0 = one box per module the "
+                         "model calls (default: every op, collapsed as needed to fit --max-nodes)")
+    pg.add_argument("--max-nodes", type=_at_least_2, default=200, metavar="N",
+                    help="the most nodes to draw; more collapse modules, then leave out the nodes furthest from the "
+                         "loss, saying so in the title (default: 200)")
+    pg.add_argument("--batch-size", type=_at_least_1, default=1, metavar="N",
+                    help="sequences in the batch (default: 1)")
+    pg.add_argument("--seq-len", type=_at_least_1, default=8, metavar="N",
+                    help="tokens per sequence, at most the model's context (default: 8)")
+    pg.add_argument("--no-grads", action="store_true", help="draw the forward only, without gradient norms")
+    pg.add_debug()
+    pr = sub.add_parser("grads", help="gradient flow: per-layer gradient norms and update ratios over training",
+                        description="Gradient norm and update-to-weight ratio of each parameter against step, from "
+                                    "the grads.csv that python -m minitorch.train --log-grads N writes.")
+    pr.add_argument("logs", nargs="+", metavar="GRADS_CSV", help="grads.csv files written by train --log-grads")
+    pr.add_argument("-o", "--out", default="grads.png", help="the image to write (default: grads.png)")
+    pr.add_argument("--labels", nargs="*", help="one title per file (default: each file's folder name)")
+    pr.add_debug()
     return p
+
+
+def _int_at_least(low):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
+
+
+_nonnegative, _at_least_1, _at_least_2 = _int_at_least(0), _int_at_least(1), _int_at_least(2)
 
 
 def argparse_parser(parent):
@@ -128,12 +175,37 @@ def _run(argv):
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(out_dir):
         raise UsageError(f"-o {args.out}: the folder {out_dir} does not exist", "create it or choose another path")
+    if args.cmd == "graph":
+        out, note = _graph_command(args)
+        if note:
+            print(f"minitorch.viz: {note}", file=sys.stderr)
+        print(out, file=sys.stderr)
+        return out
     try:
         _pyplot()
     except ImportError as err:
         raise UsageError("plots need matplotlib, which is not installed",
                          "pip install matplotlib, or pip install 'minitorch-course[plot]'") from err
-    if args.cmd == "loss":
+    if args.cmd == "grads":
+        from .gradflow import plot_grads, read_grads  # noqa: PLC0415
+
+        labels = args.labels
+        if labels and len(labels) != len(args.logs):
+            raise UsageError(f"--labels: got {len(labels)} labels for {len(args.logs)} files",
+                             "give one per file, or none")
+        for path in args.logs:
+            if os.path.isdir(path):
+                raise UsageError(f"{path} is a directory", f"give {os.path.join(path, 'grads.csv')}")
+            if not os.path.isfile(path):
+                raise UsageError(f"{path}: no such file",
+                                 "give a grads.csv written by python -m minitorch.train --log-grads N")
+            try:
+                read_grads(path)
+            except (ValueError, KeyError, csv.Error, UnicodeDecodeError) as err:
+                raise UsageError(f"{path} is not a minitorch grads.csv ({err})",
+                                 "give a grads.csv written by python -m minitorch.train --log-grads N") from None
+        out = plot_grads(args.logs, args.out, labels=labels)
+    elif args.cmd == "loss":
         if args.labels and len(args.labels) != len(args.logs):
             raise UsageError(f"--labels: got {len(args.labels)} labels for {len(args.logs)} logs",
                              "give one label per log, or none")
@@ -168,6 +240,49 @@ def _run(argv):
         out = plot_attention(weights, [tok.decode([i]) for i in ids], args.out, title=repr(args.prompt))
     print(out, file=sys.stderr)
     return out
+
+
+def _graph_command(args):
+    """Draw one training step of the checkpoint's model: (path written, note on what was collapsed)."""
+    from . import graphviz_draw  # noqa: PLC0415
+
+    ext = os.path.splitext(args.out)[1].lower()
+    if ext not in (".svg", ".png", ".pdf", ".gv", ".dot"):
+        raise UsageError(f"-o {args.out}: unknown format {ext or '(no extension)'!r}",
+                         "use .svg, .png, .pdf, or .gv for the Graphviz source")
+    try:
+        graphviz_draw._graphviz()
+    except ImportError:
+        raise UsageError("drawing graphs needs the graphviz Python package, which is not installed",
+                         graphviz_draw.EXTRAS_HINT) from None
+    if ext not in (".gv", ".dot") and not graphviz_draw.dot_available():
+        raise UsageError(f"rendering {args.out} needs Graphviz's dot program, which is not on PATH",
+                         f"{graphviz_draw.DOT_HINT}; or write the source with -o graph.gv")
+    import numpy as np  # noqa: PLC0415
+
+    from .autograd import tensor  # noqa: PLC0415
+    from .generate import load_model  # noqa: PLC0415
+    from .train import lm_loss  # noqa: PLC0415
+
+    model, tok, _ = load_model(args.checkpoint)
+    block = getattr(model, "block_size", None)
+    if block is not None and args.seq_len > block:
+        raise UsageError(f"--seq-len {args.seq_len} is longer than the model's context ({block})",
+                         f"use --seq-len {block} or less")
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, tok.vocab_size, size=(args.batch_size, args.seq_len + 1))
+    x, y = tensor(ids[:, :-1]), tensor(ids[:, 1:])
+    model.train()
+    with record_scopes(model) as scopes:
+        loss = lm_loss(model, x, y)
+    if not args.no_grads:
+        loss.backward(retain_graph=True)
+    name = os.path.basename(args.checkpoint)
+    g = draw_graph(loss, model=model, scopes=scopes, depth=args.depth, max_nodes=args.max_nodes,
+                   show_grads=not args.no_grads,
+                   title=f"{type(model).__name__} ({name}): one training step, batch {args.batch_size} x "
+                         f"{args.seq_len} tokens, loss {loss.item():.4f}")
+    return save_graph(g, args.out), g.minitorch_note
 
 
 def main(argv=None):

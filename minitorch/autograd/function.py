@@ -83,6 +83,10 @@ def _device_check(fn, inputs, arrays):
 # (a module-level name is much cheaper than an import statement inside ``apply``, which runs per op).
 Tensor = None
 
+# Callables told of every recorded call, ``hook(ctx)`` (e.g. minitorch.graphviz_draw.record_scopes, which notes
+# the nn.Module each op ran in). Empty except while such a tracer is active.
+record_hooks = []
+
 
 class Function:
     """Base class of differentiable operations. Use ``MyOp.apply(*tensors, **options)``."""
@@ -119,9 +123,15 @@ class Function:
         if isinstance(out, tuple):
             ctx.n_outputs = len(out)
             ctx.output_shapes = [o.shape for o in out]
+            if record_hooks and record:
+                for hook in record_hooks:
+                    hook(ctx)
             if not record:
                 return tuple(Tensor._make(o) for o in out)
             return tuple(Tensor._make(o, ctx, i) for i, o in enumerate(out))
+        if record_hooks and record:
+            for hook in record_hooks:
+                hook(ctx)
         if not record:
             return Tensor._make(out)
         return Tensor._make(out, ctx, 0)
