@@ -138,7 +138,7 @@ def read_grads(path):
     return {p: {k: np.array(v) for k, v in d.items()} for p, d in out.items()}
 
 
-def plot_grads(csv_paths, out_path, labels=None):
+def plot_grads(csv_paths, out_path, labels=None, dpi=110):
     """Per run (a column): gradient norm (top) and update-to-weight ratio (bottom) of each parameter against
     step, log scale, coloured from the first layer (dark) to the last (light)."""
     from .viz import _pyplot  # noqa: PLC0415
@@ -146,7 +146,7 @@ def plot_grads(csv_paths, out_path, labels=None):
     plt = _pyplot()
     labels = labels or [os.path.basename(os.path.dirname(os.path.abspath(p))) or p for p in csv_paths]
     n = len(csv_paths)
-    fig, axes = plt.subplots(2, n, figsize=(6.5 * n, 6.5), dpi=110, squeeze=False, sharex="col")
+    fig, axes = plt.subplots(2, n, figsize=(6.5 * n, 6.5), dpi=dpi, squeeze=False, sharex="col")
     for j, (path, label) in enumerate(zip(csv_paths, labels)):
         data = read_grads(path)
         cmap = plt.get_cmap("viridis")
