@@ -41,9 +41,12 @@ class TrainingMonitor:
 
     log_grads: every this many steps, write each parameter's gradient norm and update ratio to
         ``<out_dir>/grads.csv`` (0: off). tensorboard: also log to ``<out_dir>/tensorboard``.
-    resume_step / source_dir: a resumed run keeps the rows up to that step of ``source_dir``'s grads.csv."""
+    resume_step / source_dir: a resumed run keeps the rows up to that step of ``source_dir``'s grads.csv (and
+        TensorBoard drops the events after ``resume_step``). force: a new run deletes the event files an earlier
+        run left in ``<out_dir>/tensorboard`` (without it they stay and ``say`` gets a note)."""
 
-    def __init__(self, out_dir, model, log_grads=0, tensorboard=False, resume_step=None, source_dir=None):
+    def __init__(self, out_dir, model, log_grads=0, tensorboard=False, resume_step=None, source_dir=None, force=False,
+                 say=None):
         self.model = model
         self.every = int(log_grads)
         self.params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -61,7 +64,18 @@ class TrainingMonitor:
         if tensorboard:
             from .utils.tensorboard import SummaryWriter  # noqa: PLC0415
 
-            self.writer = SummaryWriter(os.path.join(out_dir, "tensorboard"), purge_step=resume_step)
+            tb_dir = os.path.join(out_dir, "tensorboard")
+            old = [os.path.join(d, f) for d, _, files in os.walk(tb_dir) for f in files if ".tfevents." in f]
+            if resume_step is None and old:
+                if force:
+                    for path in old:
+                        os.remove(path)
+                    if say:
+                        say(f"--force: deleted the previous run's {len(old)} TensorBoard event files in {tb_dir}")
+                elif say:
+                    say(f"{tb_dir} holds {len(old)} event files of an earlier run: TensorBoard shows both runs "
+                        "there (--force deletes them)")
+            self.writer = SummaryWriter(tb_dir, purge_step=None if resume_step is None else resume_step + 1)
         self._grad_total = None
 
     def _due(self, step):

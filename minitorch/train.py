@@ -267,7 +267,8 @@ def build_parser():
                         "OUT_DIR/grads.csv (plot: python -m minitorch.viz grads); 0 = off (default: 0)")
     p.add_argument("--tensorboard", action="store_true",
                    help="also log losses, learning rate, gradient norms, weight histograms and samples to "
-                        "OUT_DIR/tensorboard (needs tensorboardX; view: tensorboard --logdir OUT_DIR)")
+                        "OUT_DIR/tensorboard (needs tensorboardX; view: tensorboard --logdir OUT_DIR); a new run with "
+                        "--force deletes the event files of the run before")
     p.add_debug()
     defaults = Config()
     for f in dataclasses.fields(Config):
@@ -617,7 +618,8 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     from .gradflow import TrainingMonitor  # noqa: PLC0415
 
     monitor = TrainingMonitor(out_dir, model, log_grads=log_grads, tensorboard=tensorboard,
-                              resume_step=step if state is not None else None, source_dir=source_dir) \
+                              resume_step=step if state is not None else None, source_dir=source_dir,
+                              force=force, say=_say) \
         if log_grads or tensorboard else None
     tok_info = {"kind": tok.kind, "vocab_size": tok.vocab_size,
                 "sha256": hashlib.sha256(json.dumps(tok.to_dict(), sort_keys=True).encode()).hexdigest()}

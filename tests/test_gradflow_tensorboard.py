@@ -119,3 +119,22 @@ def test_train_log_grads_and_tensorboard_then_plot(tmp_path, capsys):
         run_train(["--preset", "baby-gpt", "--corpus", corpus, *TINY, "--out-dir", str(tmp_path / "r2"),
                    "--log-grads", "-1"])
     assert "--log-grads must be 0" in capsys.readouterr().err
+
+
+def test_tensorboard_resume_and_force(tmp_path, capsys):
+    from tests.test_cli import TINY, make_corpus, run_train
+
+    corpus = make_corpus(tmp_path / "c.txt")
+    out = tmp_path / "run"
+    base = ["--preset", "rnn", "--corpus", corpus, *TINY, "--max-iters", "6", "--eval-interval", "3",
+            "--out-dir", str(out), "--tensorboard", "--log-grads", "3"]
+    run_train([*base, "--stop-at", "3"])
+    run_train([*base, "--resume"])
+    losses = [e.step for e in accumulate(out / "tensorboard").Scalars("train/loss")]
+    assert losses == [1, 2, 3, 4, 5, 6]
+    with open(out / "grads.csv", newline="") as fh:
+        assert sorted({int(r["step"]) for r in csv.DictReader(fh)}) == [3, 6]
+    capsys.readouterr()
+    run_train([*base, "--force", "--max-iters", "2", "--stop-at", "2"])
+    assert "deleted the previous run's" in capsys.readouterr().err
+    assert [e.step for e in accumulate(out / "tensorboard").Scalars("train/loss")] == [1, 2]

@@ -8,11 +8,15 @@ through tensorboardX (``pip install tensorboardX``, or ``pip install 'minitorch-
 
 minitorch Tensors are accepted wherever PyTorch takes tensors (they are copied to NumPy arrays).
 """
+import itertools
+import os
+
 import numpy as np
 
 from ..autograd import Tensor
 from ..backend import to_numpy
 
+_UID = itertools.count()
 INSTALL_HINT = "pip install tensorboardX, or pip install 'minitorch-course[viz]'"
 
 
@@ -37,9 +41,11 @@ class SummaryWriter:
             import tensorboardX  # noqa: PLC0415
         except ImportError as err:
             raise ImportError(f"SummaryWriter needs tensorboardX, which is not installed ({INSTALL_HINT})") from err
+        # tensorboardX names event files by the second and the host; PyTorch adds the process id and a counter,
+        # without which two writers started within one second (a run and its resumption) overwrite one file
+        unique = f".{os.getpid()}.{next(_UID)}{filename_suffix}"
         self._writer = tensorboardX.SummaryWriter(logdir=log_dir, comment=comment, purge_step=purge_step,
-                                                  max_queue=max_queue, flush_secs=flush_secs,
-                                                  filename_suffix=filename_suffix)
+                                                  max_queue=max_queue, flush_secs=flush_secs, filename_suffix=unique)
         self.log_dir = self._writer.logdir
 
     def get_logdir(self):
