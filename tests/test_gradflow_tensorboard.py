@@ -111,6 +111,11 @@ def test_train_log_grads_and_tensorboard_then_plot(tmp_path, capsys):
     png = tmp_path / "grads.png"
     viz.main(["grads", str(out / "grads.csv"), "-o", str(png)])
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
+    two = tmp_path / "two.png"
+    viz.main(["grads", str(out / "grads.csv"), str(out / "grads.csv"), "--labels", "a", "b", "-o", str(two)])
+    from PIL import Image
+
+    assert Image.open(two).size[0] > 1.8 * Image.open(png).size[0]  # one column per run
     capsys.readouterr()
     with pytest.raises(SystemExit):
         viz.main(["grads", str(out / "log.csv"), "-o", str(png)])

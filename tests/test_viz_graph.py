@@ -137,3 +137,37 @@ def test_graph_cli_draws_one_training_step(tmp_path, capsys):
     with pytest.raises(SystemExit):
         viz.main(["graph", "--checkpoint", str(tmp_path / "run" / "best.ckpt"), "-o", str(tmp_path / "g.jpg")])
     assert "unknown format" in capsys.readouterr().err
+
+
+def test_missing_dot_or_graphviz_is_one_line(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    from minitorch import graphviz_draw
+
+    ckpt = tmp_path / "none.ckpt"
+    monkeypatch.setattr(graphviz_draw.shutil, "which", lambda name: None)
+    with pytest.raises(SystemExit) as exc:
+        viz.main(["graph", "--checkpoint", str(ckpt), "-o", str(tmp_path / "g.svg")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert "needs Graphviz's dot program" in err and "apt-get install graphviz" in err
+    m = mlp()
+    g = viz.draw_graph(m(mt.randn(1, 3)).sum())  # the source needs no dot
+    save_graph(g, str(tmp_path / "g.gv"))
+    assert (tmp_path / "g.gv").read_text().startswith("digraph")
+    with pytest.raises(RuntimeError, match="needs Graphviz's dot program"):
+        save_graph(g, str(tmp_path / "g.svg"))
+    real_import = builtins.__import__
+
+    def no_graphviz(name, *args, **kwargs):
+        if name == "graphviz":
+            raise ImportError("No module named 'graphviz'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_graphviz)
+    with pytest.raises(SystemExit):
+        viz.main(["graph", "--checkpoint", str(ckpt), "-o", str(tmp_path / "g.gv")])
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "graphviz Python package" in err and "pip install graphviz" in err
+    with pytest.raises(ImportError, match="pip install graphviz"):
+        viz.draw_graph(mt.ones(1, requires_grad=True).sum())
