@@ -136,7 +136,7 @@ def draw_graph(root, params=None, model=None, scopes=None, depth=None, max_nodes
     """A ``graphviz.Digraph`` of the tape behind ``root`` (a Tensor, or a list of Tensors).
 
     params: ``{name: tensor}`` (e.g. ``dict(model.named_parameters())``) to label parameters by name;
-        ``model`` does the same from ``model.named_parameters()``.
+        ``model`` does the same from ``model.named_parameters()`` (by default the model of ``scopes``).
     scopes: a ``record_scopes`` used around the forward; with ``depth=k``, every module called at nesting level
         k + 1 is drawn as one box holding its ops and parameters (level 1: the modules the model's forward calls;
         containers that are never called, ModuleList and ModuleDict, do not count). ``depth=None`` draws every op.
@@ -161,6 +161,8 @@ def draw_graph(root, params=None, model=None, scopes=None, depth=None, max_nodes
         raise ValueError("draw_graph: depth needs the module of each op: run the forward inside "
                          "'with record_scopes(model) as scopes:' and pass scopes=scopes")
     names = {}
+    if model is None and scopes is not None:
+        model = scopes.model
     if model is not None:
         names.update({id(p): n for n, p in model.named_parameters()})
     if params is not None:

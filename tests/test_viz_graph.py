@@ -98,6 +98,7 @@ def test_module_boxes_with_depth_and_node_cap_message():
         assert block in boxed.source
     assert "module boxes (depth=0)" in boxed.minitorch_note
     assert "transformer.h.0.attn.c_attn.weight" not in boxed.source  # inside its block's box
+    assert "transformer.wpe.weight" in viz.draw_graph(loss, scopes=scopes).source  # names from the scopes' model
     capped = viz.draw_graph(loss, model=model, scopes=scopes, max_nodes=20)
     assert n_full > 21 and n_nodes(capped) <= 21 and "collapsed" in capped.minitorch_note
     assert "max_nodes=20" in capped.source
