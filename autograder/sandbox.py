@@ -493,7 +493,11 @@ def _tree(src, dst, skip=()):
 
 # --------------------------------------------------------------------------- private paths
 def _other_can_reach(path):
-    """Whether a user who is neither owner nor in the group can read ``path`` (mode bits only)."""
+    """Whether a user who is neither owner nor in the group can read ``path`` (mode bits only; for
+    ``folder/.``: whether such a user can enter the folder)."""
+    if path.endswith(os.sep + "."):
+        folder = os.path.abspath(path[:-2])
+        return _other_can_reach(folder) and bool(os.stat(folder).st_mode & 0o001)
     path = os.path.abspath(path)
     parts = path.split(os.sep)
     for k in range(1, len(parts)):
@@ -512,10 +516,18 @@ def _other_can_reach(path):
 def check_private(paths):
     """Raise SandboxError naming the first of ``paths`` (fixtures, hidden fixtures, the reference)
     that the setpriv uid could read."""
+    import itertools  # noqa: PLC0415
+
     for p in paths:
         if not p or not os.path.exists(p):
             continue
-        walk = [p] if os.path.isfile(p) else [os.path.join(d, f) for d, _, fs in os.walk(p) for f in fs][:200] + [p]
+        if os.path.isdir(p):
+            if not _other_can_reach(os.path.join(p, ".")):  # the folder cannot be entered: nothing inside can
+                continue
+            files = (os.path.join(d, f) for d, _, fs in os.walk(p) for f in fs)
+            walk = [p] + list(itertools.islice(files, 500))
+        else:
+            walk = [p]
         for q in walk:
             if _other_can_reach(q):
                 raise SandboxError(

@@ -138,3 +138,28 @@ def test_the_budget_stops_an_assignment_and_names_itself(tmp_path):
     msgs = {c["message"] for t in rep["tests"] for c in t["checks"] if not c["passed"]}
     assert any("total time budget of 3 s" in m for m in msgs), msgs
     assert rep["seconds"] < 15
+
+
+def test_setpriv_refuses_fixtures_other_users_can_read(tmp_path, capsys):
+    import pathlib
+    import shutil
+    import tempfile
+
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="mt-open-"))  # the system temp folder: others may enter it
+    try:
+        (folder / "hw1.npz").write_bytes(b"x")
+        os.chmod(folder, 0o755)
+        os.chmod(folder / "hw1.npz", 0o644)
+        if sandbox._other_can_reach(str(folder)):
+            with pytest.raises(sandbox.SandboxError, match="readable by other users"):
+                sandbox.check_private([str(folder)])
+        os.chmod(folder, 0o700)
+        sandbox.check_private([str(folder)])  # a folder others cannot enter hides everything inside
+    finally:
+        shutil.rmtree(folder)
+    if sandbox._mode_problem("setpriv") is None and sandbox._other_can_reach(
+            os.path.join(os.path.dirname(sandbox.PACKAGE), "autograder", "fixtures", "manifest.json")):
+        # grading from a checkout others can read: setpriv must refuse, with the reason, before running anything
+        sub = make_submission(str(tmp_path / "sub"))
+        assert autograder_main(["hw1", "--submission", sub, "--test", "matmul", "--sandbox", "setpriv"]) == 2
+        assert "readable by other users" in capsys.readouterr().err
