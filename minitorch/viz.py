@@ -118,8 +118,8 @@ def build_parser():
     pa.add_argument("-o", "--out", default="attention.png", help="the image to write (default: attention.png)")
     pa.add_debug()
     pg = sub.add_parser("graph", help="the computation graph of one training step of a checkpoint's model",
-                        description="Draws the tape of one training step (forward, loss, backward) of a checkpoint's "
-                                    "model on a random batch: ops, parameters with their gradient norms. Needs the "
+                        description="Draws the tape of one training step (forward, loss, backward) of a checkpoint's\n"
+                                    "model on a random batch: ops, parameters with their gradient norms. Needs the\n"
                                     "graphviz package and Graphviz's dot program (not for a .gv file).")
     pg.add_argument("--checkpoint", required=True, help="a .ckpt written by python -m minitorch.train (required)")
     pg.add_argument("-o", "--out", default="graph.svg",
@@ -128,8 +128,8 @@ def build_parser():
                     help="draw each module called more than N levels deep as one box, 0 = one box per module the "
                          "model calls (default: every op, collapsed as needed to fit --max-nodes)")
     pg.add_argument("--max-nodes", type=_at_least_2, default=200, metavar="N",
-                    help="the most nodes to draw; more collapse modules, then leave out the nodes furthest from the "
-                         "loss, saying so in the title (default: 200)")
+                    help="the most nodes to draw; beyond it modules are collapsed, then the nodes furthest from the "
+                         "loss are left out, and the title says so (default: 200)")
     pg.add_argument("--batch-size", type=_at_least_1, default=1, metavar="N",
                     help="sequences in the batch (default: 1)")
     pg.add_argument("--seq-len", type=_at_least_1, default=8, metavar="N",
@@ -137,7 +137,7 @@ def build_parser():
     pg.add_argument("--no-grads", action="store_true", help="draw the forward only, without gradient norms")
     pg.add_debug()
     pr = sub.add_parser("grads", help="gradient flow: per-layer gradient norms and update ratios over training",
-                        description="Gradient norm and update-to-weight ratio of each parameter against step, from "
+                        description="Gradient norm and update-to-weight ratio of each parameter against step, from\n"
                                     "the grads.csv that python -m minitorch.train --log-grads N writes.")
     pr.add_argument("logs", nargs="+", metavar="GRADS_CSV", help="grads.csv files written by train --log-grads")
     pr.add_argument("-o", "--out", default="grads.png", help="the image to write (default: grads.png)")
@@ -195,7 +195,9 @@ def _run(argv):
                              "give one per file, or none")
         for path in args.logs:
             if os.path.isdir(path):
-                raise UsageError(f"{path} is a directory", f"give {os.path.join(path, 'grads.csv')}")
+                inside = os.path.join(path, "grads.csv")
+                raise UsageError(f"{path} is a directory", f"give {inside}" if os.path.isfile(inside) else
+                                 "give a grads.csv written by python -m minitorch.train --log-grads N")
             if not os.path.isfile(path):
                 raise UsageError(f"{path}: no such file",
                                  "give a grads.csv written by python -m minitorch.train --log-grads N")
