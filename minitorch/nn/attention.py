@@ -13,7 +13,7 @@ from ..autograd.functions.attention import (
     ScaledDotProductAttentionWithWeights,
 )
 from ..backend import get_array_module
-from ..kernels import attention as K
+from ..kernels import attention as attn_kernels
 from . import functional as F
 from . import init
 from .linear import Linear
@@ -58,7 +58,7 @@ class Attention:
         self.Q = X @ self.W_q
         self.V = X @ self.W_v
         self.A_w = self.Q @ xp.swapaxes(self.K, 1, 2)
-        X_new, self._cache = K.scaled_dot_product_attention_forward(
+        X_new, self._cache = attn_kernels.scaled_dot_product_attention_forward(
             self.Q, self.K, self.V, is_causal=self.causal, scale=1.0 / math.sqrt(self.W_k.shape[1]))
         self.A_sig = self._cache.weights
         return X_new
@@ -75,7 +75,8 @@ class Attention:
             raise ValueError(f"Attention.backward: expected dLdXnew of shape {expected}, got {tuple(dLdXnew.shape)}")
         X = self.X
         # BEGIN SOLUTION hw4
-        self.dLdQ, self.dLdK, self.dLdV, self.dLdA_sig, d_scores = K.attention_backward_parts(dLdXnew, self._cache)
+        self.dLdQ, self.dLdK, self.dLdV, self.dLdA_sig, d_scores = attn_kernels.attention_backward_parts(
+            dLdXnew, self._cache)
         self.dLdA_w = d_scores * self._cache.scale  # the scores are A_w / sqrt(D_k)
         x2 = X.reshape(-1, X.shape[-1])
         self.dLdWq = x2.T @ self.dLdQ.reshape(-1, self.dLdQ.shape[-1])
