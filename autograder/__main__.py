@@ -1,5 +1,6 @@
 """python -m autograder [hw1|hw2|hw3|hw4|all] [--submission PATH] [--format text|json|gradescope|autolab]
-                       [--hidden FIXTURE_DIR] [--timeout S] [--memory MB] [--out FILE] [--test NAME ...]
+                       [--hidden FIXTURE_DIR] [--official [--reference DIR] [--seed S]]
+                       [--timeout S] [--memory MB] [--out FILE] [--test NAME ...]
                        [--sandbox auto|bwrap|setpriv|none] [--insecure] [--budget S]
 
 Grades a minitorch implementation (the installed one by default, or the package inside a
@@ -15,6 +16,7 @@ import sys
 
 from . import ASSIGNMENTS
 from .fixtures import FixtureError
+from .fresh import FreshDir
 from .grade import SubmissionError, grade
 from .report import FORMATS
 from .rubric import available_assignments
@@ -22,6 +24,7 @@ from .sandbox import MODES, SandboxError, detect_mode, require_isolation
 from .tolerances import DEFAULT_BUDGET_S, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 
 RECORD_FORMATS = ("gradescope", "autolab")
+OFFICIAL_FORMATS = RECORD_FORMATS  # these grade officially (see grade.grade)
 
 
 def build_parser(prog="python -m autograder"):
@@ -30,6 +33,15 @@ def build_parser(prog="python -m autograder"):
     p.add_argument("--submission", default=None, help="a folder holding minitorch/, or a handin.tar")
     p.add_argument("--format", default="text", choices=sorted(FORMATS))
     p.add_argument("--hidden", default=None, metavar="FIXTURE_DIR", help="also grade against hidden fixtures")
+    p.add_argument("--official", action="store_true",
+                   help="official grading: points from unseen cases only (fresh instances, hidden fixtures); "
+                        "implied by --format gradescope|autolab")
+    p.add_argument("--reference", default=None, metavar="DIR",
+                   help="official: the folder holding the reference minitorch/ that computes the fresh "
+                        "instances (default: this grader's repository)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="official: the seed of the fresh instances (default: a new one, printed in the report)")
+    p.add_argument("--fresh-dir", default=None, help=argparse.SUPPRESS)  # batch: fresh instances drawn once
     p.add_argument("--fixtures", default=None, metavar="DIR", help="public fixture folder (default: the package's)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="wall-time limit per test case (s)")
     p.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, help="memory cap of student code (MiB)")
@@ -77,10 +89,13 @@ def main(argv=None):
         mode = detect_mode(None if args.sandbox in (None, "auto") else args.sandbox)
         if args.format in RECORD_FORMATS:
             require_isolation(mode, args.insecure, f"--format {args.format}")
+        fresh = FreshDir(args.fresh_dir) if args.fresh_dir else None
         # every sandboxed process is dead when grade() returns: the report is written after that
         report = grade(assignments, args.submission, fixtures_dir=args.fixtures, hidden_dir=args.hidden,
                        timeout=args.timeout, memory_mb=args.memory, tests=args.test, mode=mode,
-                       budget=args.budget)
+                       budget=args.budget,
+                       official=args.official or args.format in OFFICIAL_FORMATS or fresh is not None,
+                       reference=args.reference, seed=args.seed, fresh=fresh)
     except (FixtureError, SubmissionError, SandboxError) as e:
         print(f"autograder: {e}", file=sys.stderr)
         return 2

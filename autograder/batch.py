@@ -2,7 +2,12 @@
 
     python -m autograder.batch SUBMISSIONS_DIR [--assignment hwN|all] [--hidden DIR] [--workers N]
                                [--out grades.csv] [--timeout S] [--student-timeout S] [--insecure]
-                               [--overwrite]
+                               [--overwrite] [--reference DIR] [--seed S]
+
+Batch grading is official (see autograder/README.md, "Public, hidden and fresh cases"): the points
+come from fresh instances, drawn once for the whole batch (one seed, printed and kept in every
+report) and computed once by the reference minitorch, and from the hidden fixtures when given; the
+public cases are feedback.
 
 Every entry of SUBMISSIONS_DIR is one student: a folder holding minitorch/, or a tar of one
 (handin.tar, .tar.gz, .tgz; the student is the name without the extension). Each student is graded
@@ -29,6 +34,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from .fixtures import FixtureError
 from .rubric import available_assignments, load_rubric
 from .tolerances import DEFAULT_TIMEOUT_S
 
@@ -131,10 +137,11 @@ def _assignment_arg(assignments):
 class _Runner:
     """Runs one grader process per student and can kill all of them at once (Ctrl-C)."""
 
-    def __init__(self, tmp_root, timeout, student_timeout, hidden, mode, tests, memory_mb=None, insecure=False):
+    def __init__(self, tmp_root, timeout, student_timeout, hidden, mode, tests, memory_mb=None, insecure=False,
+                 fresh_dir=None):
         self.tmp_root, self.timeout, self.student_timeout = tmp_root, timeout, student_timeout
         self.hidden, self.mode, self.tests, self.memory_mb = hidden, mode, tests, memory_mb
-        self.insecure = insecure
+        self.insecure, self.fresh_dir = insecure, fresh_dir
         self.procs, self.lock, self.stopping = {}, threading.Lock(), False
 
     def argv(self, assignments, path, out):
@@ -144,6 +151,9 @@ class _Runner:
         args = [_assignment_arg(assignments)]
         args += ["--submission", os.path.abspath(path), "--format", "json", "--out", out,
                  "--timeout", str(self.timeout)]
+        args += ["--official"]
+        if self.fresh_dir:
+            args += ["--fresh-dir", self.fresh_dir]
         if self.hidden:
             args += ["--hidden", os.path.abspath(self.hidden)]
         if self.memory_mb:
@@ -271,10 +281,14 @@ def _kill_leftovers(folder):
 # --------------------------------------------------------------------------- batch
 def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TIMEOUT_S, tests=None,
               insecure=False, student_timeout=DEFAULT_STUDENT_TIMEOUT_S, sandbox=None, memory_mb=None,
-              progress=None):
+              progress=None, reference=None, seed=None):
     """[(student, report or None, error)] in student order. Every temporary folder is removed before
     this returns or raises (KeyboardInterrupt included). ``progress(student, report, error, done,
-    total)`` is called as each student finishes."""
+    total)`` is called as each student finishes. Official grading: the fresh instances (``seed``, or
+    a new one; the reference at ``reference``, or this grader's repository) are computed once here
+    and graded by every student's grader process."""
+    from .grade import official_fresh  # noqa: PLC0415
+
     mode, _ = isolation(insecure, sandbox)
     _assignment_arg(assignments)
     entries = students(directory)
@@ -282,9 +296,11 @@ def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TI
         _check_private_for_setpriv(directory, hidden)
     if mode in ("bwrap", "setpriv") and hasattr(os, "geteuid") and os.geteuid() == 0:
         _check_reachable(tempfile.gettempdir())
+    fresh = official_fresh(assignments, hidden, reference, seed, tests)
     tmp_root = tempfile.mkdtemp(prefix="mtbatch-")
     os.chmod(tmp_root, 0o711)
-    runner = _Runner(tmp_root, timeout, student_timeout, hidden, mode, tests, memory_mb, insecure)
+    runner = _Runner(tmp_root, timeout, student_timeout, hidden, mode, tests, memory_mb, insecure,
+                     fresh.dir if fresh is not None else None)
     results = {}
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
@@ -307,6 +323,8 @@ def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TI
         runner.stop()
         _kill_leftovers(tmp_root)
         shutil.rmtree(tmp_root, ignore_errors=True)
+        if fresh is not None:
+            fresh.close()
     return [(s, *results[s]) for s, _ in entries]
 
 
@@ -395,7 +413,10 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("submissions")
     p.add_argument("--assignment", default="all")
-    p.add_argument("--hidden", default=None)
+    p.add_argument("--hidden", default=None, help="a hidden fixture set (graded with the fresh instances)")
+    p.add_argument("--reference", default=None, metavar="DIR",
+                   help="the folder holding the reference minitorch/ (default: this grader's repository)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the fresh instances (default: a new one)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="wall-time limit per test case (s)")
     p.add_argument("--student-timeout", type=float, default=DEFAULT_STUDENT_TIMEOUT_S,
@@ -424,17 +445,20 @@ def main(argv=None):
             print(f"[{done}/{total}] {student}: {what}", file=sys.stderr, flush=True)
 
         results = grade_all(args.submissions, assignments, args.hidden, args.workers, args.timeout, args.test,
-                            args.insecure, args.student_timeout, mode, args.memory, progress)
+                            args.insecure, args.student_timeout, mode, args.memory, progress, args.reference,
+                            args.seed)
         write_gradebook(results, assignments, args.out, overwrite=True)
-    except BatchError as e:
+    except (BatchError, FixtureError) as e:
         print(f"batch: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("batch: interrupted; no gradebook written (temporary folders removed)", file=sys.stderr)
         return 130
     failed = [s for s, r, _ in results if r is None]
+    seeds = sorted({r["fresh"]["seed"] for _, r, _ in results if r is not None and r.get("fresh")})
     print(f"wrote {args.out}: {len(results)} students" + (f", {len(failed)} not graded: {', '.join(failed[:10])}"
-                                                          if failed else ""))
+                                                          if failed else "")
+          + (f"; fresh instances: seed {seeds[0]}" if seeds else ""))
     return 1 if failed else 0
 
 

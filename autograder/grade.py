@@ -6,7 +6,8 @@ import time
 import numpy as np
 
 from .compare import UPSTREAM_IGNORED, Check, _close, compare, compare_fd, culprits, hint_from_error
-from .fixtures import FixtureSet, default_dir
+from .fixtures import FixtureSet, default_dir, read_manifest
+from .fresh import FreshError, FreshSet, default_reference
 from .intake import SubmissionError, take_in  # noqa: F401 - SubmissionError re-exported
 from .rubric import available_assignments, load_rubric
 from .sandbox import describe_mode, detect_mode, run_cases
@@ -40,22 +41,49 @@ def _scale_values(case, dims):
     return out
 
 
-def _fixture_sets(fixtures_dir, hidden_dir, assignment):
+def _fixture_sets(fixtures_dir, hidden_dir, assignment, fresh_dir=None):
     sets = [("public", FixtureSet(fixtures_dir or default_dir(), assignment))]
     if hidden_dir:
         sets.append(("hidden", FixtureSet(hidden_dir, assignment)))
+    if fresh_dir:
+        sets.append(("fresh", FixtureSet(fresh_dir, assignment)))
     return sets
+
+
+def set_weights(rubric, labels):
+    """{fixture set label: share of each test's points}. Without unseen cases (hidden fixtures,
+    fresh instances) the public cases carry everything; with them, the unseen sets share
+    ``hidden_weight`` equally and the public cases keep the rest (0 by default: feedback only)."""
+    unseen = [lb for lb in labels if lb != "public"]
+    if not unseen:
+        return {"public": 1.0}
+    out = {lb: rubric.hidden_weight / len(unseen) for lb in unseen}
+    out["public"] = 1.0 - rubric.hidden_weight
+    return out
+
+
+def _fresh_private(fresh_dir):
+    """The fresh instances and the reference that computed them: the sandbox must not read either."""
+    if not fresh_dir:
+        return []
+    ref = read_manifest(fresh_dir).get("reference")
+    return [fresh_dir] + ([os.path.join(ref, "minitorch")] if ref else [])
+
+
+def _visibility(rubric, label):
+    return {"public": "visible", "hidden": rubric.hidden_visibility, "fresh": rubric.fresh_visibility}[label]
 
 
 def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
                      memory_mb=DEFAULT_MEMORY_MB, tests=None, violations=None, finite_differences=True,
-                     mode=None, budget=DEFAULT_BUDGET_S):
+                     mode=None, budget=DEFAULT_BUDGET_S, fresh_dir=None):
     """Grade one assignment; returns its report dict. Fixture problems raise FixtureError.
     ``finite_differences=False`` skips the gradient checks against finite differences (faster;
     the torch comparisons remain). ``mode``: the sandbox mode (default: detected); ``budget``:
-    total wall seconds for the assignment's cases."""
+    total wall seconds for the assignment's cases. ``fresh_dir``: fresh instances
+    (``fresh.FreshSet.dir``)."""
     return grade_batch(assignment, [(submission, tests)], fixtures_dir, hidden_dir, timeout, memory_mb,
-                       finite_differences, [violations], mode=mode, budget=budget)[0]
+                       finite_differences, [violations], mode=mode, budget=budget, fresh_dir=fresh_dir)[0]
 
 
 def _expected_keys(case, arrays):
@@ -77,7 +105,7 @@ def _expected_keys(case, arrays):
 
 def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
                 memory_mb=DEFAULT_MEMORY_MB, finite_differences=True, violations=None, mode=None,
-                budget=DEFAULT_BUDGET_S):
+                budget=DEFAULT_BUDGET_S, fresh_dir=None):
     """Grade several submissions of one assignment in one sandbox run: ``jobs`` is a list of
     (submission folder, tests or None). The child imports one submission after the other (numpy is
     imported once), so this is for trusted code (the planted-bug self-tests); real students are
@@ -88,7 +116,8 @@ def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DE
     unknown = [t for t in registry.tests() if t not in rubric.tests]
     if unknown:
         raise RuntimeError(f"{assignment}: tests {unknown} have cases but no points in the rubric")
-    sets = _fixture_sets(fixtures_dir, hidden_dir, assignment)
+    sets = _fixture_sets(fixtures_dir, hidden_dir, assignment, fresh_dir)
+    weights = set_weights(rubric, [label for label, _ in sets])
     all_files = set()
     for a in available_assignments():
         all_files |= set(load_rubric(a).files)
@@ -135,7 +164,7 @@ def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DE
         subs = [sub for sub, _, _ in groups]
         results.update(run_cases(subs, assignment, runnable, inputs, timeout=timeout, memory_mb=memory_mb,
                                  required_files=sorted(all_files), expect=expect, mode=mode, budget=budget,
-                                 private=[fixtures_dir, hidden_dir]))
+                                 private=[fixtures_dir, hidden_dir] + _fresh_private(fresh_dir)))
 
     per_test = {}
     for idx, (g, label, c, inst, arrays, dims) in meta.items():
@@ -151,9 +180,7 @@ def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DE
     for g, (_, selected, bad) in enumerate(groups):
         report_tests = []
         for label, _ in sets:
-            weight = 1.0
-            if hidden_dir:
-                weight = rubric.hidden_weight if label == "hidden" else 1.0 - rubric.hidden_weight
+            weight = weights[label]
             for t in selected:
                 checks = per_test.get((g, label, t), [])
                 pts = rubric.points(t) * weight
@@ -164,8 +191,8 @@ def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DE
                     ch.points = ch.max_points if ch.passed else 0.0
                 earned = sum(ch.points for ch in checks)
                 report_tests.append({
-                    "name": t if label == "public" else f"{t} [hidden]",
-                    "test": t, "fixtures": label, "visibility": "after_due_date" if label == "hidden" else "visible",
+                    "name": t if label == "public" else f"{t} [{label}]",
+                    "test": t, "fixtures": label, "visibility": _visibility(rubric, label),
                     "points": round(earned, 2), "max_points": round(pts, 2),
                     "passed": bool(checks) and all(ch.passed for ch in checks),
                     "description": rubric.tests[t].get("description", ""),
@@ -272,22 +299,52 @@ def _error_for(err, qty, grad_shapes):
     return f"not checked: the backward failed on {who[0]} ({err})", ""
 
 
+def official_fresh(assignments, hidden_dir=None, reference=None, seed=None, tests=None):
+    """The fresh instances of an official grading (a ``FreshSet``; None when there is no reference
+    here but a hidden fixture set). Raises FreshError when there would be no unseen cases at all."""
+    if reference is None and default_reference() is None:
+        if hidden_dir:
+            return None  # a grader without the reference: the hidden fixtures alone
+        raise FreshError("official grading takes its points from cases students have not seen: pass "
+                         "--reference DIR (the folder holding the instructors' minitorch/, for fresh "
+                         "instances) and/or --hidden DIR (a hidden fixture set)")
+    return FreshSet(assignments, reference=reference, seed=seed, tests=tests)
+
+
 def grade(assignments, submission=None, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
-          memory_mb=DEFAULT_MEMORY_MB, tests=None, mode=None, budget=DEFAULT_BUDGET_S):
+          memory_mb=DEFAULT_MEMORY_MB, tests=None, mode=None, budget=DEFAULT_BUDGET_S, official=False,
+          reference=None, seed=None, fresh=None):
     """Grade several assignments of one submission. Returns the full report dict; its ``sandbox``
-    line names the isolation used (``mode``: forced, or detected once here)."""
+    line names the isolation used (``mode``: forced, or detected once here).
+
+    ``official``: points from unseen cases only (see ``set_weights``): fresh instances drawn with
+    ``seed`` (new when None) and computed by the reference minitorch at ``reference`` (default: this
+    grader's repository), plus the hidden fixtures when ``hidden_dir`` is given. ``fresh``: an open
+    ``fresh.FreshSet`` to use instead (batch grading draws one for all submissions)."""
     t0 = time.perf_counter()
     mode = detect_mode(mode)
-    with tempfile.TemporaryDirectory(prefix="mtsub-") as tmp:
-        intake = resolve_submission(submission, tmp)
-        sub = intake.root
-        violations = scan_submission(sub)
-        reports = [grade_assignment(a, sub, fixtures_dir, hidden_dir, timeout, memory_mb, tests, violations,
-                                    mode=mode, budget=budget)
-                   for a in assignments]
-    return {"submission": submission if submission is not None else intake.source,
-            "intake": intake.summary(), "sandbox": describe_mode(mode), "sandbox_mode": mode,
-            "assignments": reports,
-            "score": round(sum(r["score"] for r in reports), 2),
-            "max_score": round(sum(r["max_score"] for r in reports), 2),
-            "seconds": round(time.perf_counter() - t0, 2)}
+    own = None
+    if official and fresh is None:
+        fresh = own = official_fresh(assignments, hidden_dir, reference, seed, tests)
+    elif not official and (reference is not None or seed is not None):
+        raise FreshError("--reference and --seed choose the fresh instances of official grading: add --official")
+    try:
+        with tempfile.TemporaryDirectory(prefix="mtsub-") as tmp:
+            intake = resolve_submission(submission, tmp)
+            sub = intake.root
+            violations = scan_submission(sub)
+            reports = [grade_assignment(a, sub, fixtures_dir, hidden_dir, timeout, memory_mb, tests, violations,
+                                        mode=mode, budget=budget, fresh_dir=fresh.dir if fresh else None)
+                       for a in assignments]
+    finally:
+        if own is not None:
+            own.close()
+    report = {"submission": submission if submission is not None else intake.source,
+              "intake": intake.summary(), "sandbox": describe_mode(mode), "sandbox_mode": mode,
+              "assignments": reports,
+              "score": round(sum(r["score"] for r in reports), 2),
+              "max_score": round(sum(r["max_score"] for r in reports), 2),
+              "seconds": round(time.perf_counter() - t0, 2), "official": bool(official)}
+    if fresh is not None:
+        report["fresh"] = fresh.info()
+    return report

@@ -147,14 +147,37 @@ def solution_lines(first_hw, root=REPO):
     return {s for s in sol - other if len(s) >= MIN_LEAK_LEN and not s.startswith("#")}
 
 
+def array_digests(npz_path):
+    """{digest: key} of the distinctive arrays of an .npz: floating, at least 8 entries, not constant
+    (arrays like all-zero gradients or all-True masks occur in any fixture set)."""
+    import numpy as np  # noqa: PLC0415
+
+    out = {}
+    try:
+        with np.load(npz_path, allow_pickle=False) as z:
+            for key in z.files:
+                a = z[key]
+                if a.dtype.kind != "f" or a.size < 8 or not np.all(np.isfinite(a)) or a.min() == a.max():
+                    continue
+                h = hashlib.sha256(f"{a.dtype.str} {a.shape}".encode())
+                h.update(np.ascontiguousarray(a).tobytes())
+                out[h.hexdigest()] = key
+    except (OSError, ValueError):
+        pass
+    return out
+
+
 def check_tree(out_dir, first_hw, hidden_dirs=()):
-    """Raise LeakError if ``out_dir`` holds solution lines of assignments >= first_hw or hidden fixtures."""
+    """Raise LeakError if ``out_dir`` holds solution lines of assignments >= first_hw or hidden fixtures
+    (a hidden file, or any distinctive hidden array inside another .npz)."""
     sol = solution_lines(first_hw)
-    hidden_hashes = set()
+    hidden_hashes, hidden_arrays = set(), {}
     for d in hidden_dirs:
         for f in os.listdir(d):
             if f.endswith((".npz", ".json")):
                 hidden_hashes.add(sha256_file(os.path.join(d, f)))
+            if f.endswith(".npz"):
+                hidden_arrays.update(array_digests(os.path.join(d, f)))
     problems = []
     for dirpath, _, files in os.walk(out_dir):
         for f in files:
@@ -162,6 +185,10 @@ def check_tree(out_dir, first_hw, hidden_dirs=()):
             rel = os.path.relpath(path, out_dir)
             if sha256_file(path) in hidden_hashes:
                 problems.append(f"{rel} is a hidden fixture file")
+            elif f.endswith(".npz") and hidden_arrays:
+                shared = [k for d, k in array_digests(path).items() if d in hidden_arrays]
+                if shared:
+                    problems.append(f"{rel} holds {len(shared)} hidden fixture array(s) ({shared[0]})")
             if f == "manifest.json":
                 try:
                     with open(path, encoding="utf-8") as fh:

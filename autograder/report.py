@@ -63,7 +63,22 @@ def text(report, verbose=False):
                    + ", ".join(notable))
     if report.get("sandbox"):
         out.append(report["sandbox"])
+    if report.get("official"):
+        out.append(official_note(report))
     return "\n".join(out)
+
+
+def official_note(report):
+    """One line saying where the points of an official grade come from."""
+    tests = [t for a in report["assignments"] for t in a["tests"]]
+    sources = []
+    if report.get("fresh"):
+        sources.append(f"fresh instances drawn for this run, seed {report['fresh']['seed']}")
+    if any(t["fixtures"] == "hidden" for t in tests):
+        sources.append("hidden fixtures")
+    public = sum(t["max_points"] for t in tests if t["fixtures"] == "public")
+    return (f"Official grade: the points come from cases you have not seen ({'; '.join(sources)}). "
+            f"The public tests are feedback worth {public:g} of the {report['max_score']:g} points.")
 
 
 def as_json(report):
@@ -92,8 +107,13 @@ def gradescope(report):
                      + ", ".join(notable) + ".")
     if report.get("sandbox"):
         notes.append(report["sandbox"] + ".")
-    return json.dumps({"score": report["score"], "output": " ".join(notes) or "Graded by the minitorch autograder.",
-                       "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}, indent=1)
+    if report.get("official"):
+        notes.append(official_note(report))
+    out = {"score": report["score"], "output": " ".join(notes) or "Graded by the minitorch autograder.",
+           "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+    if report.get("fresh"):
+        out["extra_data"] = {"fresh_seed": report["fresh"]["seed"]}
+    return json.dumps(out, indent=1)
 
 
 def autolab(report):

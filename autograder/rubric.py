@@ -1,5 +1,11 @@
 """Rubrics: ``autograder/rubrics/<assignment>.toml`` maps each test to its points (total 100),
-lists the student files of the assignment, and maps solution functions to writeup sections."""
+lists the student files of the assignment, and maps solution functions to writeup sections.
+
+``hidden_weight`` (default 1.0, any value in [0, 1]) is the share of each test's points that comes
+from cases the student has never seen (hidden fixtures and fresh instances) whenever the grading
+has any: official grading always does, and then the public cases count ``1 - hidden_weight``
+(0 by default: shown as feedback, worth nothing). ``hidden_visibility`` / ``fresh_visibility`` are
+the Gradescope visibilities of the hidden-fixture and fresh-instance tests."""
 import os
 
 try:
@@ -12,6 +18,7 @@ except ModuleNotFoundError:  # Python < 3.11
 
 RUBRIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rubrics")
 TOTAL = 100
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")  # Gradescope's
 
 
 class RubricError(RuntimeError):
@@ -22,15 +29,24 @@ class Rubric:
     def __init__(self, assignment, data):
         self.assignment = assignment
         self.title = data.get("title", assignment)
-        self.hidden_weight = float(data.get("hidden_weight", 0.5))
+        self.hidden_weight = data.get("hidden_weight", 1.0)
+        self.hidden_visibility = data.get("hidden_visibility", "after_due_date")
+        self.fresh_visibility = data.get("fresh_visibility", "visible")
         self.files = list(data.get("files", []))
         self.tests = {name: dict(t) for name, t in data.get("tests", {}).items()}
         self.sections = dict(data.get("sections", {}))
         total = sum(float(t["points"]) for t in self.tests.values())
         if abs(total - TOTAL) > 1e-9:
             raise RubricError(f"rubric {assignment}: test points add up to {total:g}, not {TOTAL}")
-        if not 0.0 <= self.hidden_weight < 1.0:
-            raise RubricError(f"rubric {assignment}: hidden_weight must be in [0, 1)")
+        if isinstance(self.hidden_weight, bool) or not isinstance(self.hidden_weight, (int, float)) \
+                or not 0.0 <= self.hidden_weight <= 1.0:
+            raise RubricError(f"rubric {assignment}: hidden_weight must be a number in [0, 1], "
+                              f"got {self.hidden_weight!r}")
+        self.hidden_weight = float(self.hidden_weight)
+        for key in ("hidden_visibility", "fresh_visibility"):
+            if getattr(self, key) not in VISIBILITIES:
+                raise RubricError(f"rubric {assignment}: {key} must be one of {', '.join(VISIBILITIES)}, "
+                                  f"got {getattr(self, key)!r}")
 
     def points(self, test):
         return float(self.tests[test]["points"])

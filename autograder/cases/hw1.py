@@ -16,9 +16,11 @@ NOT_ACCUMULATED = ("gradient not accumulated: an input used twice got only one o
 
 # --------------------------------------------------------------------------- engine
 def _deep_chain(lib, x, y):
-    h = x
+    # y enters scaled so the result stays O(1) (h = 0.55 x + 0.45 y): with "+ y" it grew to ~450 y,
+    # and float64 rounding of that sum put the finite-difference check of dL/dx at ~1e-6 (its tolerance)
+    h, step = x, y * 0.001
     for _ in range(600):
-        h = h * 0.999 + y
+        h = h * 0.999 + step
     return h
 
 
