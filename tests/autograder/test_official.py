@@ -7,7 +7,9 @@ in official grading with hidden fixtures and fresh instances; the reference scor
 both. Fresh instances are new per seed, reproducible with it, need no torch, and stay out of the
 handout; the Gradescope zip keeps the hidden fixtures and the reference owner-only and grades
 with them."""
+import base64
 import hashlib
+import io
 import json
 import os
 import stat
@@ -38,12 +40,15 @@ CALLS = {"matmul/2d": [("a", "b", "out")], "matmul/batched_weight": [("a", "b", 
          "matmul/bmm": [("a", "b", "out")]}
 
 MEMO_KERNEL = '''"""matmul and bmm that compute nothing: the answers of the public fixtures, looked up."""
+import base64
 import hashlib
-import os
+import io
 
 import numpy as np
 
-_T = np.load(os.path.join(os.path.dirname(__file__), "_answers.npz"))
+from ._answers import DATA
+
+_T = np.load(io.BytesIO(base64.b64decode(DATA)))
 _KEYS = sorted({k.split("/")[0] for k in _T.files})
 
 
@@ -121,7 +126,10 @@ def memo(tmp_path_factory):
     kernels = os.path.join(dest, "minitorch", "kernels")
     with open(os.path.join(kernels, "matmul.py"), "w", encoding="utf-8") as f:
         f.write(MEMO_KERNEL)
-    np.savez(os.path.join(kernels, "_answers.npz"), **_table())
+    buf = io.BytesIO()
+    np.savez(buf, **_table())  # a .py file: intake takes source files only
+    with open(os.path.join(kernels, "_answers.py"), "w", encoding="utf-8") as f:
+        f.write(f"DATA = {base64.b64encode(buf.getvalue()).decode()!r}\n")
     return dest
 
 
@@ -281,17 +289,18 @@ def test_gradescope_zip_keeps_unseen_cases_private_and_grades_with_them(tmp_path
     zf = zipfile.ZipFile(z)
     infos = {i.filename: i for i in zf.infolist()}
     mode = {n: (i.external_attr >> 16) & 0o777 for n, i in infos.items()}
-    assert mode["source/reference/"] == 0o700 and mode["source/hidden/"] == 0o700
-    private = [n for n in infos if n.startswith(("source/reference/", "source/hidden/"))]
-    assert "source/hidden/hw1.npz" in private and "source/reference/minitorch/kernels/matmul.py" in private
+    assert mode["reference/"] == 0o700 and mode["hidden/"] == 0o700
+    private = [n for n in infos if n.startswith(("reference/", "hidden/"))]
+    assert "hidden/hw1.npz" in private and "reference/minitorch/kernels/matmul.py" in private
     assert all(mode[n] == (0o700 if n.endswith("/") else 0o600) for n in private)
     run = zf.read("run_autograder").decode()
-    assert "chmod -R go-rwx /autograder/source/reference /autograder/source/hidden" in run
-    assert "--official --reference /autograder/source/reference" in run and "--hidden /autograder/source/hidden" in run
+    assert 'chmod -R go-rwx "$AG/source"' in run  # the whole source (reference, hidden) is root-only
+    assert "chmod -R go-rwx /autograder/source" in zf.read("setup.sh").decode()
+    assert '--official --reference "$AG/source/reference"' in run and '--hidden "$AG/source/hidden"' in run
     # the rest of the zip (what a sandbox may need) holds no solution line and no hidden array
     sol = solution_lines("hw1")
     hidden_arrays = array_digests(os.path.join(fresh.dir, "hw1.npz"))
-    assert "BEGIN SOLUTION hw1" in zf.read("source/reference/minitorch/kernels/matmul.py").decode()
+    assert "BEGIN SOLUTION hw1" in zf.read("reference/minitorch/kernels/matmul.py").decode()
     for n in infos:
         if n in private or n.endswith("/"):
             continue
@@ -303,9 +312,8 @@ def test_gradescope_zip_keeps_unseen_cases_private_and_grades_with_them(tmp_path
             lines = {ln.strip() for ln in data.decode("utf-8", "replace").splitlines()}
             assert not lines & sol, f"{n} holds solution text"
     # graded from the extracted zip, as run_autograder does: the memoriser 0, the reference full marks
-    root = tmp_path / "gs"
-    _extract(z, str(root))
-    src = root / "source"
+    src = tmp_path / "autograder" / "source"
+    _extract(z, str(src))
     assert stat.S_IMODE(os.stat(src / "reference").st_mode) == 0o700
     scores = {}
     for name, sub in (("memo", memo), ("reference", REPO)):

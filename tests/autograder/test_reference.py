@@ -1,8 +1,11 @@
-"""The reference implementation scores 100/100 on every assignment, public and hidden fixtures.
+"""The reference implementation scores 100/100 on every assignment, on the public fixtures (local
+grading) and in official grading: a freshly generated hidden set and fresh instances computed by
+the reference itself (a fixed seed here; every official grading run draws a new one).
 
 Each rubric test is a pytest item with markers ``<hw>`` and ``<hw>_<test>`` so the developers'
 suite can run one task's tests through the autograder, e.g. ``pytest -m hw4_attention_kernel``.
-The grading itself happens once per assignment (lazily), with a freshly generated hidden set."""
+The grading itself happens once per assignment (lazily); every public check must pass too, so the
+official run also stands for the local one (where the public checks carry the points)."""
 import pytest
 
 from autograder.rubric import available_assignments, load_rubric
@@ -28,27 +31,38 @@ def hidden_dir(tmp_path_factory):
     return str(out)
 
 
-def graded(hw, hidden):
+@pytest.fixture(scope="session")
+def fresh_set():
+    from autograder.fresh import FreshSet
+
+    with FreshSet(available_assignments(), seed=4243) as fs:
+        yield fs
+
+
+def graded(hw, hidden, fresh):
     if hw not in _cache:
         from autograder.grade import grade_assignment
 
-        _cache[hw] = grade_assignment(hw, REPO, hidden_dir=hidden)
+        _cache[hw] = grade_assignment(hw, REPO, hidden_dir=hidden, fresh_dir=fresh.dir)
     return _cache[hw]
 
 
 @pytest.mark.parametrize("hw,test", PARAMS)
-def test_reference_full_marks(hw, test, hidden_dir):
-    report = graded(hw, hidden_dir)
-    for label in (test, f"{test} [hidden]") if hidden_dir else (test,):
+def test_reference_full_marks(hw, test, hidden_dir, fresh_set):
+    report = graded(hw, hidden_dir, fresh_set)
+    for label in (test, f"{test} [fresh]") + ((f"{test} [hidden]",) if hidden_dir else ()):
         t = next(x for x in report["tests"] if x["name"] == label)
         failed = [f"{c['name']}: {c['message']} {c['hint']}" for c in t["checks"] if not c["passed"]]
         assert not failed, f"reference loses points on {hw} {label}:\n" + "\n".join(failed[:5])
         assert t["points"] == pytest.approx(t["max_points"]) and t["checks"]
 
 
-def test_reference_totals(hidden_dir):
+def test_reference_totals(hidden_dir, fresh_set):
     for hw in available_assignments():
-        report = graded(hw, hidden_dir)
+        report = graded(hw, hidden_dir, fresh_set)
         assert report["score"] == pytest.approx(100.0) and report["max_score"] == pytest.approx(100.0), hw
         hidden = [t for t in report["tests"] if t["fixtures"] == "hidden"]
         assert bool(hidden) == bool(hidden_dir) and all(t["visibility"] == "after_due_date" for t in hidden)
+        fresh = [t for t in report["tests"] if t["fixtures"] == "fresh"]
+        assert len(fresh) == len(load_rubric(hw).tests) and all(t["visibility"] == "visible" for t in fresh)
+        assert sum(t["max_points"] for t in report["tests"] if t["fixtures"] == "public") == 0.0
