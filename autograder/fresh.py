@@ -156,13 +156,15 @@ class FreshSet:
     def _run(self, timeout):
         from .sandbox import child_env  # noqa: PLC0415
 
-        cmd = [sys.executable, "-I", HERE, "--reference", self.reference, "--seed", str(self.seed),
+        # -B: no bytecode written into the grader or the reference (they may be read-only, or checked)
+        cmd = [sys.executable, "-I", "-B", HERE, "--reference", self.reference, "--seed", str(self.seed),
                "--out", self.dir]
         for t in self.tests or ():
             cmd += ["--test", t]
         cmd += self.assignments
         try:
-            r = subprocess.run(cmd, cwd=self.dir, env=child_env(), stdin=subprocess.DEVNULL,
+            r = subprocess.run(cmd, cwd=self.dir, env=child_env({"PYTHONDONTWRITEBYTECODE": "1"}),
+                               stdin=subprocess.DEVNULL,
                                capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as e:
             raise FreshError(f"computing the fresh instances with the reference took over {timeout:g} s") from e

@@ -165,10 +165,10 @@ def _require(mode):
 @pytest.mark.parametrize("mode", ["bwrap", "setpriv"])
 def test_peer_tampering_and_killing_the_batch_fail_in_a_sandbox(tmp_path, mode):
     _require(mode)
-    grader = tmp_path / "grader"  # a private copy of the grader, as an instructor's setpriv setup needs
-    grader.mkdir(mode=0o700)
-    shutil.copytree(os.path.join(REPO, "autograder"), grader / "autograder",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    grader = tmp_path / "grader"  # a private copy of the grader, as an instructor's setpriv setup needs,
+    grader.mkdir(mode=0o700)      # with the reference minitorch next to it (batch grading is official)
+    for part in ("autograder", "minitorch"):
+        shutil.copytree(os.path.join(REPO, part), grader / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     subs = tmp_path / "subs"
     subs.mkdir(mode=0o700)  # submissions are private to the grader
     alice, bob = make_submission(str(subs / "alice")), make_submission(str(subs / "bob"))
