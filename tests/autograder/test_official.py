@@ -27,6 +27,7 @@ from autograder.grade import grade, set_weights
 from autograder.gradescope import build as build_gradescope
 from autograder.handout import LeakError, array_digests, check_tree, solution_lines
 from autograder.rubric import Rubric, RubricError, load_rubric
+from autograder.spec import load_registry
 
 from .bugs import REPO, make_submission
 
@@ -37,7 +38,7 @@ POINTS = 13.0
 CALLS = {"matmul/2d": [("a", "b", "out")], "matmul/batched_weight": [("a", "b", "out")],
          "matmul/batched_right": [("a", "b", "out")], "matmul/batch_broadcast": [("a", "b", "out")],
          "matmul/vector": [("v", "a", "out0"), ("a", "w", "out1")], "matmul/batch1": [("a", "b", "out")],
-         "matmul/bmm": [("a", "b", "out")]}
+         "matmul/batched_vector": [("a", "w", "out0"), ("v", "a", "out1")], "matmul/bmm": [("a", "b", "out")]}
 
 MEMO_KERNEL = '''"""matmul and bmm that compute nothing: the answers of the public fixtures, looked up."""
 import base64
@@ -97,6 +98,8 @@ matmul_backward = bmm_backward = _backward
 def _table():
     """The answers a student can read off the public fixtures, per kernel call."""
     fs = FixtureSet(HERE, "hw1")
+    cases = {c.name for c in load_registry("hw1") if c.test == TEST}
+    assert set(CALLS) == cases, f"CALLS must list the kernel calls of every {TEST} case: {sorted(cases ^ set(CALLS))}"
     table = {}
     for case, calls in CALLS.items():
         for dt in ("float32", "float64"):
