@@ -5,6 +5,7 @@
     python bench/recipe.py --model gpt lstm --out-dir bench/results --tag 2core   # both: the headline run,
                                                     # written to bench/results/recipe-{gpt,lstm}-2core.txt
     python bench/recipe.py --max-iters 500 --out bench/results/recipe-gpt-500-2core.txt
+    bash bench/run_recipes.sh idle                  # the run of record: both presets, default threads, then 2
 
 What is compared. minitorch trains with ``minitorch.train.train`` itself, the code users run with
 ``python -m minitorch.train --preset baby-gpt``: only options are changed (evaluation and logging
