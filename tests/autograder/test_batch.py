@@ -21,6 +21,8 @@ from autograder.handin import make_handin
 
 from .bugs import REPO, make_submission
 
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="the leftover-process checks read /proc (Linux)")
+
 INIT = "minitorch/__init__.py"
 ANCHOR = "__version__ = "
 MATMUL = 13.0  # the points of hw1's matmul test
