@@ -51,6 +51,7 @@ HERE = os.path.abspath(__file__)
 SEED_LIMIT = 2 ** 31
 GENERATE_TIMEOUT_S = 600.0
 _MARKER = re.compile(r"^\s*# BEGIN SOLUTION hw\d+\s*$", re.M)
+_STUB = re.compile(r'raise NotImplementedError\("hw\d+[^"]*: see handouts/hw\d+/README\.md"\)')
 
 
 class FreshError(FixtureError):
@@ -73,15 +74,25 @@ def check_reference(root):
     pkg = os.path.join(root, "minitorch")
     if not os.path.isfile(os.path.join(pkg, "__init__.py")):
         raise FreshError(f"reference {root}: no minitorch/ package there (pass the folder that holds it)")
+    if os.path.exists(os.path.join(root, "autograder", "HANDOUT.json")):
+        raise FreshError(f"reference {root} is a student handout: its solutions are stubs")
+    marked = False
     for dirpath, dirs, files in os.walk(pkg):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for f in files:
+        for f in sorted(files):
             if f.endswith(".py"):
                 with open(os.path.join(dirpath, f), encoding="utf-8", errors="replace") as fh:
-                    if _MARKER.search(fh.read()):
-                        return root
-    raise FreshError(f"reference {root}/minitorch has no solution blocks (# BEGIN SOLUTION): "
-                     "a student handout or submission cannot serve as the reference")
+                    text = fh.read()
+                stub = _STUB.search(text)
+                if stub:
+                    where = os.path.relpath(os.path.join(dirpath, f), root)
+                    raise FreshError(f"reference {root}/minitorch has stubbed solutions ({where}: "
+                                     f"{stub.group(0)[:60]}...): a student handout cannot serve as the reference")
+                marked = marked or bool(_MARKER.search(text))
+    if not marked:
+        raise FreshError(f"reference {root}/minitorch has no solution blocks (# BEGIN SOLUTION): "
+                         "a student handout or submission cannot serve as the reference")
+    return root
 
 
 def draw_seed():
@@ -170,7 +181,10 @@ class FreshSet:
             raise FreshError(f"computing the fresh instances with the reference took over {timeout:g} s") from e
         if r.returncode != 0:
             lines = [ln for ln in (r.stderr or "").strip().splitlines() if ln.strip()]
-            raise FreshError(lines[-1] if lines else f"computing the fresh instances failed (exit {r.returncode})")
+            last = lines[-1] if lines else f"exit status {r.returncode}"
+            if last.startswith("autograder: "):  # the generator's own one-line message
+                raise FreshError(last[len("autograder: "):])
+            raise FreshError(f"computing the fresh instances with the reference failed: {last}")
 
     def info(self):
         return {"seed": self.seed, "reference": self.reference, "seconds": self.seconds}
@@ -218,9 +232,14 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p.add_argument("--test", action="append", default=None)
     args = p.parse_args(argv)
-    reference = check_reference(args.reference)
-    sys.path.insert(0, reference)
     try:
+        reference = check_reference(args.reference)
+        sys.path.insert(0, reference)
+        try:
+            from .fixtures import generate  # noqa: F401, PLC0415
+        except ImportError:
+            raise FreshError("this grader has no autograder/fixtures/generate.py (a student handout?): "
+                             "fresh instances need the instructors' grader") from None
         generate_fresh(args.assignments, args.out, args.seed, args.test, reference)
     except FreshError as e:
         print(f"autograder: {e}", file=sys.stderr)

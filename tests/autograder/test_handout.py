@@ -67,6 +67,16 @@ def test_handin_tar_is_valid_and_gradable(handout, tmp_path):
     assert r.returncode == 2 and "missing" in r.stderr
 
 
+def test_a_handout_cannot_grade_officially(handout):
+    """A handout has no unseen cases and is no reference: official grading there is a one-line refusal."""
+    out, _ = handout
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MINITORCH"))}
+    for extra, says in (([], "cases students have not seen"), (["--reference", out], "is a student handout")):
+        r = subprocess.run([sys.executable, "-m", "autograder", "hw1", "--official", "--test", "broadcasting",
+                            "--sandbox", "none"] + extra, cwd=out, capture_output=True, text=True, timeout=120, env=env)
+        assert r.returncode == 2 and says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
 def test_builder_refuses_leaks(tmp_path):
     tree = tmp_path / "tree"
     (tree / "minitorch").mkdir(parents=True)
