@@ -241,6 +241,7 @@ def main(argv=None):
                    help="cpu: process CPU time (default; use with --threads 1); wall: time.perf_counter")
     p.add_argument("--frameworks", default="minitorch,torch", help="which to run, in this order")
     p.add_argument("--out", default=None, help="also write the report to this file")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -249,6 +250,8 @@ def main(argv=None):
         p.error(f"unknown component(s) {', '.join(bad)}; choose from: {', '.join(COMPONENTS)}")
     if args.repeat < 10:
         p.error("--repeat must be at least 10 (the median of >= 10 runs is reported)")
+    if args.out and os.path.exists(args.out) and not args.force and not args.child:
+        p.error(f"{args.out} exists: give --force to overwrite it, or another --out")
     if args.child:
         child(args.child, names, args.repeat, args.warmup, args.clock)
         return 0
