@@ -4,8 +4,10 @@
                        [--sandbox auto|bwrap|setpriv|none] [--insecure] [--budget S]
 
 Grades a minitorch implementation (the installed one by default, or the package inside a
-submission folder or handin.tar) and prints a scorecard. Exit status: 0 graded, 2 grader error
-(missing/altered fixtures, bad arguments, no sandbox where one is required).
+submission folder or handin.tar) and prints a scorecard. Without an assignment: inside a student
+handout, that handout's assignment; elsewhere, every assignment. Exit status: 0 graded, 2 grader
+problem (missing/altered fixtures, bad arguments, unusable submission, no sandbox where one is
+required), always as one line on stderr.
 
 Student code runs in a sandbox (``sandbox.py``): bwrap, else setpriv as root, else none (local
 feedback only); every report names the one used. ``--format gradescope|autolab`` grade for the
@@ -15,21 +17,22 @@ import os
 import sys
 
 from . import ASSIGNMENTS
-from .fixtures import FixtureError
-from .fresh import FreshDir
-from .grade import SubmissionError, grade
 from .report import FORMATS
-from .rubric import available_assignments
-from .sandbox import MODES, SandboxError, detect_mode, require_isolation
-from .tolerances import DEFAULT_BUDGET_S, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+
+TRACEBACK_ENV = "AUTOGRADER_TRACEBACK"  # set to 1 to see the traceback of an unexpected grader error
 
 RECORD_FORMATS = ("gradescope", "autolab")
 OFFICIAL_FORMATS = RECORD_FORMATS  # these grade officially (see grade.grade)
 
 
 def build_parser(prog="python -m autograder"):
+    # imported here, not at the top: a Python without numpy gets a one-line message from main()
+    from .sandbox import MODES  # noqa: PLC0415
+    from .tolerances import DEFAULT_BUDGET_S, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S  # noqa: PLC0415
+
     p = argparse.ArgumentParser(prog=prog, description="Grade a minitorch implementation.")
-    p.add_argument("assignment", nargs="?", default="all", choices=list(ASSIGNMENTS) + ["all"])
+    p.add_argument("assignment", nargs="?", default=None, choices=list(ASSIGNMENTS) + ["all"],
+                   help="default: this handout's assignment (elsewhere: all)")
     p.add_argument("--submission", default=None, help="a folder holding minitorch/, or a handin.tar")
     p.add_argument("--format", default="text", choices=sorted(FORMATS))
     p.add_argument("--hidden", default=None, metavar="FIXTURE_DIR", help="also grade against hidden fixtures")
@@ -76,36 +79,128 @@ def write_report(path, text):
         raise
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if args.assignment == "all":
-        assignments = available_assignments()
-    else:
-        assignments = [args.assignment]
-        if args.assignment not in available_assignments():
-            print(f"autograder: no rubric for {args.assignment} yet", file=sys.stderr)
-            return 2
-    try:
-        mode = detect_mode(None if args.sandbox in (None, "auto") else args.sandbox)
-        if args.format in RECORD_FORMATS:
-            require_isolation(mode, args.insecure, f"--format {args.format}")
-        fresh = FreshDir(args.fresh_dir) if args.fresh_dir else None
-        # every sandboxed process is dead when grade() returns: the report is written after that
-        report = grade(assignments, args.submission, fixtures_dir=args.fixtures, hidden_dir=args.hidden,
-                       timeout=args.timeout, memory_mb=args.memory, tests=args.test, mode=mode,
-                       budget=args.budget,
-                       official=args.official or args.format in OFFICIAL_FORMATS or fresh is not None,
-                       reference=args.reference, seed=args.seed, fresh=fresh)
-    except (FixtureError, SubmissionError, SandboxError) as e:
-        print(f"autograder: {e}", file=sys.stderr)
-        return 2
+class UsageProblem(RuntimeError):
+    """A problem with what was asked (an assignment this grader cannot grade, ...): exit 2."""
+
+
+def _handout_root():
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def choose_assignments(requested, handout, available):
+    """The assignments to grade. ``handout``: the assignment this handout was built for (None outside
+    a handout); ``available``: the assignments with a rubric here."""
+    if requested is None:
+        return [handout] if handout in available else list(available)
+    if requested == "all":
+        return list(available)
+    if requested in available:
+        return [requested]
+    if handout:
+        raise UsageProblem(
+            f"this is the {handout} handout: it can grade {', '.join(available)}, not {requested} (it has no "
+            f"rubric or fixtures for {requested}). Get the {requested} handout from your course page and run "
+            f"`python -m autograder {requested}` inside it")
+    raise UsageProblem(
+        f"no rubric for {requested}: autograder/rubrics/{requested}.toml is missing, so {requested} cannot be graded "
+        f"here (available: {', '.join(available) or 'none'}). Reinstall the autograder, or grade one of those")
+
+
+def graded_package(submission):
+    """A one-line description of the minitorch that gets graded, and a warning or ''."""
+    from .grade import installed_submission  # noqa: PLC0415
+
+    if submission is not None:
+        return f"graded: {os.path.abspath(submission)}", ""
+    folder = installed_submission()
+    pkg = os.path.join(folder, "minitorch")
+    line = f"graded: the minitorch at {pkg}"
+    own = os.path.join(_handout_root(), "minitorch")
+    warn = ""
+    if os.path.isdir(own) and os.path.realpath(pkg) != os.path.realpath(own):
+        warn = (f"warning: this is not the minitorch next to this autograder ({own}); run the command from that "
+                f"folder, or `pip install -e .` there, or pass --submission {os.path.dirname(own)}")
+    return line, warn
+
+
+def run(args):
+    from .rubric import available_assignments, handout_assignment  # noqa: PLC0415
+
+    assignments = choose_assignments(args.assignment, handout_assignment(), available_assignments())
+    if not assignments:
+        raise UsageProblem("no assignment has a rubric here: reinstall the autograder")
+    from .fresh import FreshDir  # noqa: PLC0415
+    from .grade import grade  # noqa: PLC0415
+    from .sandbox import detect_mode, require_isolation  # noqa: PLC0415
+
+    mode = detect_mode(None if args.sandbox in (None, "auto") else args.sandbox)
+    if args.format in RECORD_FORMATS:
+        require_isolation(mode, args.insecure, f"--format {args.format}")
+    fresh = FreshDir(args.fresh_dir) if args.fresh_dir else None
+    line, warn = graded_package(args.submission)
+    # every sandboxed process is dead when grade() returns: the report is written after that
+    report = grade(assignments, args.submission, fixtures_dir=args.fixtures, hidden_dir=args.hidden,
+                   timeout=args.timeout, memory_mb=args.memory, tests=args.test, mode=mode,
+                   budget=args.budget,
+                   official=args.official or args.format in OFFICIAL_FORMATS or fresh is not None,
+                   reference=args.reference, seed=args.seed, fresh=fresh)
     fmt = FORMATS[args.format]
     out = fmt(report, verbose=args.verbose) if args.format == "text" else fmt(report)
+    if args.format == "text":
+        out = "\n".join([line] + ([warn] if warn else []) + [""]) + out
+    elif warn:
+        print(f"autograder: {warn}", file=sys.stderr)
     if args.out:
         write_report(args.out, out + "\n")
     else:
         print(out)
     return 0
+
+
+def _problem_types():
+    from .fixtures import FixtureError  # noqa: PLC0415
+    from .grade import SubmissionError  # noqa: PLC0415
+    from .rubric import RubricError  # noqa: PLC0415
+    from .sandbox import SandboxError  # noqa: PLC0415
+
+    return (UsageProblem, FixtureError, SubmissionError, RubricError, SandboxError)
+
+
+def _missing_module(e):
+    return (f"autograder: the module {e.name!r} is missing from this Python ({sys.executable}): run "
+            "`pip install -e .` in your handout folder with this Python")
+
+
+def main(argv=None):
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as e:
+        print(_missing_module(e), file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("autograder: interrupted", file=sys.stderr)
+        return 130
+    except ModuleNotFoundError as e:
+        print(_missing_module(e), file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - every grader problem is one line and exit 2
+        try:
+            known = isinstance(e, _problem_types())
+        except Exception:  # noqa: BLE001
+            known = False
+        if known:
+            print(f"autograder: {e}", file=sys.stderr)
+        elif isinstance(e, OSError):
+            print(f"autograder: {e.strerror or e}{': ' + str(e.filename) if e.filename else ''}", file=sys.stderr)
+        else:
+            if os.environ.get(TRACEBACK_ENV):
+                raise
+            print(f"autograder: internal error: {type(e).__name__}: {e} (please report it with the command you ran; "
+                  f"{TRACEBACK_ENV}=1 shows the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

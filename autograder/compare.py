@@ -158,15 +158,14 @@ def _scale_hint(got, expected, scales):
     if not _close(g, c * e, 1e-4):
         return ""
     named = [(n, float(v)) for n, v in scales if v and float(v) not in (0.0, 1.0, -1.0)]
-    for group in (named, [("2 (counted twice?)", 2.0)]):
-        for sign, prefix in ((1.0, ""), (-1.0, "wrong sign and ")):
-            for power, verb in ((1, "scaled by"), (-1, "divided by")):
-                hits = [(n, v) for n, v in group if math.isclose(c, sign * v ** power, rel_tol=1e-3)]
-                if hits:
-                    what = f"{hits[0][0]} = {hits[0][1]:g}"
-                    if len(hits) > 1:
-                        what += " (or " + ", ".join(f"{n} = {v:g}" for n, v in hits[1:]) + ")"
-                    return f"{prefix}{verb} {what}: got {c:.6g} x the expected value"
+    for sign, prefix in ((1.0, ""), (-1.0, "wrong sign and ")):
+        for power, verb in ((1, "scaled by"), (-1, "divided by")):
+            hits = [f"{n} = {v:g}" for n, v in named if math.isclose(c, sign * v ** power, rel_tol=1e-3)]
+            if power == 1 and math.isclose(c, sign * 2.0, rel_tol=1e-3):
+                hits.append("2 (counted twice?)" if not hits else "counted twice")
+            if hits:
+                what = hits[0] + (" (or " + ", ".join(hits[1:]) + ")" if len(hits) > 1 else "")
+                return f"{prefix}{verb} {what}: got {c:.6g} x the expected value"
     return f"off by a constant factor: got {c:.6g} x the expected value"
 
 

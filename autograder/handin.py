@@ -3,7 +3,9 @@
     python -m autograder.handin [--assignment hwN] [--out handin.tar] [--max-mb 5]
 
 Checks that the assignment's files are present and that the package imports no forbidden
-framework, then writes handin.tar holding minitorch/ (no __pycache__, no compiled files)."""
+framework, then writes handin.tar holding the Python source of minitorch/ (``*.py``: the grader
+imports the whole package) and HANDIN.json. Anything else under minitorch/ (notes, ``*.bak``
+copies, data, links) is left out and named in one line; compiled files are skipped silently."""
 import argparse
 import io
 import json
@@ -11,7 +13,7 @@ import os
 import sys
 import tarfile
 
-from .rubric import RUBRIC_DIR, handout_assignment, load_rubric
+from .rubric import RUBRIC_DIR, RubricError, handout_assignment, load_rubric
 from .scan import scan_submission
 
 DEFAULT_MAX_MB = 5.0
@@ -22,24 +24,41 @@ class HandinError(RuntimeError):
 
 
 def collect(root):
-    """[(relative path, absolute path)] of the files to hand in; skipped [(path, why)]."""
-    files, skipped = [], []
+    """[(relative path, absolute path)] of the files to hand in: the Python source of the package
+    (``minitorch/**/*.py``, your new modules included); left out [(path, why)]: anything else under
+    minitorch/ (notes, ``*.bak`` copies, data, links, hidden files). Compiled files and ``__pycache__``
+    are skipped without mention: Python recreates them."""
+    files, left_out = [], []
     base = os.path.join(root, "minitorch")
     for dirpath, dirs, names in os.walk(base):
-        for d in list(dirs):
-            if d == "__pycache__" or d.startswith("."):
-                skipped.append((os.path.relpath(os.path.join(dirpath, d), root), "cache/hidden folder"))
+        for d in sorted(dirs):
+            if d == "__pycache__":
+                dirs.remove(d)
+            elif d.startswith(".") or os.path.islink(os.path.join(dirpath, d)):
+                left_out.append((os.path.relpath(os.path.join(dirpath, d), root).replace(os.sep, "/") + "/",
+                                 "hidden folder" if d.startswith(".") else "symbolic link"))
                 dirs.remove(d)
         dirs.sort()
         for n in sorted(names):
             rel = os.path.relpath(os.path.join(dirpath, n), root).replace(os.sep, "/")
-            if n.endswith((".pyc", ".pyo")) or n.startswith("."):
-                skipped.append((rel, "compiled or hidden file"))
-            elif os.path.islink(os.path.join(dirpath, n)):
-                skipped.append((rel, "symbolic link"))
+            if n.endswith((".pyc", ".pyo")):
+                continue
+            if os.path.islink(os.path.join(dirpath, n)):
+                left_out.append((rel, "symbolic link"))
+            elif n.startswith(".") or not n.endswith(".py"):
+                left_out.append((rel, "not a Python source file"))
             else:
                 files.append((rel, os.path.join(dirpath, n)))
-    return files, skipped
+    return files, left_out
+
+
+def describe_left_out(left_out, limit=6):
+    """One line naming what was left out of the tar, or ''."""
+    if not left_out:
+        return ""
+    names = ", ".join(p for p, _ in left_out[:limit])
+    more = f" and {len(left_out) - limit} more" if len(left_out) > limit else ""
+    return f"left out of the tar (not Python source of the package): {names}{more}"
 
 
 def make_handin(root, assignment, out, max_mb=DEFAULT_MAX_MB):
@@ -84,17 +103,24 @@ def main(argv=None):
     p.add_argument("--out", default="handin.tar")
     p.add_argument("--max-mb", type=float, default=DEFAULT_MAX_MB)
     args = p.parse_args(argv)
-    hw = args.assignment or handout_assignment()
-    if hw is None:
-        p.error("which assignment? pass --assignment hwN (no HANDOUT.json in " + os.path.dirname(RUBRIC_DIR) + ")")
     try:
+        hw = args.assignment or handout_assignment()
+        if hw is None:
+            raise HandinError(f"which assignment? pass --assignment hwN (this autograder has no HANDOUT.json in "
+                              f"{os.path.dirname(RUBRIC_DIR)}: it is not a student handout)")
         files, skipped = make_handin(args.root, hw, args.out, args.max_mb)
-    except HandinError as e:
+        rubric = load_rubric(hw)
+    except (HandinError, RubricError, ValueError) as e:
         print(f"handin: {e}", file=sys.stderr)
         return 2
-    for rel, why in skipped:
-        print(f"skipped {rel} ({why})")
-    print(f"wrote {args.out}: {len(files)} files for {hw}")
+    except OSError as e:
+        print(f"handin: {e.strerror or e}{': ' + str(e.filename) if e.filename else ''}", file=sys.stderr)
+        return 2
+    line = describe_left_out(skipped)
+    if line:
+        print(line)
+    print(f"wrote {args.out}: {len(files)} files of minitorch/ for {hw} (your {hw} files: "
+          f"{', '.join(f.split('/', 1)[1] for f in rubric.files)})")
     return 0
 
 

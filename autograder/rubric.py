@@ -63,7 +63,8 @@ def load_rubric(assignment):
     if not os.path.exists(path):
         raise RubricError(f"no rubric for {assignment!r} ({path})")
     if tomllib is None:  # pragma: no cover
-        raise RubricError("reading rubrics needs Python 3.11+ (tomllib) or the tomli package")
+        raise RubricError("reading rubrics needs Python 3.11+ (tomllib) or the tomli package: run "
+                          "`pip install -e .` in your handout folder (it installs tomli), or `pip install tomli`")
     with open(path, "rb") as f:
         return Rubric(assignment, tomllib.load(f))
 

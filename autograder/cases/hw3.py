@@ -120,9 +120,10 @@ def _gru_seq_alt(lib, x, h0, w_ih, w_hh, b_ih, b_hh):
 
 # --------------------------------------------------------------------------- cells (I=3, H=2 fixed: hidden
 # fixtures vary the batch size and length)
+CELL_SCALES = {"the batch size": "B"}
 case("rnn_cell/tanh", test="rnn_cell",
      fn=_module_fn(lambda lib, dt: lib.nn.RNNCell(3, 2, dtype=dt), 2, CELL_P, lambda m, x, h: m(x, h)),
-     inputs=_cell_inputs("1"), dims=_dims(), hidden_dims=_dims(B=3, I=3, H=2))
+     inputs=_cell_inputs("1"), dims=_dims(), hidden_dims=_dims(B=3, I=3, H=2), scales=CELL_SCALES)
 case("rnn_cell/relu_batch1", test="rnn_cell", edge="batch 1, relu",
      fn=_module_fn(lambda lib, dt: lib.nn.RNNCell(3, 2, nonlinearity="relu", dtype=dt), 2, CELL_P,
                    lambda m, x, h: m(x, h)),
@@ -135,10 +136,11 @@ GRU_CELL = (lambda lib, dt: lib.nn.GRUCell(3, 2, dtype=dt), 2, CELL_P, lambda m,
 LSTM_CELL = (lambda lib, dt: lib.nn.LSTMCell(3, 2, dtype=dt), 3, CELL_P, lambda m, x, h, c: m(x, (h, c)))
 case("gru_cell/basic", test="gru_cell",
      fn=_module_fn(*GRU_CELL), inputs=_cell_inputs("3"), dims=_dims(), hidden_dims=_dims(B=4), gates=GRU_GATES,
+     scales=CELL_SCALES,
      alts=[(GRU_RESET, lambda lib, x, h, *w: _gru_cell_reset_outside(x, h, *w))] + gate_order_alts("GRU", *GRU_CELL))
 case("lstm_cell/basic", test="lstm_cell",
      fn=_module_fn(*LSTM_CELL), inputs=_cell_inputs("4", with_c=True), dims=_dims(), hidden_dims=_dims(B=4),
-     gates=LSTM_GATES, alts=gate_order_alts("LSTM", *LSTM_CELL))
+     gates=LSTM_GATES, scales=CELL_SCALES, alts=gate_order_alts("LSTM", *LSTM_CELL))
 case("lstm_cell/batch1", test="lstm_cell", edge="batch 1",
      fn=_module_fn(*LSTM_CELL), inputs=_cell_inputs("4", with_c=True), dims=_dims(B=1), hidden_dims=_dims(B=1),
      gates=LSTM_GATES, alts=gate_order_alts("LSTM", *LSTM_CELL))

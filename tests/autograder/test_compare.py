@@ -46,8 +46,8 @@ def test_quoted_values_differ():
 def test_scale_names_and_gate_blocks():
     x = e(6, 3)
     ch = compare("dL/dW", x * 2.0, x, scales=[("the batch size", 2.0), ("sqrt(d_k)", 2.0)])
-    assert ch.hint == "scaled by the batch size = 2 (or sqrt(d_k) = 2): got 2 x the expected value"
-    assert compare("dL/dW", x * 2.0, x).hint == "scaled by 2 (counted twice?) = 2: got 2 x the expected value"
+    assert ch.hint == "scaled by the batch size = 2 (or sqrt(d_k) = 2, counted twice): got 2 x the expected value"
+    assert compare("dL/dW", x * 2.0, x).hint == "scaled by 2 (counted twice?): got 2 x the expected value"
     bad = x.copy()
     bad[4:] *= 3
     assert compare("dL/dW", bad, x, gates=(("r", "z", "n"), 2)).hint == (
