@@ -167,7 +167,7 @@ BUGS = [
         "attention_class", "divided by the batch size"),
     Bug("hw4-sdpa-dq-missing-scale", "hw4", AK, "    dq = xp.matmul(d_scores, k, out=dq_out)\n    dq *= scale\n",
         "    dq = xp.matmul(d_scores, k, out=dq_out)\n",
-        "attention_kernel", "scaled by sqrt(d_k) = 2: got 2 x the expected value", exact=True),
+        "attention_kernel", "scaled by sqrt(d_k) = 2 (or counted twice): got 2 x the expected value", exact=True),
     Bug("hw4-sdpa-dk-scaled-twice", "hw4", AK, "    dk *= scale\n", "    dk *= scale * scale\n",
         "attention_kernel", "divided by sqrt(d_k) = 2: got 0.5 x the expected value", exact=True),
     Bug("hw4-attention-class-dLdA_w-unscaled", "hw4", AC, "        self.dLdA_w = d_scores * self._cache.scale",
