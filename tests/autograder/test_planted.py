@@ -164,7 +164,7 @@ BUGS = [
     Bug("hw4-attention-class-dWv-averaged", "hw4", AC,
         "        self.dLdWv = x2.T @ self.dLdV.reshape(-1, self.dLdV.shape[-1])",
         "        self.dLdWv = x2.T @ self.dLdV.reshape(-1, self.dLdV.shape[-1]) / X.shape[0]",
-        "attention_class", "divided by the batch size"),
+        "attention_class", "divided by the batch size = 2: got 0.5 x the expected value", exact=True),
     Bug("hw4-sdpa-dq-missing-scale", "hw4", AK, "    dq = xp.matmul(d_scores, k, out=dq_out)\n    dq *= scale\n",
         "    dq = xp.matmul(d_scores, k, out=dq_out)\n",
         "attention_kernel", "scaled by sqrt(d_k) = 2 (or counted twice): got 2 x the expected value", exact=True),
