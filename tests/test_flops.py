@@ -108,9 +108,19 @@ def test_counter_leaves_no_hook_behind_and_counts_uncounted_ops():
     with pytest.raises(ZeroDivisionError), FlopCounter():
         raise ZeroDivisionError
     assert _function.record_hooks == before
-    cell = nn.GRUCell(3, 4)
-    fc = count_flops(cell, _rand(2, 3))
-    assert fc.uncounted and "counted as 0" in fc.table()
+
+
+    class Twice(_function.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return 2 * a
+
+        @staticmethod
+        def backward(ctx, g):
+            return (2 * g,)
+
+    fc = count_flops(Twice.apply, _rand(2, 3))
+    assert fc.uncounted == {"Twice": 1} and "ops without a FLOP rule (counted as 0): Twice x1" in fc.table()
     with pytest.raises(ValueError, match="mode"):
         FlopCounter(mode="fast")
 
@@ -200,3 +210,19 @@ def test_every_flag_has_help_with_its_default_and_choices():
         if not isinstance(action, argparse._StoreTrueAction):
             assert "default" in action.help, action.option_strings
         assert all(str(c) in action.help for c in action.choices or ()), action.option_strings
+
+
+@pytest.mark.parametrize("kind, gates", [("RNN", 1), ("GRU", 3), ("LSTM", 4)])
+def test_recurrent_layers_match_hand_count(kind, gates):
+    t, b, i, h = 5, 2, 3, 4
+    layer = getattr(nn, kind)(i, h)
+    x = _rand(t, b, i, grad=False)
+    fc = count_flops(lambda u: layer(u)[0], x)
+    f_x, f_h = 2 * t * b * i * gates * h, 2 * t * b * h * gates * h
+    assert fc.forward_flops == f_x + f_h
+    assert fc.backward_flops == f_x + 2 * f_h  # dW_ih; dh at every step and dW_hh; no dx (x needs no grad)
+    cell = getattr(nn, kind + "Cell")(i, h)
+    fc = count_flops(cell, _rand(b, i))
+    f_x, f_h = 2 * b * i * gates * h, 2 * b * h * gates * h
+    assert (fc.forward_flops, fc.backward_flops) == (f_x + f_h, 2 * f_x + f_h)  # h0 is zeros: no dh
+    assert not fc.uncounted

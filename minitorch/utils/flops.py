@@ -19,6 +19,9 @@ How ops are counted (a FLOP is one multiply or one add; a multiply-add is 2):
 * **Attention** (``ScaledDotProductAttention``, ``...WithWeights``, ``QKVAttention``): its two GEMMs, QK^T and AV,
   ``2*B*h*T_q*T_k*d`` each (so ``4*B*h*T_q*T_k*d``), over the full T_q x T_k square even with a causal mask (as
   PyTorch counts it); backward ``2x`` forward (dV = A^T dO, dA = dO V^T, dQ = dS K, dK = dS^T Q).
+* **Recurrent kernels** (``RNNFunction``, ``GRUFunction``, ``LSTMFunction`` and their cells): per step the input
+  and hidden GEMMs, ``2*B*I*G*H + 2*B*H*G*H`` with G gates (1, 3, 4); backward as for GEMMs, the hidden one at
+  every step of a sequence.
 * **Everything else** counts only in ``mode="all"``: per element, with the constants of ``ELEMENTWISE`` below
   (one FLOP per add, multiply, compare, and per transcendental: exp, log, tanh, erf, sqrt each count 1), plus, in
   "all", a Linear's bias (``B*out`` forward and backward) and attention's scale, mask and softmax (per score).
@@ -31,8 +34,12 @@ What is counted: every ``Function.apply`` call made while the counter is active 
 The backward FLOPs of a call are those its backward runs when the tape reaches it: they are counted when the call
 is made, for the inputs that need gradients (none under ``no_grad``), so a forward that is never backpropagated
 still lists them in ``backward_flops`` (use ``forward_flops`` then). Work outside the tape (the optimizer step,
-NumPy code on ``.data``) is not counted. Ops without a rule (recurrent kernels, einsum, ...) count 0 and are listed
-in ``uncounted``.
+NumPy code on ``.data``) is not counted. Ops without a rule (``Einsum``, user Functions) count 0 and are listed in
+``uncounted``.
+
+Backward GEMMs are counted for the inputs that need gradients, as PyTorch's autograd computes them; minitorch's
+kernels compute every input's gradient (the engine drops the unneeded ones), so where an input of a GEMM needs no
+gradient (a first layer fed with data), minitorch runs that many more FLOPs than counted.
 """
 import math
 import time
@@ -58,6 +65,13 @@ ELEMENTWISE = {
     # mean, subtract, square, sum (variance), multiply by 1/std, scale, shift; backward of the same
     "LayerNorm": (7, 9), "RMSNorm": (5, 7), "BatchNorm": (7, 9),
     "Dropout": (1, 1), "BCEWithLogits": (6, 4), "BCE": (5, 4), "VectorNorm": (2, 2),
+}
+# The fused recurrent kernels: name -> (gates, "all" forward FLOPs per (B, H) element and step, backward ditto):
+# biases, gate sums, sigmoids (3 each) and tanhs (1), the state update.
+RECURRENT = {
+    "RNNCellFunction": (1, 4, 4), "RNNFunction": (1, 4, 4),
+    "GRUCellFunction": (3, 21, 30), "GRUFunction": (3, 21, 30),
+    "LSTMCellFunction": (4, 27, 30), "LSTMFunction": (4, 27, 30),
 }
 # Moving data, no arithmetic.
 FREE = {"Reshape", "Permute", "Transpose", "Expand", "GetItem", "Gather", "Concat", "Stack", "Split",
@@ -127,6 +141,8 @@ def op_flops(ctx, mode="gemm"):
             fwd += ATTENTION_SCORE_COST[0] * batch * tq * tk + batch * tq * d  # and q * scale
             bwd += (ATTENTION_SCORE_COST[1] * batch * tq * tk + batch * tq * d) if any(needs) else 0
         return fwd, bwd, True
+    if name in RECURRENT:
+        return _recurrent_flops(name, shapes, needs, every) + (True,)
     if name in FREE:
         return 0, 0, True
     if name in ELEMENTWISE:
@@ -137,6 +153,28 @@ def op_flops(ctx, mode="gemm"):
         cf, cb = ELEMENTWISE[name]
         return cf * n, (cb * n if any(needs) else 0), True
     return 0, 0, False
+
+
+def _recurrent_flops(name, shapes, needs, every):
+    """The fused recurrent kernels (hw3): per step, x W_ih^T (2*B*I*G*H) and h W_hh^T (2*B*H*G*H) for G gates.
+    Backward: dx and dW_ih, dW_hh as needed, and dh: at every step for a sequence (backpropagation through time
+    needs it), only if h needs a gradient for a cell. ``all`` adds the gate arithmetic per (B, H) element."""
+    gates, per_fwd, per_bwd = RECURRENT[name]
+    lstm = name.startswith("LSTM")
+    x, w_ih = shapes[0], shapes[3 if lstm else 2]
+    n_x, n_h, n_w_ih, n_w_hh = needs[0], needs[1], needs[3 if lstm else 2], needs[4 if lstm else 3]
+    sequence = name.endswith("Function") and not name.endswith("CellFunction")  # x (T, B, I), else (B, I)
+    rows, i_size, gh = _numel(x[:-1]), x[-1], w_ih[0]
+    h_size = gh // gates
+    f_x, f_h = 2 * rows * i_size * gh, 2 * rows * h_size * gh
+    fwd = f_x + f_h
+    any_grad = any(needs)
+    dh = (sequence or n_h) and any_grad
+    bwd = f_x * (bool(n_x) + bool(n_w_ih)) + f_h * (bool(dh) + bool(n_w_hh))
+    if every:
+        fwd += per_fwd * rows * h_size
+        bwd += per_bwd * rows * h_size if any_grad else 0
+    return fwd, bwd
 
 
 def _qkv_heads(ctx):
