@@ -447,7 +447,7 @@ def grade_mutants(mutants, assignment, root=REPO, fixtures_dir=None, jobs=1, tim
                     code = 0
                     try:
                         signal.signal(signal.SIGINT, signal.SIG_DFL)
-                        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+                        sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
                         _grade_in_child(m, assignment, root, fixtures_dir, out_path)
                     except BaseException:  # noqa: BLE001
                         code = 1

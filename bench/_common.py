@@ -122,7 +122,7 @@ def print_step_table(times, cpu_times, losses, mem):
 
 # ----------------------------------------------------------------------------- memory probes
 def _status_mib(field):
-    with open("/proc/self/status") as f:
+    with open("/proc/self/status", encoding="utf-8") as f:
         for line in f:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024.0
@@ -133,7 +133,7 @@ def reset_peak_rss():
     """Make the kernel's peak-RSS counter (VmHWM) start again from the current RSS (Linux >= 4.0), so
     earlier peaks (imports, data loading) do not count. Returns whether it worked."""
     try:
-        with open("/proc/self/clear_refs", "w") as f:
+        with open("/proc/self/clear_refs", "w", encoding="utf-8") as f:
             f.write("5")
         return True
     except OSError:

@@ -244,7 +244,7 @@ def run_minitorch(cfg, vocab_size, train_ids, val_ids, threads="auto"):
     """Train with ``minitorch.train.train(cfg)`` (``threads`` as the CLI's --threads); read its log, rescore its
     final checkpoint."""
     summary = train(cfg, quiet=True, threads=threads)
-    with open(os.path.join(cfg.out_dir, "log.csv"), newline="") as fh:
+    with open(os.path.join(cfg.out_dir, "log.csv"), newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     steps = [int(r["step"]) for r in rows]
     if steps != list(range(1, cfg.max_iters + 1)):
@@ -310,7 +310,7 @@ def _load():
 
 def _cpu_name():
     try:
-        with open("/proc/cpuinfo") as f:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()
@@ -483,7 +483,7 @@ def child(args):
         else:
             result = run_minitorch(cfg, vocab_size, train_ids, val_ids, threads=args.threads or "auto")
     result.update(peak_rss=_common.peak_rss_mib(), base_rss=base, vocab_size=vocab_size)
-    with open(args.result, "w") as fh:
+    with open(args.result, "w", encoding="utf-8") as fh:
         json.dump(result, fh)
     return 0
 
@@ -505,7 +505,7 @@ def run_phase(args, model, name, loads):
         proc = subprocess.run(cmd)
         if proc.returncode:
             raise SystemExit(f"bench/recipe.py: the {name} run of --model {model} failed (exit {proc.returncode})")
-        with open(path) as fh:
+        with open(path, encoding="utf-8") as fh:
             r = json.load(fh)
     print(f"bench/recipe.py: {model}: {name}: val loss {r['val_loss']:.4f}, {r['wall']:.1f} s, "
           f"{r['step_ms']:.1f} ms/step", file=sys.stderr, flush=True)
@@ -530,7 +530,7 @@ def main(argv=None):
         print(text + ("\n" if len(args.model) > 1 else ""), flush=True)
         if model in paths:
             os.makedirs(os.path.dirname(os.path.abspath(paths[model])), exist_ok=True)
-            with open(paths[model], "w") as fh:
+            with open(paths[model], "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
     return 0
 

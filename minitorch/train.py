@@ -418,23 +418,23 @@ class CsvLog:
         rows = []
         source = source or path
         if resume_step is not None and os.path.exists(source):
-            with open(source, newline="") as fh:
+            with open(source, newline="", encoding="utf-8") as fh:
                 rows = [r for r in csv.DictReader(fh) if r.get("step", "").isdigit() and int(r["step"]) <= resume_step]
         tmp = path + ".tmp"
-        with open(tmp, "w", newline="") as fh:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=self.FIELDS, extrasaction="ignore")
             w.writeheader()
             w.writerows(rows)
         os.replace(tmp, path)
 
     def write(self, **row):
-        with open(self.path, "a", newline="") as fh:
+        with open(self.path, "a", newline="", encoding="utf-8") as fh:
             csv.DictWriter(fh, fieldnames=self.FIELDS).writerow(row)
 
 
 def _write_json(path, data):
     tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
+    with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2)
         fh.write("\n")
     os.replace(tmp, path)

@@ -32,7 +32,7 @@ def read_log(path):
     """Columns of a training log.csv as float arrays (empty cells become NaN)."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"no training log at {path}")
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     if not rows or "step" not in rows[0]:
         raise ValueError(f"{path} is not a minitorch training log (expected a 'step' column)")

@@ -72,7 +72,7 @@ def test_recipe_runs_end_to_end_and_both_frameworks_agree(tmp_path, corpus, mode
                     text)
     assert own.group(1) == own.group(3) and own.group(2) == own.group(4)
     assert ("targets (issue 6)" in text) == (model == "gpt")
-    assert out.read_text() == text  # --out holds the same report
+    assert out.read_text(encoding="utf-8") == text  # --out holds the same report
     for name in ("minitorch", "torch"):  # threads, GFLOP/s, peak RSS and its growth, each from its own process
         m = re.search(rf"^{name}\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$", text, re.M)
         assert m and m.group(1) == "1" and float(m.group(2)) > 0 and float(m.group(3)) >= float(m.group(4)) > 0, text
@@ -101,7 +101,7 @@ def test_recipe_rejects_bad_options(capsys):
 
 def test_recipe_never_overwrites_a_report_silently(tmp_path, capsys):
     recipe = load_recipe()
-    (tmp_path / "recipe-lstm-idle.txt").write_text("an earlier run\n")
+    (tmp_path / "recipe-lstm-idle.txt").write_text("an earlier run\n", encoding="utf-8")
     with pytest.raises(SystemExit):
         recipe.parse_args(["--model", "gpt", "lstm", "--out-dir", str(tmp_path), "--tag", "idle"])
     assert "recipe-lstm-idle.txt exists: give --force" in capsys.readouterr().err

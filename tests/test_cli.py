@@ -63,7 +63,7 @@ def run_train(argv):
 
 
 def read_log(path):
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -123,7 +123,7 @@ def test_train_writes_checkpoints_logs_and_summary(tmp_path, corpus, preset):
 
 
 def test_config_records_the_resolved_corpus_and_tokenizer(finished, corpus):
-    saved = json.loads((finished / "config.json").read_text())
+    saved = json.loads((finished / "config.json").read_text(encoding="utf-8"))
     text = open(corpus, encoding="utf-8").read()
     import hashlib
 
@@ -180,8 +180,8 @@ def test_resume_writes_every_file_to_the_folder_named(tmp_path, finished, corpus
     rows = read_log(b / "log.csv")
     assert int(rows[-1]["step"]) == 15
     assert float(rows[-1]["lr"]) == pytest.approx(1e-4)  # the schedule kept its length: steps past 10 at --min-lr
-    assert json.loads((b / "summary.json").read_text())["steps"] == 15
-    assert json.loads((b / "config.json").read_text())["config"]["out_dir"] == str(b)
+    assert json.loads((b / "summary.json").read_text(encoding="utf-8"))["steps"] == 15
+    assert json.loads((b / "config.json").read_text(encoding="utf-8"))["config"]["out_dir"] == str(b)
     assert load_tree(b / "last.ckpt")["step"] == 15
 
 
@@ -275,7 +275,7 @@ def test_auto_corpus_is_resolved_once_and_kept_on_resume(tmp_path, monkeypatch, 
     fallback = next(i for i, line in enumerate(lines) if "TinyShakespeare was not found" in line)
     header = next(i for i, line in enumerate(lines) if line.startswith("minitorch.train: baby-gpt (gpt"))
     assert fallback < header and "python-stdlib" in lines[fallback] and "tinyshakespeare_path()" in lines[fallback]
-    assert json.loads((out / "config.json").read_text())["corpus"]["name"] == "python-stdlib"
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["corpus"]["name"] == "python-stdlib"
 
     fake = make_corpus(tmp_path / "tinyshakespeare.txt", seed=4)  # TinyShakespeare "appears"
     monkeypatch.setattr(train_cli, "tinyshakespeare_path", lambda download=True, progress=True: fake)
@@ -293,7 +293,7 @@ def test_auto_corpus_is_resolved_once_and_kept_on_resume(tmp_path, monkeypatch, 
 
 def test_new_run_refuses_a_folder_that_holds_a_run(tmp_path, finished, corpus, capsys):
     a = copy_run(finished, tmp_path / "A")
-    (a / "notes.txt").write_text("mine")
+    (a / "notes.txt").write_text("mine", encoding="utf-8")
     before = snapshot(a)
     line = user_error(capsys, train_cli.main, ["--corpus", corpus, "--max-iters", "4", "--out-dir", str(a), *TINY])
     assert "already holds a run" in line and "--resume" in line and "--force" in line and "--out-dir" in line
@@ -302,7 +302,7 @@ def test_new_run_refuses_a_folder_that_holds_a_run(tmp_path, finished, corpus, c
                *TINY])
     assert load_tree(a / "best.ckpt")["step"] in (2, 4)  # the old run's best.ckpt (step 5 or 10) is gone
     assert [int(r["step"]) for r in read_log(a / "log.csv")] == [1, 2, 3, 4]
-    assert (a / "notes.txt").read_text() == "mine"
+    assert (a / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
 @pytest.mark.parametrize("flags, expect", [
@@ -326,9 +326,9 @@ def test_a_failed_start_changes_no_file(tmp_path, finished, corpus, capsys, flag
     if flags == ["--device", "cuda"] and _cupy_usable():
         pytest.skip("CuPy and a GPU are usable here")
     a = copy_run(finished, tmp_path / "A")
-    (tmp_path / "EMPTY").write_text("")
+    (tmp_path / "EMPTY").write_text("", encoding="utf-8")
     (tmp_path / "BINARY").write_bytes(bytes(range(256)) * 20)
-    (tmp_path / "NUL").write_text("ab\0cd" * 400)
+    (tmp_path / "NUL").write_text("ab\0cd" * 400, encoding="utf-8")
     (tmp_path / "DIR").mkdir()
     flags = [str(tmp_path / f) if f in ("DIR", "EMPTY", "BINARY", "NUL") else f for f in flags]
     before = snapshot(a)
@@ -486,7 +486,7 @@ def test_evaluate_errors(trained, tmp_path, capsys):
     assert "is a directory" in user_error(capsys, evaluate_cli.main, ["--checkpoint", ckpt, "--corpus",
                                                                       str(tmp_path)])
     other = tmp_path / "other.txt"
-    other.write_text("ZZZ unknown characters " * 50)
+    other.write_text("ZZZ unknown characters " * 50, encoding="utf-8")
     assert "cannot encode" in user_error(capsys, evaluate_cli.main, ["--checkpoint", ckpt, "--corpus", str(other)])
     assert "is a directory" in user_error(capsys, evaluate_cli.main, ["--checkpoint", ckpt, "--prediction-set",
                                                                       str(tmp_path)])
@@ -498,7 +498,7 @@ def test_viz_errors(trained, tmp_path, capsys):
     assert "no such file" in user_error(capsys, viz.main, ["loss", str(tmp_path / "log.csv"), "-o", out])
     assert "log.csv" in user_error(capsys, viz.main, ["loss", str(trained), "-o", out])
     text = tmp_path / "notes.txt"
-    text.write_text("hello\n")
+    text.write_text("hello\n", encoding="utf-8")
     assert "not a minitorch training log" in user_error(capsys, viz.main, ["loss", str(text), "-o", out])
     assert "'Z'" in user_error(capsys, viz.main, ["attention", "--checkpoint", str(trained / "best.ckpt"),
                                                  "--prompt", "Z", "-o", out])

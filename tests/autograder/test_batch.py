@@ -81,11 +81,11 @@ def test_crash_kill_and_bomb_fail_only_their_own_row(tmp_path, private_tmp):
     assert os.listdir(private_tmp) == [], "temporary folders left behind"
     assert _leftovers(str(private_tmp)) == [], "processes left behind"
     out = write_gradebook(results, ["hw1"], str(tmp_path / "grades.csv"))
-    rows = {r["student"]: r for r in csv.DictReader(open(out))}
+    rows = {r["student"]: r for r in csv.DictReader(open(out, encoding="utf-8"))}
     assert float(rows["alice"]["total"]) == pytest.approx(MATMUL) and float(rows["crasher"]["total"]) == 0
     assert rows["bomber"]["error"] and float(rows["bomber"]["total"]) == 0
     evil = write_gradebook([("=HYPERLINK(\"x\")", None, "-1+1")], ["hw1"], str(tmp_path / "evil.csv"))
-    (row,) = csv.DictReader(open(evil))
+    (row,) = csv.DictReader(open(evil, encoding="utf-8"))
     assert row["student"] == "'=HYPERLINK(\"x\")" and row["error"] == "'-1+1"  # never a formula
     with pytest.raises(BatchError, match="exists: pass --overwrite"):
         write_gradebook(results, ["hw1"], out, overwrite=False)
@@ -118,10 +118,10 @@ def test_refuses_without_isolation_unless_insecure(tmp_path, monkeypatch, capsys
     monkeypatch.setenv("MINITORCH_SANDBOX", "none")
     assert batch.main([str(tmp_path / "subs"), "--assignment", "hw1", "--out", str(tmp_path / "g.csv")]) == 2
     assert "--insecure" in capsys.readouterr().err and not (tmp_path / "g.csv").exists()
-    (tmp_path / "g.csv").write_text("old gradebook\n")
+    (tmp_path / "g.csv").write_text("old gradebook\n", encoding="utf-8")
     assert batch.main([str(tmp_path / "subs"), "--assignment", "hw1", "--out", str(tmp_path / "g.csv"),
                        "--insecure"]) == 2
-    assert "exists" in capsys.readouterr().err and (tmp_path / "g.csv").read_text() == "old gradebook\n"
+    assert "exists" in capsys.readouterr().err and (tmp_path / "g.csv").read_text(encoding="utf-8") == "old gradebook\n"
 
 
 PEER_ATTACK = """import os, signal, shutil
@@ -179,7 +179,7 @@ def test_peer_tampering_and_killing_the_batch_fail_in_a_sandbox(tmp_path, mode):
         (INIT, ANCHOR, PEER_ATTACK.format(bob=bob, alice=alice) + ANCHOR),
         ("minitorch/kernels/matmul.py", "return dout @ xp.swapaxes(b, 1, 2), xp.swapaxes(a, 1, 2) @ dout",
          "return dout @ xp.swapaxes(b, 1, 2), -(xp.swapaxes(a, 1, 2) @ dout)")])
-    before = open(os.path.join(bob, "minitorch/kernels/matmul.py")).read()
+    before = open(os.path.join(bob, "minitorch/kernels/matmul.py"), encoding="utf-8").read()
     out = tmp_path / "grades.csv"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MINITORCH"))}
     env["PYTHONPATH"] = str(grader)
@@ -187,11 +187,11 @@ def test_peer_tampering_and_killing_the_batch_fail_in_a_sandbox(tmp_path, mode):
                         "matmul", "--out", str(out), "--workers", "1", "--sandbox", mode], cwd=grader,
                        capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr
-    rows = {row["student"]: row for row in csv.DictReader(open(out))}
+    rows = {row["student"]: row for row in csv.DictReader(open(out, encoding="utf-8"))}
     assert float(rows["alice"]["total"]) == pytest.approx(MATMUL)
     assert float(rows["bob"]["total"]) == pytest.approx(MATMUL)
     assert float(rows["mallory"]["total"]) < MATMUL
-    assert open(os.path.join(bob, "minitorch/kernels/matmul.py")).read() == before
+    assert open(os.path.join(bob, "minitorch/kernels/matmul.py"), encoding="utf-8").read() == before
 
 
 def test_setpriv_batch_refuses_submissions_other_users_can_read(tmp_path):

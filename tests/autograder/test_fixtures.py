@@ -58,10 +58,10 @@ def test_altered_or_missing_fixture_is_a_hard_error(tmp_path):
 def test_registry_case_without_fixture_is_a_hard_error(tmp_path):
     d = tmp_path / "fx"
     shutil.copytree(HERE, d, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    man = json.loads((d / "manifest.json").read_text())
+    man = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
     cases = man["files"]["hw1.npz"]["cases"]
     del cases["matmul/2d[float32]"]
-    (d / "manifest.json").write_text(json.dumps(man))
+    (d / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
     with pytest.raises(FixtureError, match="no fixtures for 1"):
         grade_assignment("hw1", REPO, fixtures_dir=str(d), tests=["matmul"])
 

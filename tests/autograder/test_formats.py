@@ -30,7 +30,7 @@ def batch(tmp_path_factory):
 
 def test_batch_gradebook(batch):
     results, out = batch
-    rows = {r["student"]: r for r in csv.DictReader(open(out))}
+    rows = {r["student"]: r for r in csv.DictReader(open(out, encoding="utf-8"))}
     assert set(rows) == {"alice", "bob", "carol"}
     assert float(rows["alice"]["hw1:matmul"]) == pytest.approx(13.0)
     assert 0 < float(rows["bob"]["hw1:matmul"]) < 13.0
@@ -54,7 +54,7 @@ def test_gradescope_autolab_and_text_formats(batch):
 def test_cli_json_and_bad_fixture_dir_exit_code(tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["hw1", "--test", "broadcasting", "--format", "json", "--out", str(out)]) == 0
-    rep = json.loads(out.read_text())
+    rep = json.loads(out.read_text(encoding="utf-8"))
     assert rep["assignments"][0]["score"] == pytest.approx(10.0)
     assert main(["hw1", "--fixtures", str(tmp_path), "--test", "broadcasting"]) == 2
     assert "manifest" in capsys.readouterr().err

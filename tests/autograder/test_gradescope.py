@@ -75,7 +75,7 @@ def test_run_autograder_grades_an_uploaded_handin_tar(tmp_path):
 
 def test_run_autograder_without_a_package_or_a_sandbox_says_why(tmp_path):
     _, ag = _layout(tmp_path, insecure=True)
-    (ag / "submission" / "notes.txt").write_text("forgot the code")
+    (ag / "submission" / "notes.txt").write_text("forgot the code", encoding="utf-8")
     res = _run(ag, tmp_path)
     assert res["score"] == 0 and "no minitorch/ package" in res["output"]
     if _mode() == "none" and "--insecure" in build_parser()._option_string_actions:

@@ -40,9 +40,9 @@ def test_handout_has_no_solution_text_and_only_public_fixtures(handout):
     check_tree(out, "hw2")  # raises on a leak
     fixtures = sorted(os.listdir(os.path.join(out, "autograder", "fixtures")))
     assert "generate.py" not in fixtures and "hw3.npz" not in fixtures and "hw1.npz" in fixtures
-    with open(os.path.join(out, "autograder", "fixtures", "manifest.json")) as f:
+    with open(os.path.join(out, "autograder", "fixtures", "manifest.json"), encoding="utf-8") as f:
         assert not json.load(f)["hidden"]
-    with open(os.path.join(out, "minitorch", "kernels", "norm.py")) as f:
+    with open(os.path.join(out, "minitorch", "kernels", "norm.py"), encoding="utf-8") as f:
         src = f.read()
     assert "dx -= c1" not in src and 'raise NotImplementedError("hw2 §4.1 layer_norm_backward' in src
     assert os.path.exists(os.path.join(out, "handouts", "hw2", "README.md"))
@@ -81,10 +81,10 @@ def test_builder_refuses_leaks(tmp_path):
     tree = tmp_path / "tree"
     (tree / "minitorch").mkdir(parents=True)
     line = sorted(solution_lines("hw2"))[0]
-    (tree / "minitorch" / "x.py").write_text(f"def f():\n    {line}\n")
+    (tree / "minitorch" / "x.py").write_text(f"def f():\n    {line}\n", encoding="utf-8")
     with pytest.raises(LeakError, match="solution text"):
         check_tree(str(tree), "hw2")
-    (tree / "minitorch" / "x.py").write_text("pass\n")
+    (tree / "minitorch" / "x.py").write_text("pass\n", encoding="utf-8")
     hidden = tmp_path / "hidden"
     hidden.mkdir()
     (hidden / "hw1.npz").write_bytes(b"secret fixture bytes")

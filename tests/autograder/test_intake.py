@@ -116,10 +116,10 @@ def test_traversal_links_devices_and_compiled_files_are_dropped(tmp_path):
 def test_folder_intake_copies_only_regular_source_files(tmp_path):
     src = tmp_path / "sub"
     (src / "minitorch" / "__pycache__").mkdir(parents=True)
-    (src / "minitorch" / "__init__.py").write_text("x = 1\n")
+    (src / "minitorch" / "__init__.py").write_text("x = 1\n", encoding="utf-8")
     (src / "minitorch" / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"\0" * 16)
     secret = tmp_path / "secret.txt"
-    secret.write_text("other student's work")
+    secret.write_text("other student's work", encoding="utf-8")
     os.symlink(secret, src / "minitorch" / "peer.txt")
     os.mkfifo(src / "minitorch" / "pipe.py")  # opening it would block: it must never be opened
     got = take_in(str(src), str(tmp_path / "a"))
@@ -137,7 +137,7 @@ def test_folder_intake_copies_only_regular_source_files(tmp_path):
 
 
 def test_unusable_inputs_have_clear_messages(tmp_path):
-    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
     with pytest.raises(SubmissionError, match="not a folder or a tar"):
         take_in(str(tmp_path / "notes.txt"), str(tmp_path / "a"))
     with pytest.raises(SubmissionError, match="no such file"):
@@ -181,8 +181,8 @@ def test_pyc_carrying_other_code_than_the_source_is_ignored(tmp_path):
 def test_ast_scan_is_bounded_on_a_huge_file(tmp_path):
     sub = tmp_path / "sub" / "minitorch"
     sub.mkdir(parents=True)
-    (sub / "__init__.py").write_text("x = [" + "1," * 1_000_000 + "]\nimport torch\n")  # 2 MB
-    (sub / "nested.py").write_text("y = " + "(" * 400 + ")" * 400 + "\nfrom jax import numpy\n")
+    (sub / "__init__.py").write_text("x = [" + "1," * 1_000_000 + "]\nimport torch\n", encoding="utf-8")  # 2 MB
+    (sub / "nested.py").write_text("y = " + "(" * 400 + ")" * 400 + "\nfrom jax import numpy\n", encoding="utf-8")
     tracemalloc.start()
     t0 = time.perf_counter()
     found = scan_submission(str(tmp_path / "sub"))

@@ -25,8 +25,8 @@ SRC = '''def f(a, b, xp):
 def _mutate(tmp_path, src=SRC):
     pkg = tmp_path / "minitorch"
     pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "k.py").write_text(src)
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "k.py").write_text(src, encoding="utf-8")
     return mutate.generate_mutants("hw9", root=str(tmp_path))
 
 
@@ -81,7 +81,7 @@ def test_seeded_sample_of_mutants_all_lose_points(tmp_path):
     out = tmp_path / "m.json"
     r = _run(["all", "--sample", "12", "--seed", "2026", "--quiet", "--json", str(out)])
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text(encoding="utf-8"))
     assert len(res) == 48 and {m["assignment"] for m in res} == {"hw1", "hw2", "hw3", "hw4"}
     assert all(m["status"] in ("killed", "equivalent") for m in res)
     assert sum(m["status"] == "killed" for m in res) >= 40
@@ -95,10 +95,10 @@ def test_a_dead_solution_line_survives_and_fails_the_run(tmp_path):
     shutil.copytree(os.path.join(REPO, "minitorch"), root / "minitorch",
                     ignore=shutil.ignore_patterns("__pycache__"))
     path = root / "minitorch" / "kernels" / "reduce.py"
-    src = path.read_text()
+    src = path.read_text(encoding="utf-8")
     marker = "    # BEGIN SOLUTION hw1\n"
     assert marker in src
-    path.write_text(src.replace(marker, marker + "    _unused = 3 * 7\n", 1))
+    path.write_text(src.replace(marker, marker + "    _unused = 3 * 7\n", 1), encoding="utf-8")
     r = _run(["hw1", "--file", "minitorch/kernels/reduce.py", "--quiet"], root=str(root))
     assert r.returncode == 1, r.stdout + r.stderr[-3000:]
     assert "SURVIVED minitorch/kernels/reduce.py:" in r.stdout and "+ _unused = 3 / 7" in r.stdout

@@ -357,10 +357,10 @@ def _procs_named(token):
     for n in os.listdir("/proc"):
         if n.isdigit():
             try:
-                with open(f"/proc/{n}/comm") as f:
+                with open(f"/proc/{n}/comm", encoding="utf-8") as f:
                     if f.read().strip() != token[:15]:
                         continue
-                with open(f"/proc/{n}/stat") as f:
+                with open(f"/proc/{n}/stat", encoding="utf-8") as f:
                     if f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
                         pids.append(int(n))
             except (OSError, IndexError):
@@ -414,7 +414,7 @@ def _attack(grader, tmp_path, mode, kind, timeout=3.0):
     listener.setblocking(False)
     port = listener.getsockname()[1]
     sub = make_submission(str(tmp_path / "sub"), [(M, STUB_OLD, STUB_NEW), (M, *BMM), (M, *HEAD)])
-    with open(os.path.join(sub, "minitorch", "kernels", "_attack.py"), "w") as f:
+    with open(os.path.join(sub, "minitorch", "kernels", "_attack.py"), "w", encoding="utf-8") as f:
         f.write(ATTACK.format(token=token, kind=kind, port=port, hosts=_host_addresses(), runner=os.getuid()))
     out = tmp_path / "results" / "results.json"
     before, site_before = _digest(grader), _site_listing()

@@ -48,7 +48,7 @@ def test_fake_results_and_patched_numpy_cannot_change_the_score(tmp_path):
     rc = autograder_main(["hw1", "--submission", sub, "--test", "elementwise_arith", "--format", "gradescope",
                           "--out", str(out)])
     assert rc == 0
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text(encoding="utf-8"))
     assert res["tests"], "the report was not written over the fake one"
     assert 0 < res["score"] < 12
     t = res["tests"][0]

@@ -113,18 +113,18 @@ def test_mode_selection_and_refusal_without_isolation(monkeypatch, tmp_path):
     assert not out.exists()
     assert autograder_main(["hw1", "--submission", sub, "--test", "matmul", "--format", "gradescope",
                             "--out", str(out), "--sandbox", "none", "--insecure"]) == 0
-    rep = json.loads(out.read_text())
+    rep = json.loads(out.read_text(encoding="utf-8"))
     assert rep["score"] == pytest.approx(13.0) and "sandbox: none (local feedback only)" in rep["output"]
 
 
 def test_the_report_is_written_atomically_and_replaces_a_planted_link(tmp_path):
     victim = tmp_path / "victim.txt"
-    victim.write_text("keep me")
+    victim.write_text("keep me", encoding="utf-8")
     out = tmp_path / "results.json"
     os.symlink(victim, out)
     write_report(str(out), "{}\n")
-    assert victim.read_text() == "keep me"
-    assert not out.is_symlink() and out.read_text() == "{}\n"
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    assert not out.is_symlink() and out.read_text(encoding="utf-8") == "{}\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report-")] == []
 
 
