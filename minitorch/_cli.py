@@ -229,8 +229,8 @@ def cupy_install_hint():
     except ValueError:
         pass
     if editable:  # reinstalling from PyPI would replace the checkout: add CuPy alone
-        return "pip install cupy-cuda12x (cupy-cuda11x for CUDA 11), or pip install -e '.[gpu]' in the checkout"
-    return "pip install 'minitorch-course[gpu]' (CuPy for CUDA 12)"
+        return "pip install cupy-cuda12x (cupy-cuda11x for CUDA 11), or pip install -e \".[gpu]\" in the checkout"
+    return "pip install \"minitorch-course[gpu]\" (CuPy for CUDA 12)"
 
 
 def require_device(device):

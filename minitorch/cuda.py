@@ -1,6 +1,6 @@
 """``minitorch.cuda``: the few ``torch.cuda`` calls that training scripts make, answered through CuPy.
 
-``is_available()`` is True when CuPy imports and sees a CUDA GPU (``pip install minitorch-course[gpu]``);
+``is_available()`` is True when CuPy imports and sees a CUDA GPU (``pip install "minitorch-course[gpu]"``);
 then ``device='cuda'`` puts tensors on it."""
 from . import backend
 

@@ -30,7 +30,7 @@ def _keep_rows(path, resume_step, fields):
     """Rows of csv ``path`` up to ``resume_step`` (what a resumed run keeps)."""
     if resume_step is None or not os.path.isfile(path):
         return []
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding="utf-8") as fh:
         return [r for r in csv.DictReader(fh) if r.get("step", "").isdigit() and int(r["step"]) <= resume_step]
 
 
@@ -56,7 +56,7 @@ class TrainingMonitor:
         if self.path:
             rows = _keep_rows(os.path.join(source_dir or out_dir, "grads.csv"), resume_step, FIELDS)
             tmp = self.path + ".tmp"
-            with open(tmp, "w", newline="") as fh:
+            with open(tmp, "w", newline="", encoding="utf-8") as fh:
                 w = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
                 w.writeheader()
                 w.writerows(rows)
@@ -117,7 +117,7 @@ class TrainingMonitor:
         if self.writer is not None:
             for name, p in self.params:
                 self.writer.add_histogram(f"weights/{name}", to_numpy(p.data), step)
-        with open(self.path, "a", newline="") as fh:
+        with open(self.path, "a", newline="", encoding="utf-8") as fh:
             csv.DictWriter(fh, fieldnames=FIELDS).writerows(rows)
 
     def on_eval(self, step, train_loss, val_loss, sample=None):
@@ -136,7 +136,7 @@ class TrainingMonitor:
 def read_grads(path):
     """``{param: {"step": array, "grad_norm": array, "weight_norm": array, "update_ratio": array}}`` from a
     grads.csv, parameters in the order they first appear."""
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         missing = [f for f in FIELDS if f not in (reader.fieldnames or [])]
         if missing:

@@ -21,7 +21,7 @@ from collections import deque
 
 from .autograd import function as _function
 
-EXTRAS_HINT = "pip install graphviz, or pip install 'minitorch-course[viz]'"
+EXTRAS_HINT = "pip install graphviz, or pip install \"minitorch-course[viz]\""
 DOT_HINT = "install Graphviz's dot program: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS)"
 
 

@@ -8,6 +8,7 @@ computation graph (Graphviz).
 """
 import argparse
 import csv
+import glob
 import os
 import sys
 
@@ -24,7 +25,7 @@ def _pyplot():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # noqa: PLC0415
     except ImportError as err:
-        raise ImportError("plots need matplotlib: pip install 'minitorch-course[plot]'") from err
+        raise ImportError("plots need matplotlib: pip install \"minitorch-course[plot]\"") from err
     return plt
 
 
@@ -170,8 +171,25 @@ def argparse_parser(parent):
     return Sub
 
 
+def _expand_wildcards(paths):
+    """``runs/*/log.csv`` as given: bash expands it, cmd.exe and PowerShell pass it on as is, so a
+    wildcard that is not an existing file's name is expanded here (sorted); one matching nothing is an error."""
+    out = []
+    for p in paths:
+        if any(c in p for c in "*?[") and not os.path.exists(p):
+            hits = sorted(glob.glob(p))
+            if not hits:
+                raise UsageError(f"{p}: no file matches this pattern", "check the folder names, e.g. runs/*/log.csv")
+            out += hits
+        else:
+            out.append(p)
+    return out
+
+
 def _run(argv):
     args = build_parser().parse_args(argv)
+    if getattr(args, "logs", None):
+        args.logs = _expand_wildcards(args.logs)
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(out_dir):
         raise UsageError(f"-o {args.out}: the folder {out_dir} does not exist", "create it or choose another path")
@@ -185,7 +203,7 @@ def _run(argv):
         _pyplot()
     except ImportError as err:
         raise UsageError("plots need matplotlib, which is not installed",
-                         "pip install matplotlib, or pip install 'minitorch-course[plot]'") from err
+                         "pip install matplotlib, or pip install \"minitorch-course[plot]\"") from err
     if args.cmd == "grads":
         from .gradflow import plot_grads, read_grads  # noqa: PLC0415
 

@@ -428,7 +428,7 @@ def test_cuda_without_cupy_names_the_install_command(monkeypatch):
     monkeypatch.setattr(_cli.importlib.metadata, "distribution", lambda name: Dist(True))
     assert "pip install cupy-cuda12x" in _cli.cupy_install_hint()
     monkeypatch.setattr(_cli.importlib.metadata, "distribution", lambda name: Dist(False))
-    assert _cli.cupy_install_hint().startswith("pip install 'minitorch-course[gpu]'")
+    assert _cli.cupy_install_hint().startswith("pip install \"minitorch-course[gpu]\"")
 
     def missing(name):
         raise _cli.importlib.metadata.PackageNotFoundError(name)

@@ -71,7 +71,7 @@ def test_train_log_grads_and_tensorboard_then_plot(tmp_path, capsys):
     out = tmp_path / "run"
     run_train(["--preset", "baby-gpt", "--corpus", corpus, *TINY, "--max-iters", "10", "--eval-interval", "5",
                "--out-dir", str(out), "--log-grads", "2", "--tensorboard", "--grad-clip", "0"])
-    with open(out / "grads.csv", newline="") as fh:
+    with open(out / "grads.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     params = [n for n, _ in __import__("minitorch.generate", fromlist=["x"]).load_model(str(out / "last.ckpt"))[0]
               .named_parameters()]
@@ -137,7 +137,7 @@ def test_tensorboard_resume_and_force(tmp_path, capsys):
     run_train([*base, "--resume"])
     losses = [e.step for e in accumulate(out / "tensorboard").Scalars("train/loss")]
     assert losses == [1, 2, 3, 4, 5, 6]
-    with open(out / "grads.csv", newline="") as fh:
+    with open(out / "grads.csv", newline="", encoding="utf-8") as fh:
         assert sorted({int(r["step"]) for r in csv.DictReader(fh)}) == [3, 6]
     capsys.readouterr()
     run_train([*base, "--force", "--max-iters", "2", "--stop-at", "2"])

@@ -55,7 +55,7 @@ def test_small_graph_rendered_by_dot_has_the_ops_leaves_and_forward_edges(tmp_pa
            for s, d in edges}
     assert got == expect
     out = save_graph(g, str(tmp_path / "g.svg"))
-    assert open(out).read().startswith("<?xml")
+    assert open(out, encoding="utf-8").read().startswith("<?xml")
 
 
 def test_leaves_are_named_from_the_model_and_inputs_marked():
@@ -129,7 +129,7 @@ def test_graph_cli_draws_one_training_step(tmp_path, capsys):
                "--out-dir", str(tmp_path / "run")])
     out = tmp_path / "graph.svg"
     viz.main(["graph", "--checkpoint", str(tmp_path / "run" / "best.ckpt"), "-o", str(out), "--seq-len", "4"])
-    svg = out.read_text()
+    svg = out.read_text(encoding="utf-8")
     texts = svg_texts(svg)
     assert "CrossEntropy" in texts and "output" in texts
     assert any(t.startswith("embedding.weight") or t == "embedding.weight" for t in texts)
@@ -155,7 +155,7 @@ def test_missing_dot_or_graphviz_is_one_line(tmp_path, capsys, monkeypatch):
     m = mlp()
     g = viz.draw_graph(m(mt.randn(1, 3)).sum())  # the source needs no dot
     save_graph(g, str(tmp_path / "g.gv"))
-    assert (tmp_path / "g.gv").read_text().startswith("digraph")
+    assert (tmp_path / "g.gv").read_text(encoding="utf-8").startswith("digraph")
     with pytest.raises(RuntimeError, match="needs Graphviz's dot program"):
         save_graph(g, str(tmp_path / "g.svg"))
     real_import = builtins.__import__

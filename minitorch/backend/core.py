@@ -44,7 +44,7 @@ def _require_cupy():
     if cp is None:
         raise BackendUnavailableError(
             "the 'cupy' backend / 'cuda' device needs CuPy and a CUDA GPU, and none is usable here. "
-            "Install it with `pip install minitorch-course[gpu]` on a machine with an NVIDIA GPU, "
+            "Install it with `pip install \"minitorch-course[gpu]\"` on a machine with an NVIDIA GPU, "
             "or stay on the default 'numpy' backend (device 'cpu')."
         )
     return cp

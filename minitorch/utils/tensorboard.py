@@ -1,5 +1,5 @@
 """``SummaryWriter`` with PyTorch's signatures (torch.utils.tensorboard), writing real TensorBoard event files
-through tensorboardX (``pip install tensorboardX``, or ``pip install 'minitorch-course[viz]'``).
+through tensorboardX (``pip install tensorboardX``, or ``pip install "minitorch-course[viz]"``).
 
     from minitorch.utils.tensorboard import SummaryWriter
     writer = SummaryWriter("runs/exp1")
@@ -17,7 +17,7 @@ from ..autograd import Tensor
 from ..backend import to_numpy
 
 _UID = itertools.count()
-INSTALL_HINT = "pip install tensorboardX, or pip install 'minitorch-course[viz]'"
+INSTALL_HINT = "pip install tensorboardX, or pip install \"minitorch-course[viz]\""
 
 
 def _numpy(value):

@@ -192,7 +192,7 @@ def test_reference_full_marks_locally_and_officially(hidden, fresh):
 
 def test_fresh_instances_are_new_reproducible_and_private(fresh):
     assert stat.S_IMODE(os.stat(fresh.dir).st_mode) == 0o700
-    manifest = json.load(open(os.path.join(fresh.dir, "manifest.json")))
+    manifest = json.load(open(os.path.join(fresh.dir, "manifest.json"), encoding="utf-8"))
     assert manifest["hidden"] and manifest["fresh"] and manifest["seed"] == 20240
     public, new = FixtureSet(HERE, "hw1"), FixtureSet(fresh.dir, "hw1")
     assert sorted(new.instances) == sorted(i for i in public.instances if i.startswith("matmul/"))
@@ -221,7 +221,8 @@ def test_fresh_instances_need_no_torch(tmp_path):
 def test_a_handout_cannot_be_the_reference(tmp_path):
     stub = tmp_path / "stub"
     (stub / "minitorch").mkdir(parents=True)
-    (stub / "minitorch" / "__init__.py").write_text('raise NotImplementedError("hw1 §1.1 f: see handouts")\n')
+    (stub / "minitorch" / "__init__.py").write_text('raise NotImplementedError("hw1 §1.1 f: see handouts")\n',
+                                                    encoding="utf-8")
     with pytest.raises(FreshError, match="no solution blocks"):
         check_reference(str(stub))
     with pytest.raises(FreshError, match="no minitorch"):
@@ -255,7 +256,7 @@ def test_official_cli(tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["hw1", "--test", "broadcasting", "--format", "json", "--official", "--seed", "3",
                  "--out", str(out)]) == 0
-    rep = json.loads(out.read_text())
+    rep = json.loads(out.read_text(encoding="utf-8"))
     assert rep["official"] and rep["fresh"]["seed"] == 3 and rep["score"] == pytest.approx(10.0)
     assert [t["name"] for t in rep["assignments"][0]["tests"]] == ["broadcasting", "broadcasting [fresh]"]
     assert main(["hw1", "--test", "broadcasting", "--format", "autolab"]) == 0  # official by format
@@ -331,7 +332,7 @@ def test_gradescope_zip_keeps_unseen_cases_private_and_grades_with_them(tmp_path
                             "--test", TEST, "--out", str(out)], cwd=src, capture_output=True, text=True,
                            timeout=300, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
         assert r.returncode == 0, r.stderr
-        res = json.loads(out.read_text())
+        res = json.loads(out.read_text(encoding="utf-8"))
         scores[name] = res["score"]
         assert {t["name"] for t in res["tests"]} == {"matmul", "matmul [hidden]", "matmul [fresh]"}
         assert "fresh_seed" in res["extra_data"] and "Official grade" in res["output"]
