@@ -101,10 +101,10 @@ def test_an_unexpected_grader_error_is_one_line(monkeypatch, capsys):
 
 def test_handin_takes_the_package_source_only_and_says_what_it_left_out(handout, tmp_path):
     pkg = os.path.join(handout, "minitorch")
-    with open(os.path.join(pkg, "NOTES.txt"), "w") as f:
+    with open(os.path.join(pkg, "NOTES.txt"), "w", encoding="utf-8") as f:
         f.write("my notes\n")
-    with open(os.path.join(pkg, "kernels", "linear.py")) as f, open(os.path.join(pkg, "kernels", "linear.py.bak"),
-                                                                      "w") as g:
+    with open(os.path.join(pkg, "kernels", "linear.py"), encoding="utf-8") as f, \
+            open(os.path.join(pkg, "kernels", "linear.py.bak"), "w", encoding="utf-8") as g:
         g.write(f.read())
     os.makedirs(os.path.join(pkg, "kernels", "__pycache__"), exist_ok=True)
     open(os.path.join(pkg, "kernels", "__pycache__", "linear.cpython-311.pyc"), "wb").close()

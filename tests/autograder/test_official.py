@@ -229,7 +229,7 @@ def test_a_handout_cannot_be_the_reference(tmp_path):
         check_reference(str(tmp_path))
     (stub / "minitorch" / "k.py").write_text(  # a hw2 handout: hw1 solved (markers kept), hw2 stubbed
         "def f():\n    # BEGIN SOLUTION hw1\n    return 1\n    # END SOLUTION\n\n\ndef g():\n"
-        '    raise NotImplementedError("hw2 §1.1 g: see handouts/hw2/README.md")\n')
+        '    raise NotImplementedError("hw2 §1.1 g: see handouts/hw2/README.md")\n', encoding="utf-8")
     with pytest.raises(FreshError, match="stubbed solutions"):
         check_reference(str(stub))
     assert check_reference(REPO) == REPO
