@@ -765,7 +765,9 @@ def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, 
         if mode == "setpriv":
             check_private(secret_paths(private))
         parent = _job_parent() if slot is not None else None
-        with tempfile.TemporaryDirectory(prefix=f"mtgrade-{os.getpid()}-", dir=parent) as job_dir:
+        # Windows cannot delete a file a left-behind process still holds: a stray temp folder, not a traceback
+        keep = {"ignore_cleanup_errors": True} if sys.platform == "win32" and sys.version_info >= (3, 10) else {}
+        with tempfile.TemporaryDirectory(prefix=f"mtgrade-{os.getpid()}-", dir=parent, **keep) as job_dir:
             run = _Run(mode, job_dir, slot)
             run.runtime = runtime_dir() if mode != "none" else None
             for g, s in enumerate(subs):

@@ -184,3 +184,31 @@ def test_the_simulation_is_in_effect(tmp_path):
             "except AssertionError:\n    print('REFUSED')\n")
     r = _run_sim(["-c", code], REPO, tmp_path)
     assert r.returncode == 0 and "REFUSED" in r.stdout, r.stdout + r.stderr
+
+
+def test_windows_student_trains_evaluates_samples_and_plots(tmp_path):
+    """The command-line tools, run folders and checkpoints under the Windows simulation."""
+    words = ["the", "king", "queen", "and", "of", "to", "my", "lord", "thou", "art", "Roméo"]
+    text = "\n".join(" ".join(words[(i * 7 + k) % len(words)] for k in range(8)) + "." for i in range(300))
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text(text + "\n", encoding="utf-8")
+    tiny = ["--n-embd", "16", "--n-layer", "1", "--n-head", "2", "--block-size", "16", "--batch-size", "4",
+            "--eval-iters", "2", "--sample-tokens", "8", "--log-interval", "1", "--warmup-iters", "2"]
+    env = {"PYTHONPATH": os.pathsep.join([str(SIM), str(REPO)]), "MINITORCH_DATA": str(tmp_path / "none")}
+    run = tmp_path / "runs" / "gpt"
+    r = _run_sim(["-m", "minitorch.train", "--preset", "baby-gpt", "--corpus", str(corpus), "--max-iters", "4",
+                  "--eval-interval", "2", "--out-dir", str(run), *tiny], tmp_path, tmp_path, **env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert {"last.ckpt", "best.ckpt", "log.csv", "config.json", "summary.json"} <= set(os.listdir(run))
+    r = _run_sim(["-m", "minitorch.train", "--resume", str(run), "--max-iters", "6"], tmp_path, tmp_path, **env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = _run_sim(["-m", "minitorch.evaluate", "--checkpoint", str(run / "best.ckpt")], tmp_path, tmp_path, **env)
+    assert r.returncode == 0 and "val_nll" in r.stdout + r.stderr, r.stdout + r.stderr
+    r = _run_sim(["-m", "minitorch.generate", "--checkpoint", str(run / "last.ckpt"), "--prompt", "the",
+                  "--max-new-tokens", "5", "--seed", "1", "--json"], tmp_path, tmp_path, **env)
+    assert r.returncode == 0 and '"texts"' in r.stdout, r.stdout + r.stderr
+    pytest.importorskip("matplotlib")
+    r = _run_sim(["-m", "minitorch.viz", "loss", os.path.join("runs", "*", "log.csv"), "-o", "cmp.png"],
+                 tmp_path, tmp_path, **env)
+    assert r.returncode == 0 and (tmp_path / "cmp.png").stat().st_size > 1000, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr

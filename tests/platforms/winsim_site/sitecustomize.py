@@ -9,6 +9,9 @@
 - a child Python started as ``python -I ... script.py`` (isolated: no PYTHONPATH, so no sitecustomize)
   is started through ``winsim_run.py``, which applies the same simulation before running the script.
 
+Third-party libraries that load Windows DLLs or read the registry when they see win32 (threadpoolctl,
+matplotlib's font manager) keep seeing the real platform (``REAL_PLATFORM_FOR``).
+
 The stdlib modules that choose their implementation by platform at import time are imported first,
 so they keep working (this simulates the interface the project's code sees, not Windows' internals).
 """
@@ -32,6 +35,57 @@ OS_MISSING = ("fork", "forkpty", "killpg", "setsid", "getpgid", "setpgid", "getp
               "register_at_fork", "wait3", "wait4")
 
 
+# Third-party libraries that branch on sys.platform at call time to load Windows DLLs or the registry
+# (threadpoolctl: kernel32; matplotlib: the font registry) keep seeing the real platform: the simulation
+# covers the interface this project's code sees, and these libraries ship their own Windows support.
+REAL_PLATFORM_FOR = ("threadpoolctl", "matplotlib.font_manager")
+
+
+class _RealSys:
+    def __init__(self, real_platform):
+        self.platform = real_platform
+
+    def __getattr__(self, name):
+        return getattr(sys, name)
+
+
+class _KeepRealPlatform:
+    """After one of REAL_PLATFORM_FOR is imported, its global ``sys`` is a view with the real platform."""
+
+    def __init__(self, real_platform):
+        self.real = _RealSys(real_platform)
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in REAL_PLATFORM_FOR:
+            return None
+        import importlib.util
+
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, real = spec.loader, self.real
+
+        class Loader:
+            def create_module(self, spec):
+                return loader.create_module(spec)
+
+            def exec_module(self, module):
+                simulated, sys.platform = sys.platform, real.platform  # also while the module runs
+                try:
+                    loader.exec_module(module)
+                finally:
+                    sys.platform = simulated
+                if getattr(module, "sys", None) is sys:
+                    module.sys = real
+
+        spec.loader = Loader()
+        return spec
+
+
 def apply():
     for name in POSIX_ONLY:
         sys.modules[name] = None  # "import resource" raises ImportError, as on Windows
@@ -40,6 +94,7 @@ def apply():
             delattr(os, name)
     if hasattr(signal, "SIGKILL"):
         delattr(signal, "SIGKILL")
+    sys.meta_path.insert(0, _KeepRealPlatform(sys.platform))
     sys.platform = "win32"
     os.environ["MINITORCH_WINSIM"] = "1"
 
