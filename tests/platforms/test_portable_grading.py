@@ -23,7 +23,7 @@ POSIX_ONLY = {"resource", "fcntl", "pwd", "grp", "termios", "pty", "tty", "posix
 
 
 def _sim_env(tmp_path, **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MINITORCH_SANDBOX", "PYTHONPATH"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MINITORCH_SANDBOX", "PYTHONPATH", "WINSIM"))}
     env.update({"PYTHONPATH": str(SIM), "WINSIM_TRACE": str(tmp_path / "trace"), "PYTHONIOENCODING": "utf-8",
                 **extra})
     return env
@@ -150,9 +150,18 @@ def test_windows_student_gets_a_scorecard_for_the_handout(handout, tmp_path):
     assert "sandbox: none (local feedback only): active: a separate process" in r.stdout
     assert "not active: no memory cap, processes started by student code are not killed" in r.stdout
     # the grading child itself ran under the simulation (no resource module, no killpg, no fork)
-    assert "child.py platform=win32 resource=None killpg=False fork=False" in _trace(tmp_path)
+    assert "child.py platform=win32 resource=absent killpg=False fork=False" in _trace(tmp_path)
     r = _run_sim(["-m", "autograder", "hw1"], handout, tmp_path)
     assert r.returncode == 0 and "hw1 total: 100.00 / 100.00" in r.stdout, r.stdout + r.stderr
+
+
+def test_macos_student_gets_a_scorecard_without_a_memory_cap(handout, tmp_path):
+    r = _run_sim(["-m", "autograder", "hw1", "--test", "matmul", "--test", "reductions"], handout, tmp_path,
+                 WINSIM_PLATFORM="darwin")
+    assert r.returncode == 0 and "hw1 total: 26.00 / 26.00" in r.stdout, r.stdout + r.stderr
+    assert "not active: no memory cap (macOS does not enforce RLIMIT_AS)" in r.stdout
+    assert "its process group killed after each run" in r.stdout
+    assert "child.py platform=darwin resource=present killpg=True fork=True" in _trace(tmp_path)
 
 
 def test_windows_full_solution_scores_100_and_a_hang_is_stopped(tmp_path):

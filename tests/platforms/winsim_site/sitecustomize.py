@@ -1,5 +1,7 @@
-"""Simulates a Windows interpreter on Linux for the platform tests (tests/platforms/): loaded as
-``sitecustomize`` through PYTHONPATH. It does what a Windows Python lacks or does differently:
+"""Simulates a Windows (default) or macOS (``WINSIM_PLATFORM=darwin``: ``sys.platform`` darwin and
+``setrlimit(RLIMIT_AS)`` refused, everything else POSIX) interpreter on Linux for the platform tests
+(tests/platforms/): loaded as ``sitecustomize`` through PYTHONPATH. For Windows it does what a Windows
+Python lacks or does differently:
 
 - ``sys.platform == "win32"``;
 - the POSIX-only modules (resource, fcntl, pwd, grp, termios, pty) cannot be imported;
@@ -86,6 +88,23 @@ class _KeepRealPlatform:
         return spec
 
 
+def apply_darwin():
+    """macOS: POSIX (fork, killpg, pass_fds, resource all there), but RLIMIT_AS is not enforced; here
+    setting it fails as on many macOS versions ("current limit exceeds maximum limit")."""
+    import resource
+
+    real = resource.setrlimit
+
+    def setrlimit(which, limits):
+        if which == resource.RLIMIT_AS:
+            raise ValueError("current limit exceeds maximum limit")
+        return real(which, limits)
+
+    resource.setrlimit = setrlimit
+    sys.meta_path.insert(0, _KeepRealPlatform(sys.platform))
+    sys.platform = "darwin"
+
+
 def apply():
     for name in POSIX_ONLY:
         sys.modules[name] = None  # "import resource" raises ImportError, as on Windows
@@ -96,20 +115,21 @@ def apply():
         delattr(signal, "SIGKILL")
     sys.meta_path.insert(0, _KeepRealPlatform(sys.platform))
     sys.platform = "win32"
-    os.environ["MINITORCH_WINSIM"] = "1"
 
 
 _Popen_init = subprocess.Popen.__init__
 
 
 def _init(self, args, *a, **kw):
-    for k in ("pass_fds", "start_new_session", "preexec_fn"):
-        if kw.get(k):
-            raise AssertionError(f"winsim: subprocess.Popen({k}=...) is not available on Windows")
+    if PLATFORM == "win32":
+        for k in ("pass_fds", "start_new_session", "preexec_fn"):
+            if kw.get(k):
+                raise AssertionError(f"winsim: subprocess.Popen({k}=...) is not available on Windows")
     if isinstance(args, (list, tuple)) and args and args[0] == sys.executable and "-I" in args:
         script = next((k for k, x in enumerate(args) if k and str(x).endswith(".py")), None)
-        if script is not None:
-            args = list(args[:script]) + [os.path.join(HERE, "winsim_run.py")] + list(args[script:])
+        if script is not None:  # the child's environment may be cleared: platform and trace go in argv
+            args = list(args[:script]) + [os.path.join(HERE, "winsim_run.py"), PLATFORM,
+                                          os.environ.get("WINSIM_TRACE", "")] + list(args[script:])
     _Popen_init(self, args, *a, **kw)
 
 
@@ -121,7 +141,12 @@ def _kill(self):  # Windows: TerminateProcess (a hard kill, no SIGKILL constant 
             pass
 
 
-if os.environ.get("MINITORCH_WINSIM_OFF") != "1":
-    subprocess.Popen.__init__ = _init
+PLATFORM = os.environ.get("WINSIM_PLATFORM", "win32")  # win32 or darwin
+if PLATFORM not in ("win32", "darwin"):
+    raise SystemExit(f"WINSIM_PLATFORM={PLATFORM!r}: expected win32 or darwin")
+subprocess.Popen.__init__ = _init
+if PLATFORM == "win32":
     subprocess.Popen.kill = _kill
     apply()
+else:
+    apply_darwin()
