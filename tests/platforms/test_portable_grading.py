@@ -153,6 +153,12 @@ def test_windows_student_gets_a_scorecard_for_the_handout(handout, tmp_path):
     assert "child.py platform=win32 resource=absent killpg=False fork=False" in _trace(tmp_path)
     r = _run_sim(["-m", "autograder", "hw1"], handout, tmp_path)
     assert r.returncode == 0 and "hw1 total: 100.00 / 100.00" in r.stdout, r.stdout + r.stderr
+    # handing in, and grading the tar, as the student would
+    tar = tmp_path / "handin.tar"
+    r = _run_sim(["-m", "autograder.handin", "--out", str(tar)], handout, tmp_path)
+    assert r.returncode == 0 and "files of minitorch/ for hw2" in r.stdout, r.stdout + r.stderr
+    r = _run_sim(["-m", "autograder", "hw1", "--submission", str(tar), "--test", "matmul"], handout, tmp_path)
+    assert r.returncode == 0 and "hw1 total: 13.00 / 13.00" in r.stdout, r.stdout + r.stderr
 
 
 def test_macos_student_gets_a_scorecard_without_a_memory_cap(handout, tmp_path):
