@@ -57,6 +57,7 @@ TMP_BYTES = 64 << 20            # the sandbox's /tmp
 FSIZE_BYTES = 64 << 20          # largest file the child may write
 NPROC = 32                      # processes (and threads) of the sandbox uid
 STDERR_TAIL = 2000
+MAX_RUN_BYTES = 256 << 20       # results buffered from one child before it is dead and they are decoded
 
 
 class SandboxError(RuntimeError):
@@ -901,7 +902,7 @@ def _run_child(run, items, start, timeout, import_timeout, out, expect, end, bud
     t0 = time.monotonic()
     deadline = min(t0 + import_timeout, end)
     reader = FrameReader()
-    raw, stderr_tail = [], b""
+    raw, stderr_tail, raw_bytes = [], b"", 0
     pos, current, started, reason, detail = start, None, False, None, ""
     imported = False  # the first case of a child imports the submission: a crash before "I" is the import's
     fatal = None
@@ -950,6 +951,11 @@ def _run_child(run, items, start, timeout, import_timeout, out, expect, end, bud
                             reason, detail = "protocol", f"a result for test {ev[1]}, which is not running"
                             break
                         raw.append(ev[1:])
+                        raw_bytes += len(ev[2]) + len(ev[3])
+                        if raw_bytes > MAX_RUN_BYTES:
+                            reason, detail = "protocol", f"more than {MAX_RUN_BYTES >> 20} MiB of results"
+                            raw.pop()
+                            break
                         pos, current = index_of[ev[1]] + 1, None
                         deadline = min(now + timeout, end)  # the next case's deadline, set once
                     elif ev[0] == "F":
