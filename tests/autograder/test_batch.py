@@ -12,6 +12,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -102,13 +103,27 @@ def test_a_hanging_student_is_stopped_at_the_student_timeout(tmp_path, private_t
 def test_ctrl_c_removes_temporary_folders_and_processes(tmp_path, private_tmp):
     subs = tmp_path / "subs"
     _hostile(str(subs / "slow"), "import time\ntime.sleep(600)\n")
-    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT))  # a real Ctrl-C
-    timer.start()
+    started, stop = threading.Event(), threading.Event()
+
+    def ctrl_c_once_grading_runs():  # a real Ctrl-C, sent while the student's grader is running (not on a timer:
+        deadline = time.monotonic() + 120  # on a loaded machine a fixed delay can come before or after the work)
+        while not stop.is_set() and time.monotonic() < deadline:
+            if _leftovers(str(private_tmp)):
+                started.set()
+                time.sleep(0.5)
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=ctrl_c_once_grading_runs, daemon=True)
+    sender.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            grade_all(str(subs), ["hw1"], tests=["matmul"], insecure=True)
+            rows = grade_all(str(subs), ["hw1"], tests=["matmul"], insecure=True)
+            pytest.fail(f"the batch ended before Ctrl-C (grader seen running: {started.is_set()}): {rows}")
     finally:
-        timer.cancel()
+        stop.set()
+        sender.join()
     assert os.listdir(private_tmp) == []
     assert _leftovers(str(private_tmp)) == []
 
