@@ -105,3 +105,14 @@ def test_a_dead_solution_line_survives_and_fails_the_run(tmp_path):
     assert "_unused = 3 * 7" not in [ln.strip() for ln in r.stdout.splitlines() if ln.startswith("SURVIVED")]
     summary = [ln for ln in r.stdout.splitlines() if ln.startswith("hw1: ")][0]
     assert " survived" in summary and " 0 survived" not in summary
+
+
+def test_handouts_leave_out_the_mutation_tooling(tmp_path):
+    """The equivalence and coverage lists quote solution lines: instructor-only, like the tool."""
+    from autograder.handout import build
+
+    build("hw1", str(tmp_path / "h"))
+    ag = tmp_path / "h" / "autograder"
+    assert (ag / "grade.py").exists()
+    for name in ("mutate.py", "mutants_equivalent.toml", "coverage_allowlist.toml"):
+        assert not (ag / name).exists(), name
