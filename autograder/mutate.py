@@ -581,8 +581,9 @@ def _main(args, wanted, root):
                     "original": m.original, "mutated": m.mutated, "status": m.status, "detail": m.detail,
                     "cases": list(m.cases)} for m in mutants]
     if sample is None and not args.file:
-        stale = [k for k in equivalents if k[0] and k not in seen_keys
-                 and any(r[0] == k[0] for r in regions(root) if r[1] in wanted)]
+        regs = regions(root)
+        whole = {r[0] for r in regs} - {r[0] for r in regs if r[1] not in wanted}  # every region of it was run
+        stale = [k for k in equivalents if k[0] in whole and k not in seen_keys]
         for f, _orig, mut in stale:
             print(f"note: listed equivalent mutant no longer generated: {f}: {mut}")
     if args.json:

@@ -130,8 +130,10 @@ case("cross_entropy/large_logits", test="cross_entropy", fd=False, edge="logits 
      fn=lambda lib, x, t: F(lib).cross_entropy(x * 500.0, t, label_smoothing=0.1),
      inputs=dict(x=X("B", "C", kind="uniform", low=-2.0, high=2.0), t=Idx("B", high="C")), dims=dict(B=3, C=4))
 case("cross_entropy/class_weight", test="cross_entropy", edge="class weights: the mean divides by sum w[t]",
-     fn=lambda lib, x, t, w: (F(lib).cross_entropy(x, t, weight=w),
-                              F(lib).nll_loss(F(lib).log_softmax(x, dim=-1), t, weight=w, reduction="sum")),
+     fn=lambda lib, x, t, w: F(lib).cross_entropy(x, t, weight=w),
+     inputs=dict(x=X("B", "C"), t=Idx("B", high="C"), w=X("C", kind="positive", grad=False)), dims=dict(B=5, C=4))
+case("cross_entropy/nll_class_weight", test="cross_entropy", edge="nll_loss with class weights, reduction 'sum'",
+     fn=lambda lib, x, t, w: F(lib).nll_loss(F(lib).log_softmax(x, dim=-1), t, weight=w, reduction="sum"),
      inputs=dict(x=X("B", "C"), t=Idx("B", high="C"), w=X("C", kind="positive", grad=False)), dims=dict(B=5, C=4))
 case("cross_entropy/weight_smoothing_ignore", test="cross_entropy",
      edge="class weights with label smoothing and ignored targets",
