@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from .fixtures import FixtureError
 from .rubric import available_assignments, load_rubric
@@ -261,7 +261,23 @@ def _kill_leftovers(folder):
     if not os.path.isdir("/proc"):
         return
     needle = os.fsencode(folder) + b"/"
-    me = os.getpid()
+    deadline = time.monotonic() + 10.0
+    while True:  # SIGKILL is asynchronous: check again until none is left (a loaded machine needs a moment)
+        found = _processes_under(needle)
+        if not found or time.monotonic() > deadline:
+            return
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.05)
+
+
+def _processes_under(needle):
+    """pids (not ours) whose command line or working directory names the folder ``needle`` (bytes, ending in /);
+    zombies have an empty command line and no cwd, so they are not counted."""
+    me, found = os.getpid(), []
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == me:
             continue
@@ -272,13 +288,32 @@ def _kill_leftovers(folder):
         except OSError:
             continue
         if needle in cmdline or cwd.startswith(needle):
-            try:
-                os.kill(int(name), signal.SIGKILL)
-            except OSError:
-                pass
+            found.append(int(name))
+    return found
 
 
 # --------------------------------------------------------------------------- batch
+def _shutdown_workers(ex, runner):
+    """Wait until no worker thread runs (a worker may be starting a student's grader right now: it sees
+    ``runner.stopping`` and kills it), even through further Ctrl-Cs, so nothing is left once we return."""
+    while True:
+        try:
+            ex.shutdown(wait=True, cancel_futures=True)
+            return
+        except KeyboardInterrupt:
+            runner.stop()
+
+
+def _as_completed_interruptibly(futures, poll_s=0.2):
+    """The futures as they finish, waking every ``poll_s`` seconds: a Ctrl-C may be delivered to a worker
+    thread, and the main thread (the only one that raises KeyboardInterrupt) must not sleep until a student
+    finishes before it notices."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=poll_s, return_when=FIRST_COMPLETED)
+        yield from done
+
+
 def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TIMEOUT_S, tests=None,
               insecure=False, student_timeout=DEFAULT_STUDENT_TIMEOUT_S, sandbox=None, memory_mb=None,
               progress=None, reference=None, seed=None):
@@ -302,25 +337,20 @@ def grade_all(directory, assignments, hidden=None, workers=2, timeout=DEFAULT_TI
     runner = _Runner(tmp_root, timeout, student_timeout, hidden, mode, tests, memory_mb, insecure,
                      fresh.dir if fresh is not None else None)
     results = {}
+    ex = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
-            futures = {ex.submit(runner.grade, s, p, assignments): s for s, p in entries}
+        futures = {ex.submit(runner.grade, s, p, assignments): s for s, p in entries}
+        for fut in _as_completed_interruptibly(futures):
+            student = futures[fut]
             try:
-                for fut in as_completed(futures):
-                    student = futures[fut]
-                    try:
-                        results[student] = fut.result()
-                    except Exception as e:  # noqa: BLE001 - one student's failure is that student's row
-                        results[student] = (None, f"grading failed: {type(e).__name__}: {e}")
-                    if progress is not None:
-                        progress(student, *results[student], len(results), len(entries))
-            except BaseException:
-                runner.stop()
-                for f in futures:
-                    f.cancel()
-                raise
+                results[student] = fut.result()
+            except Exception as e:  # noqa: BLE001 - one student's failure is that student's row
+                results[student] = (None, f"grading failed: {type(e).__name__}: {e}")
+            if progress is not None:
+                progress(student, *results[student], len(results), len(entries))
     finally:
         runner.stop()
+        _shutdown_workers(ex, runner)
         _kill_leftovers(tmp_root)
         shutil.rmtree(tmp_root, ignore_errors=True)
         if fresh is not None:

@@ -33,6 +33,14 @@ def _hostile(dest, code):
     return make_submission(dest, [(INIT, ANCHOR, code + ANCHOR)])
 
 
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")[:300]
+    except OSError:
+        return "(gone)"
+
+
 def _leftovers(marker):
     found = []
     for name in os.listdir("/proc"):
@@ -125,7 +133,8 @@ def test_ctrl_c_removes_temporary_folders_and_processes(tmp_path, private_tmp):
         stop.set()
         sender.join()
     assert os.listdir(private_tmp) == []
-    assert _leftovers(str(private_tmp)) == []
+    left = {p: _cmdline(p) for p in _leftovers(str(private_tmp))}
+    assert left == {}
 
 
 def test_refuses_without_isolation_unless_insecure(tmp_path, monkeypatch, capsys):
