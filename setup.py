@@ -11,7 +11,7 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["minitorch", "minitorch.*", "autograder", "autograder.*"]),
     include_package_data=True,
-    package_data={"autograder": ["fixtures/*.npz", "fixtures/*.json", "rubrics/*.toml"]},
+    package_data={"autograder": ["fixtures/*.npz", "fixtures/*.json", "rubrics/*.toml", "*.toml"]},
     # Python 3.9 and 3.10 read the autograder's rubrics with tomli (tomllib is 3.11+)
     install_requires=["numpy>=1.24", "tqdm", "threadpoolctl", 'tomli>=1.1; python_version < "3.11"'],
     extras_require={
