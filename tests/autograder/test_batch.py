@@ -123,6 +123,9 @@ def test_ctrl_c_removes_temporary_folders_and_processes(tmp_path, private_tmp):
                 return
             time.sleep(0.05)
 
+    # Python raises KeyboardInterrupt only if SIGINT was not ignored when it started, and a shell ignores SIGINT
+    # for commands it starts in the background (`pytest &`, some CI runners): install the handler for this test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     sender = threading.Thread(target=ctrl_c_once_grading_runs, daemon=True)
     sender.start()
     try:
@@ -132,6 +135,7 @@ def test_ctrl_c_removes_temporary_folders_and_processes(tmp_path, private_tmp):
     finally:
         stop.set()
         sender.join()
+        signal.signal(signal.SIGINT, previous)
     assert os.listdir(private_tmp) == []
     left = {p: _cmdline(p) for p in _leftovers(str(private_tmp))}
     assert left == {}
