@@ -17,7 +17,7 @@ import os
 import sys
 
 from . import ASSIGNMENTS
-from .report import FORMATS
+from .report import FORMATS, atomic_write
 
 TRACEBACK_ENV = "AUTOGRADER_TRACEBACK"  # set to 1 to see the traceback of an unexpected grader error
 
@@ -63,20 +63,7 @@ def build_parser(prog="python -m autograder"):
 def write_report(path, text):
     """Write ``text`` to ``path`` atomically (a temporary file in the same folder, then rename):
     a reader never sees a partial report, and a link planted at ``path`` is replaced, not followed."""
-    import tempfile  # noqa: PLC0415
-
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: f.write(text))
 
 
 class UsageProblem(RuntimeError):

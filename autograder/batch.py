@@ -35,6 +35,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from .fixtures import FixtureError
+from .report import atomic_write
 from .rubric import available_assignments, load_rubric
 from .tolerances import DEFAULT_TIMEOUT_S
 
@@ -388,18 +389,7 @@ def _check_reachable(folder):
 
 
 def _atomic_write(path, write):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, write, newline="", prefix=".tmp-")  # newline="": the csv module writes its own line ends
 
 
 def _cell(text):

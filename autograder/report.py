@@ -128,3 +128,23 @@ def autolab(report):
 
 
 FORMATS = {"text": text, "json": as_json, "gradescope": gradescope, "autolab": autolab}
+
+
+def atomic_write(path, write, newline=None, prefix=".report-"):
+    """Call ``write(f)`` on a temporary file in ``path``'s folder, then rename it to ``path``: a reader never
+    sees a partial file, and a link planted at ``path`` is replaced, not followed."""
+    import os  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
+            write(f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
