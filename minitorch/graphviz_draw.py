@@ -19,7 +19,7 @@ import shutil
 import weakref
 from collections import deque
 
-from .autograd import function as _function
+from .utils.scopes import ModuleScopeObserver
 
 EXTRAS_HINT = "pip install graphviz, or pip install \"minitorch-course[viz]\""
 DOT_HINT = "install Graphviz's dot program: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS)"
@@ -38,44 +38,24 @@ def dot_available():
     return shutil.which("dot") is not None
 
 
-class record_scopes:
+class record_scopes(ModuleScopeObserver):
     """``with record_scopes(model) as scopes: loss = ...``: notes, for every op recorded during the block, the
     stack of modules it ran in (qualified names as in ``named_modules``, the model itself being ``''``).
     Pass ``scopes`` to ``draw_graph(..., scopes=scopes, depth=k)``."""
 
     def __init__(self, model):
-        self.model = model
+        super().__init__(model)
         self.of = weakref.WeakKeyDictionary()  # Context -> tuple of module names, outermost first
         self.types = {}  # module name -> class name
-        self._stack = []
-        self._handles = []
 
     def __enter__(self):
-        for name, module in self.model.named_modules():
-            self.types[name] = type(module).__name__
-            self._handles.append(module.register_forward_pre_hook(self._push(name)))
-            self._handles.append(module.register_forward_hook(self._pop(name)))
-        _function.record_hooks.append(self._note)
+        self.types.update((name, type(module).__name__) for name, module in self.model.named_modules())
+        self._attach()
         return self
 
     def __exit__(self, *exc):
-        _function.record_hooks.remove(self._note)
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
-        self._stack = []
+        self._detach()
         return False
-
-    def _push(self, name):
-        def hook(module, args):
-            self._stack.append(name)
-        return hook
-
-    def _pop(self, name):
-        def hook(module, args, out):
-            while self._stack and self._stack.pop() != name:  # an exception inside a child left it on the stack
-                pass
-        return hook
 
     def _note(self, ctx):
         self.of[ctx] = tuple(self._stack)

@@ -46,6 +46,7 @@ import time
 from collections import defaultdict
 
 from ..autograd import function as _function
+from .scopes import ModuleScopeObserver
 
 MODES = ("gemm", "all")
 OUTSIDE = "(outside the model)"  # by_module's name for ops run inside the counter but in no module (e.g. the loss)
@@ -186,7 +187,7 @@ def _qkv_heads(ctx):
     return 1
 
 
-class FlopCounter:
+class FlopCounter(ModuleScopeObserver):
     """``with FlopCounter(model, mode="gemm") as fc: ...`` counts the FLOPs of every op run inside the block.
 
     model: optional nn.Module; with it, each op is charged to the innermost submodule it ran in (qualified names as
@@ -200,10 +201,8 @@ class FlopCounter:
     def __init__(self, model=None, mode="gemm"):
         if mode not in MODES:
             raise ValueError(f"FlopCounter: mode must be 'gemm' or 'all', got {mode!r}")
-        self.model = model
+        super().__init__(model)
         self.mode = mode
-        self._stack = []
-        self._handles = []
         self.reset()
 
     def reset(self):
@@ -214,32 +213,12 @@ class FlopCounter:
     def __enter__(self):
         if self._note in _function.record_hooks:
             raise RuntimeError("FlopCounter: this counter is already active (it cannot be entered twice at once)")
-        if self.model is not None:
-            for name, module in self.model.named_modules():
-                self._handles.append(module.register_forward_pre_hook(self._push(name)))
-                self._handles.append(module.register_forward_hook(self._pop(name)))
-        _function.record_hooks.append(self._note)
+        self._attach()
         return self
 
     def __exit__(self, *exc):
-        if self._note in _function.record_hooks:
-            _function.record_hooks.remove(self._note)
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
-        self._stack = []
+        self._detach()
         return False
-
-    def _push(self, name):
-        def hook(module, args):
-            self._stack.append(name)
-        return hook
-
-    def _pop(self, name):
-        def hook(module, args, out):
-            while self._stack and self._stack.pop() != name:  # an exception inside a child left it there
-                pass
-        return hook
 
     def _note(self, ctx):
         fwd, bwd, counted = op_flops(ctx, self.mode)
