@@ -43,7 +43,7 @@ report gives the peak resident set size of each training process (imports includ
 after the imports and the data (the model, optimizer, activations and gradients). The load average is
 printed before and after every phase: quote results only from an idle machine. Threads: by default each
 framework runs as a user would run it, minitorch with ``python -m minitorch.train``'s default
-(``--threads auto``: the BLAS thread count it picks by model size) and PyTorch with its own default (one
+(``--threads auto``: one BLAS thread per core the load average leaves free) and PyTorch with its own default (one
 thread per core); ``--threads N`` gives both N threads. GFLOP/s: the matrix-product work of one training
 step (forward and backward: 3x the forward's 2 M K N per product, attention's two batched products
 included) divided by the median step time.

@@ -260,14 +260,30 @@ def parse_threads(text):
     return value
 
 
-# Below this many parameters one BLAS thread is as fast as more, and much faster on a busy machine
-# (bench/results/cli-threads-2core.txt).
-SMALL_MODEL = 5_000_000
+def usable_cores():
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
-def auto_threads(model):
-    """The thread count ``--threads auto`` means for ``model``: 1 for small models, else every core."""
-    return 1 if model.num_parameters() < SMALL_MODEL else (os.cpu_count() or 1)
+def auto_threads(model=None, cores=None, load=None):
+    """The thread count ``--threads auto`` means: the cores other work leaves free, at least 1.
+
+    ``cores - load average`` (1 minute), rounded: every core on an idle machine, one thread on a busy one.
+    OpenBLAS threads that wait for a busy core cost far more than they gain (a 2-core machine under load 2-3
+    ran the baby-GPT step 4x slower with 2 threads, bench/results/cli-threads-2core.txt), while on an idle
+    machine 2 threads beat 1 (baby-GPT 52 against 70 ms/step, bench/results/recipe-gpt-idle-2threads.txt).
+    ``model`` is accepted for the callers' sake; the rule does not depend on its size.
+    """
+    cores = usable_cores() if cores is None else cores
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # no load average (Windows): assume the machine is ours
+            load = 0.0
+    return max(1, min(cores, int(cores - load + 0.5)))
 
 
 def set_threads(threads, auto=1):

@@ -597,3 +597,13 @@ def test_viz_attention_png(trained, tmp_path, capsys):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     viz.main(["attention", "--checkpoint", str(trained / "best.ckpt"), "--prompt", "the king is " * 3, "-o", str(out)])
     assert "the prompt has 36 tokens and the model's context is 16: plotting the last 16" in capsys.readouterr().err
+
+
+def test_auto_threads_leaves_busy_cores_alone():
+    # every core on an idle machine, one thread when the load average says the cores are taken
+    assert _cli.auto_threads(cores=2, load=0.1) == 2
+    assert _cli.auto_threads(cores=2, load=0.7) == 1
+    assert _cli.auto_threads(cores=2, load=3.5) == 1
+    assert _cli.auto_threads(cores=16, load=4.2) == 12
+    assert _cli.auto_threads(cores=1, load=0.0) == 1
+    assert 1 <= _cli.auto_threads() <= _cli.usable_cores()
