@@ -7,7 +7,7 @@
     python bench/recipe.py --max-iters 500 --out bench/results/recipe-gpt-500-2core.txt
     bash bench/run_recipes.sh idle                  # the run of record: both presets, default threads, then 2
 
-What is compared. minitorch trains with ``minitorch.train.train`` itself, the code users run with
+What is compared. minitorch trains with ``minitorch.cli.train.train`` itself, the code users run with
 ``python -m minitorch.train --preset baby-gpt``: only options are changed (evaluation and logging
 once at the end, no text samples, a temporary output directory; its two checkpoint writes at the
 end stay inside the timed span). PyTorch trains the same architecture (nanoGPT's GPT with
@@ -71,16 +71,10 @@ sys.path.insert(0, ROOT)
 
 from minitorch import backend  # noqa: E402
 from minitorch.checkpoint import load_checkpoint  # noqa: E402
+from minitorch.cli.common import resolve_corpus  # noqa: E402
+from minitorch.cli.train import build_tokenizer, estimate_loss, train  # noqa: E402
 from minitorch.data import RandomBatchSampler, load_corpus, train_val_split  # noqa: E402
-from minitorch.train import (  # noqa: E402
-    PRESETS,
-    Config,
-    build_model,
-    build_tokenizer,
-    estimate_loss,
-    resolve_corpus,
-    train,
-)
+from minitorch.models.registry import PRESETS, Config, build_model  # noqa: E402
 
 MODELS = {"gpt": "baby-gpt", "lstm": "lstm"}
 WARMUP_STEPS = 5  # steps left out of the ms/step median
@@ -241,7 +235,7 @@ def run_torch(cfg, vocab_size, train_ids, val_ids, init_state=None):
 
 # ----------------------------------------------------------------------------- minitorch
 def run_minitorch(cfg, vocab_size, train_ids, val_ids, threads="auto"):
-    """Train with ``minitorch.train.train(cfg)`` (``threads`` as the CLI's --threads); read its log, rescore its
+    """Train with ``minitorch.cli.train.train(cfg)`` (``threads`` as the CLI's --threads); read its log, rescore its
     final checkpoint."""
     summary = train(cfg, quiet=True, threads=threads)
     with open(os.path.join(cfg.out_dir, "log.csv"), newline="", encoding="utf-8") as fh:

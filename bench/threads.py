@@ -22,8 +22,8 @@ def child(preset, threads, steps, overrides=(), warmup=3):
 
     from minitorch import backend
     from minitorch.data import RandomBatchSampler
+    from minitorch.models.registry import PRESETS, Config, build_model, lm_loss
     from minitorch.optim import AdamW, clip_grad_norm_
-    from minitorch.train import PRESETS, Config, build_model, lm_loss
 
     threadpool_limits(threads, user_api="blas")  # after NumPy has loaded its BLAS, as the CLI does
     blas = sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})

@@ -16,7 +16,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import minitorch  # noqa: E402
-from minitorch import nn, train, viz  # noqa: E402
+from minitorch import nn, plots  # noqa: E402
+from minitorch.cli import train, viz  # noqa: E402
+from minitorch.gradflow import plot_grads  # noqa: E402
 
 
 def tiny_corpus(path):
@@ -42,7 +44,7 @@ def grad_reach(kind, T=100, H=64, E=32, B=8, gate_bias=None, seed=0):
 
 
 def main():
-    plt = viz._pyplot()
+    plt = plots._pyplot()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = tiny_corpus(os.path.join(tmp, "tiny.txt"))
         run = os.path.join(tmp, "tiny-gpt")
@@ -54,8 +56,6 @@ def main():
                   "-o", os.path.join(tmp, "graph.gv")])
         subprocess.run(["dot", "-Tpng", "-Gdpi=60", os.path.join(tmp, "graph.gv"), "-o",
                         os.path.join(HERE, "graph.png")], check=True)
-        from minitorch.gradflow import plot_grads
-
         plot_grads([os.path.join(run, "grads.csv")], os.path.join(HERE, "grads.png"), labels=["tiny GPT (2 layers)"],
                    dpi=70)
         # the TensorBoard scalars, read back from the event files with TensorBoard's own reader

@@ -8,7 +8,7 @@ weights, and the update-to-weight ratio ||w_after - w_before|| / ||w_before|| of
 ``python -m minitorch.train --tensorboard`` logs losses, learning rate, gradient norms and samples to
 ``<out_dir>/tensorboard`` (tags train/loss, train/lr, train/grad_norm every 10 steps, eval_loss, sample, and
 with --log-grads grad_norm/<param>, update_ratio/<param>, weights/<param>) through
-``minitorch.utils.tensorboard.SummaryWriter``. ``TrainingMonitor`` is what train.py calls for both.
+``minitorch.utils.tensorboard.SummaryWriter``. ``TrainingMonitor`` is what minitorch.cli.train calls for both.
 """
 import csv
 import math
@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from .backend import to_numpy
+from .plots import _pyplot
 
 FIELDS = ["step", "param", "grad_norm", "weight_norm", "update_ratio"]
 
@@ -35,7 +36,7 @@ def _keep_rows(path, resume_step, fields):
 
 
 class TrainingMonitor:
-    """What train.py calls around each step: ``after_backward(step)`` (gradients are there),
+    """What minitorch.cli.train calls around each step: ``after_backward(step)`` (gradients are there),
     ``after_update(step, loss, lr)`` (the optimizer has stepped), ``on_eval(step, train, val, sample)`` and
     ``close()``. ``step`` is the number of the step being taken (1 for the first).
 
@@ -155,8 +156,6 @@ def read_grads(path):
 def plot_grads(csv_paths, out_path, labels=None, dpi=110):
     """Per run (a column): gradient norm (top) and update-to-weight ratio (bottom) of each parameter against
     step, log scale, coloured from the first layer (dark) to the last (light)."""
-    from .viz import _pyplot  # noqa: PLC0415
-
     plt = _pyplot()
     labels = labels or [os.path.basename(os.path.dirname(os.path.abspath(p))) or p for p in csv_paths]
     n = len(csv_paths)

@@ -10,12 +10,13 @@ import sys
 import numpy as np
 import pytest
 
-from minitorch import _cli, viz
-from minitorch import evaluate as evaluate_cli
-from minitorch import generate as generate_cli
-from minitorch import train as train_cli
 from minitorch.checkpoint import load as load_tree
 from minitorch.checkpoint import save as save_tree
+from minitorch.cli import common as _cli
+from minitorch.cli import evaluate as evaluate_cli
+from minitorch.cli import generate as generate_cli
+from minitorch.cli import train as train_cli
+from minitorch.cli import viz
 from minitorch.data import corpora
 
 TINY = ["--n-embd", "16", "--hidden-size", "24", "--n-layer", "1", "--n-head", "2", "--block-size", "16",

@@ -166,7 +166,7 @@ def test_gemm_mode_agrees_with_torch_flop_counter_on_a_gpt():
     torch = pytest.importorskip("torch")
     flop_counter = pytest.importorskip("torch.utils.flop_counter")
     from minitorch.models import GPT
-    from minitorch.train import lm_loss
+    from minitorch.models.registry import lm_loss
 
     vocab, block, n_layer, n_head, n_embd, b = 65, 16, 2, 4, 32, 3
     idx = np.random.default_rng(0).integers(0, vocab, (b, block))
@@ -183,7 +183,7 @@ def test_gemm_mode_agrees_with_torch_flop_counter_on_a_gpt():
 
 
 def test_cli_prints_table_and_rejects_bad_flags(capsys):
-    from minitorch.flops import main
+    from minitorch.cli.flops import main
 
     fc = main(["--preset", "baby-gpt", "--batch-size", "2", "--block-size", "8", "--time", "1"])
     out = capsys.readouterr().out
@@ -201,7 +201,7 @@ def test_cli_prints_table_and_rejects_bad_flags(capsys):
 def test_every_flag_has_help_with_its_default_and_choices():
     import argparse
 
-    from minitorch.flops import build_parser
+    from minitorch.cli.flops import build_parser
 
     for action in build_parser()._actions:
         if isinstance(action, argparse._HelpAction):

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import minitorch as mt
-from minitorch import viz
+from minitorch import plots
+from minitorch.cli import viz
+from minitorch.models.registry import load_model
 
 pytest.importorskip("tensorboardX")
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
@@ -41,7 +43,7 @@ def test_summary_writer_writes_what_tensorboard_reads(tmp_path):
     w.add_histogram("weights", values, 1)
     w.add_text("note", "hello tensorboard", 2)
     w.add_scalars("pair", {"a": 1.5, "b": -2.0}, 4)
-    plt = viz._pyplot()
+    plt = plots._pyplot()
     fig = plt.figure(figsize=(2, 2))
     plt.plot([0, 1], [1, 0])
     w.add_figure("fig", fig, 5)
@@ -73,7 +75,7 @@ def test_train_log_grads_and_tensorboard_then_plot(tmp_path, capsys):
                "--out-dir", str(out), "--log-grads", "2", "--tensorboard", "--grad-clip", "0"])
     with open(out / "grads.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    params = [n for n, _ in __import__("minitorch.generate", fromlist=["x"]).load_model(str(out / "last.ckpt"))[0]
+    params = [n for n, _ in load_model(str(out / "last.ckpt"))[0]
               .named_parameters()]
     assert sorted({int(r["step"]) for r in rows}) == [2, 4, 6, 8, 10]
     assert [r["param"] for r in rows if r["step"] == "2"] == params

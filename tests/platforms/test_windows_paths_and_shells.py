@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from minitorch._cli import UsageError
-from minitorch.viz import _expand_wildcards
+from minitorch.cli.viz import _expand_wildcards
+from minitorch.errors import UsageError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

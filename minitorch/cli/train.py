@@ -1,0 +1,691 @@
+"""Train a language model: ``python -m minitorch.train --preset baby-gpt``.
+
+Presets: baby-gpt (nanoGPT's CPU recipe), lstm, gru, rnn, lstm-attention; every field can be
+overridden by a flag (``--max-iters 500 --n-layer 2``). A run lives in its folder, ``--out-dir``
+(default runs/<preset>): ``last.ckpt`` / ``best.ckpt`` (atomic), ``log.csv``, ``config.json`` (the config,
+the resolved corpus with its sha256, the tokenizer), ``summary.json``, ``loss.png``.
+
+- A new run refuses a folder that already holds a run: continue it with ``--resume``, start over with
+  ``--force`` (deletes that run's files), or choose another ``--out-dir``.
+- ``--resume [CHECKPOINT]`` continues a run exactly (same batches, same dropout masks, same loss curve) on
+  the same corpus (checked by sha256) with the saved tokenizer. Every file goes to ``--out-dir`` when it is
+  given, else to the checkpoint's folder. Only --max-iters, --eval-interval, --eval-iters, --log-interval,
+  --sample-tokens, --device (and --out-dir, --threads, --quiet, --stop-at) may differ from the run's config;
+  other flags must match it.
+- Everything is checked before any file is written: a start that fails changes nothing.
+"""
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+
+from .. import backend
+from ..autograd import no_grad
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..data import (
+    CORPORA,
+    BPETokenizer,
+    CharTokenizer,
+    CorpusError,
+    RandomBatchSampler,
+    tinyshakespeare_path,
+    tokenizer_from_dict,
+    train_val_split,
+)
+from ..generation import generate_text
+from ..gradflow import TrainingMonitor
+from ..models.registry import (
+    MODELS,
+    PRESETS,
+    Config,
+    build_model,
+    config_from_dict,
+    configure_optimizer,
+    lm_loss,
+)
+from ..optim import ReduceLROnPlateau, clip_grad_norm_
+from ..optim.lr_scheduler import warmup_cosine
+from ..plots import plot_loss
+from ..utils.tensorboard import INSTALL_HINT
+from .common import (
+    Parser,
+    UsageError,
+    auto_threads,
+    checkpoint_file,
+    describe_corpus,
+    load_run_corpus,
+    parse_bool,
+    parse_threads,
+    positive_float,
+    require_device,
+    resolve_corpus,  # noqa: F401 - part of this module's API (bench/recipe.py)
+    run_main,
+    set_threads,
+)
+
+
+def build_tokenizer(kind, text, vocab_size=512):
+    """A character tokenizer, or a BPE tokenizer trained on ``text`` to ``vocab_size`` tokens."""
+    if kind == "char":
+        return CharTokenizer.from_text(text)
+    if kind == "bpe":
+        return BPETokenizer.train(text, vocab_size=vocab_size)
+    raise ValueError(f"unknown tokenizer {kind!r}: expected 'char' or 'bpe'")
+
+
+@no_grad()
+def estimate_loss(model, data, cfg, seed):
+    """Mean loss over ``cfg.eval_iters`` random batches of ``data`` drawn with their own ``seed``
+    (so evaluation never disturbs the training batch stream)."""
+    was_training = model.training
+    model.eval()
+    sampler = RandomBatchSampler(data, cfg.block_size, cfg.batch_size, seed=seed, device=cfg.device)
+    losses = [lm_loss(model, *sampler()).item() for _ in range(cfg.eval_iters)]
+    model.train(was_training)
+    return float(np.mean(losses))
+
+
+def sample_text(model, tok, cfg, n_tokens, seed, prompt="\n"):
+    """A sample (temperature 0.8, top-k 40) from the model, for the logs."""
+    return generate_text(model, tok, prompt=prompt, max_new_tokens=n_tokens, strategy="top-k", top_k=40,
+                         temperature=0.8, seed=seed, device=cfg.device)
+
+
+# ----------------------------------------------------------------------------- the command line
+TOKENIZERS = ("char", "bpe")
+SCHEDULES = ("cosine", "constant", "plateau")
+DEVICES = ("cpu", "cuda")
+DTYPES = ("float32", "float64")
+# Flags that may differ from the checkpoint's config on --resume (with --out-dir, --threads, --quiet, --stop-at).
+RESUMABLE = ("max_iters", "eval_interval", "eval_iters", "log_interval", "sample_tokens", "device")
+# The files a run writes into its folder: a folder holding any of them holds a run.
+RUN_FILES = ("last.ckpt", "best.ckpt", "log.csv", "config.json", "summary.json", "loss.png", "grads.csv")
+
+FIELD_HELP = {
+    "model": f"architecture: {', '.join(MODELS)}",
+    "corpus": "auto (TinyShakespeare when found, else python-stdlib), tinyshakespeare (looked up in "
+              "$MINITORCH_DATA, which may name the file or its folder, then ~/.cache/minitorch; downloaded if "
+              "missing), python-stdlib (this Python's standard-library sources, offline), or the path of a UTF-8 "
+              "text file",
+    "tokenizer": f"{' or '.join(TOKENIZERS)} (BPE is trained on the corpus, see --bpe-vocab-size)",
+    "bpe_vocab_size": "vocabulary size of the BPE tokenizer",
+    "val_fraction": "the last fraction of the corpus kept for validation",
+    "n_layer": "transformer blocks (gpt)",
+    "n_head": "attention heads (gpt, lstm-attention)",
+    "n_embd": "embedding width",
+    "block_size": "context length in tokens",
+    "dropout": "dropout probability in [0, 1)",
+    "bias": "biases in Linear and LayerNorm layers (gpt): true or false",
+    "tie_weights": "share the embedding and output weights: true or false",
+    "hidden_size": "hidden state size (recurrent models)",
+    "num_layers": "stacked recurrent layers",
+    "bidirectional": "bidirectional encoder (lstm-attention): true or false",
+    "batch_size": "sequences per step",
+    "max_iters": "training steps in all (may change on --resume: the schedule keeps its length, further steps run "
+                 "at --min-lr)",
+    "lr": "peak learning rate (> 0)",
+    "min_lr": "final learning rate of the cosine schedule, floor of plateau",
+    "warmup_iters": "linear warm-up steps of the cosine schedule",
+    "weight_decay": "AdamW weight decay of matrices",
+    "beta1": "AdamW beta1",
+    "beta2": "AdamW beta2",
+    "grad_clip": "clip the gradient norm to this (0 = off)",
+    "schedule": f"learning-rate schedule: {', '.join(SCHEDULES)}",
+    "plateau_patience": "evaluations without improvement before plateau lowers the rate",
+    "plateau_factor": "factor plateau multiplies the rate by",
+    "eval_interval": "evaluate, sample and checkpoint every this many steps (may change on --resume)",
+    "eval_iters": "batches per loss estimate (may change on --resume)",
+    "sample_tokens": "tokens of sample text printed at each evaluation, 0 for none (may change on --resume)",
+    "log_interval": "write a log.csv row every this many steps (may change on --resume)",
+    "seed": "random seed (initial weights, batches, dropout)",
+    "device": f"{' or '.join(DEVICES)} (cuda needs CuPy; may change on --resume)",
+    "dtype": f"{' or '.join(DTYPES)} (float16 training is not supported)",
+    "out_dir": "the run folder",
+}
+
+
+def _fmt(value):
+    return "true" if value is True else "false" if value is False else str(value)
+
+
+def _default_text(name):
+    """'4' when every preset agrees, else 'baby-gpt: 0.001; lstm, gru, lstm-attention: 0.002; ...'."""
+    if name == "out_dir":
+        return "runs/<preset>"
+    by_value = {}
+    for preset, fields in PRESETS.items():
+        value = fields.get(name, getattr(Config, name))
+        by_value.setdefault(_fmt(value), []).append(preset)
+    if len(by_value) == 1:
+        return next(iter(by_value))
+    return "; ".join(f"{', '.join(presets)}: {value}" for value, presets in by_value.items())
+
+
+def build_parser():
+    p = Parser("train", description=__doc__)
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help=f"starting values of every field below: {', '.join(sorted(PRESETS))} (default: baby-gpt)")
+    p.add_argument("--resume", nargs="?", const="", default=None, metavar="CHECKPOINT",
+                   help="continue a run: from OUT_DIR/last.ckpt, or from CHECKPOINT (a .ckpt file or a run folder); "
+                        "without --out-dir the run continues in the checkpoint's folder. Flags other than "
+                        f"{', '.join('--' + f.replace('_', '-') for f in RESUMABLE)}, --out-dir, --threads, --quiet "
+                        "and --stop-at must match the run's config (default: start a new run)")
+    p.add_argument("--force", action="store_true",
+                   help="start a new run in an --out-dir that holds one, deleting that run's files "
+                        f"({', '.join(RUN_FILES)}); other files are left alone")
+    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
+                   help="save last.ckpt and stop at this step, continue later with --resume "
+                        "(default: run to --max-iters)")
+    p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
+                   help="BLAS threads: a number, or auto = 1 for models under 5M parameters (measured: more threads "
+                        "do not speed up small models and slow them down on a busy machine), else all cores "
+                        "(default: auto)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--log-grads", type=int, default=0, metavar="N",
+                   help="every N steps, write each parameter's gradient norm and update-to-weight ratio to "
+                        "OUT_DIR/grads.csv (plot: python -m minitorch.viz grads); 0 = off (default: 0)")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also log losses, learning rate, gradient norms, weight histograms and samples to "
+                        "OUT_DIR/tensorboard (needs tensorboardX; view: tensorboard --logdir OUT_DIR); a new run with "
+                        "--force deletes the event files of the run before")
+    p.add_debug()
+    defaults = Config()
+    for f in dataclasses.fields(Config):
+        if f.name == "preset":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kind = type(getattr(defaults, f.name))
+        kwargs = {"default": None, "help": f"{FIELD_HELP[f.name]} (default: {_default_text(f.name)})"}
+        if kind is bool:
+            kwargs.update(type=parse_bool, metavar="BOOL")
+        elif f.name == "lr":
+            kwargs.update(type=positive_float)
+        elif f.name in ("model", "tokenizer", "schedule"):
+            kwargs.update(choices={"model": MODELS, "tokenizer": TOKENIZERS, "schedule": SCHEDULES}[f.name])
+        else:
+            kwargs.update(type=kind, metavar={int: "N", float: "X"}.get(kind, "NAME"))
+        if f.name == "corpus":
+            kwargs["metavar"] = "NAME|PATH"
+        elif f.name == "out_dir":
+            kwargs["metavar"] = "DIR"
+        if f.name in ("device", "dtype"):
+            kwargs["metavar"] = "{" + ",".join(DEVICES if f.name == "device" else DTYPES) + "}"
+        p.add_argument(flag, **kwargs)
+    return p
+
+
+def parse_args(argv=None):
+    """(Config, argparse namespace); ``args.given`` is the set of config fields named on the command line."""
+    args = build_parser().parse_args(argv)
+    preset = args.preset or "baby-gpt"
+    cfg = Config(**{"preset": preset, "out_dir": f"runs/{preset}", **PRESETS[preset]})
+    args.given = {"preset"} if args.preset else set()
+    for f in dataclasses.fields(Config):
+        v = getattr(args, f.name, None)
+        if v is not None and f.name != "preset":
+            setattr(cfg, f.name, v)
+            args.given.add(f.name)
+    return cfg, args
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def _check_config(cfg):
+    """Every problem with ``cfg`` at once, as a UsageError; shortens a warm-up longer than the run."""
+    problems = []
+    for name in ("max_iters", "batch_size", "block_size", "eval_iters", "eval_interval", "log_interval", "n_layer",
+                 "n_head", "n_embd", "hidden_size", "num_layers", "bpe_vocab_size"):
+        if getattr(cfg, name) <= 0:
+            problems.append(f"{_flag(name)} must be positive, got {getattr(cfg, name)}")
+    for name in ("warmup_iters", "sample_tokens", "plateau_patience"):
+        if getattr(cfg, name) < 0:
+            problems.append(f"{_flag(name)} must be 0 or more, got {getattr(cfg, name)}")
+    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
+        problems.append(f"--lr must be a positive number, got {cfg.lr}")
+    for name in ("min_lr", "weight_decay", "grad_clip"):
+        v = getattr(cfg, name)
+        if not (v >= 0 and math.isfinite(v)):
+            problems.append(f"{_flag(name)} must be 0 or more, got {v}")
+    for name in ("beta1", "beta2"):
+        if not 0 <= getattr(cfg, name) < 1:
+            problems.append(f"{_flag(name)} must be in [0, 1), got {getattr(cfg, name)}")
+    if not 0 < cfg.plateau_factor < 1:
+        problems.append(f"--plateau-factor must be in (0, 1), got {cfg.plateau_factor}")
+    if not 0 < cfg.val_fraction < 1:
+        problems.append(f"--val-fraction must be in (0, 1), got {cfg.val_fraction}")
+    if cfg.model == "gpt" and cfg.n_head > 0 and cfg.n_embd % cfg.n_head:
+        problems.append(f"--n-embd ({cfg.n_embd}) must be divisible by --n-head ({cfg.n_head})")
+    width = cfg.hidden_size * (2 if cfg.bidirectional else 1)
+    if cfg.model == "lstm-attention" and cfg.n_head > 0 and width % cfg.n_head:
+        problems.append(f"--hidden-size ({cfg.hidden_size}{' x 2, bidirectional' if cfg.bidirectional else ''}) must "
+                        f"be divisible by --n-head ({cfg.n_head})")
+    if not 0 <= cfg.dropout < 1:
+        problems.append(f"--dropout must be in [0, 1), got {cfg.dropout}")
+    for name, allowed in (("model", MODELS), ("tokenizer", TOKENIZERS), ("schedule", SCHEDULES)):
+        if getattr(cfg, name) not in allowed:
+            problems.append(f"{_flag(name)} {getattr(cfg, name)!r} is unknown: use {', '.join(allowed)}")
+    if cfg.preset not in PRESETS:
+        problems.append(f"--preset {cfg.preset!r} is unknown: use {', '.join(sorted(PRESETS))}")
+    if cfg.device not in DEVICES:
+        problems.append(f"--device {cfg.device!r} is unknown: use cpu or cuda")
+    if cfg.dtype in ("float16", "half"):
+        problems.append(f"--dtype {cfg.dtype}: training in float16 is not supported, the loss over- and underflows "
+                        "without mixed precision and loss scaling, which minitorch does not have: use float32 "
+                        "(default) or float64")
+    elif cfg.dtype not in DTYPES:
+        problems.append(f"--dtype {cfg.dtype!r} is unknown: use float32 or float64")
+    if problems:
+        raise UsageError("; ".join(problems), "see python -m minitorch.train --help")
+    notes = []
+    if cfg.schedule == "cosine" and cfg.warmup_iters > cfg.max_iters:
+        short = max(1, cfg.max_iters // 20)
+        notes.append(f"--warmup-iters {cfg.warmup_iters} is longer than --max-iters {cfg.max_iters}; warming up for "
+                     f"{short} iteration{'s' if short != 1 else ''} instead")
+        cfg.warmup_iters = short
+    return notes
+
+
+# ----------------------------------------------------------------------------- data
+# ----------------------------------------------------------------------------- run folders
+def run_files(out_dir):
+    """The run files (``RUN_FILES``) present in ``out_dir``."""
+    return [n for n in RUN_FILES if os.path.isfile(os.path.join(out_dir, n))]
+
+
+def _read_train_checkpoint(path):
+    """(checkpoint dict, saved Config) of a minitorch.train checkpoint, or a UsageError saying why not."""
+    checkpoint_file(path, flag="--resume")
+    state = load_checkpoint(path, restore_rng=False)
+    extra = state.get("extra") or {}
+    if not isinstance(extra, dict) or "config" not in extra or "tokenizer" not in extra:
+        raise UsageError(f"{path} is not a minitorch.train checkpoint (no config or tokenizer inside)",
+                         "resume from the last.ckpt of a python -m minitorch.train run")
+    return state, config_from_dict(extra["config"])
+
+
+def _conflicts(cfg, saved, given):
+    """'--flag value (run: saved)' for each flag given on the command line that differs from the run's config."""
+    out = []
+    for name in sorted(given):
+        if name in RESUMABLE or name in ("out_dir", "corpus"):
+            continue
+        mine, theirs = getattr(cfg, name), getattr(saved, name)
+        if isinstance(mine, float) or isinstance(theirs, float):
+            same = math.isclose(float(mine), float(theirs), rel_tol=1e-12, abs_tol=0.0)
+        else:
+            same = mine == theirs
+        if not same:
+            out.append(f"{_flag(name)} {_fmt(mine)} (run: {_fmt(theirs)})")
+    return out
+
+
+class CsvLog:
+    FIELDS = ["step", "lr", "train_loss", "val_loss", "tokens_per_s", "elapsed"]
+
+    def __init__(self, path, resume_step=None, source=None):
+        """A fresh log at ``path``; when resuming, it keeps the rows up to ``resume_step`` of ``source``
+        (the log next to the checkpoint, which may be another folder's)."""
+        self.path = path
+        rows = []
+        source = source or path
+        if resume_step is not None and os.path.exists(source):
+            with open(source, newline="", encoding="utf-8") as fh:
+                rows = [r for r in csv.DictReader(fh) if r.get("step", "").isdigit() and int(r["step"]) <= resume_step]
+        tmp = path + ".tmp"
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=self.FIELDS, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+        os.replace(tmp, path)
+
+    def write(self, **row):
+        with open(self.path, "a", newline="", encoding="utf-8") as fh:
+            csv.DictWriter(fh, fieldnames=self.FIELDS).writerow(row)
+
+
+def _write_json(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def _say(message):
+    print(f"minitorch.train: {message}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- training
+def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None, threads=None, log_grads=0,
+          tensorboard=False):
+    """Run training as configured; returns the summary dict, or None when a resumed run has nothing left to do.
+
+    ``resume``: False, True (continue from ``cfg.out_dir``/last.ckpt) or the path of a checkpoint or run folder
+    (the run continues in ``cfg.out_dir``). ``given``: the config fields named on the command line, which must
+    match the checkpoint's on resume (None: all fields but ``RESUMABLE``). ``force``: start over in a folder that
+    holds a run. ``stop_at``: save and stop at that step (the schedule still runs to ``cfg.max_iters``).
+    ``threads``: BLAS threads (a number or 'auto'; None leaves them alone). ``log_grads`` / ``tensorboard``:
+    gradient-flow and TensorBoard logging (minitorch/gradflow.py).
+
+    Everything is checked before any file is written: a start that fails leaves the folder as it was.
+    Raises ``minitorch.errors.UsageError`` (and the data/checkpoint errors) for user errors."""
+    notes = _check_config(cfg)
+    if log_grads < 0:
+        raise UsageError(f"--log-grads must be 0 (off) or a positive number of steps, got {log_grads}")
+    if tensorboard:
+        try:
+            import tensorboardX  # noqa: F401, PLC0415
+        except ImportError:
+            raise UsageError("--tensorboard needs tensorboardX, which is not installed", INSTALL_HINT) from None
+    if stop_at is not None and stop_at < 1:
+        raise UsageError(f"--stop-at must be at least 1, got {stop_at}", "give the step to stop at")
+    out_dir = cfg.out_dir
+    state, source_dir = None, None
+    if resume is not False and resume is not None:
+        if force:
+            raise UsageError("--resume and --force contradict each other",
+                             "--resume continues the run, --force deletes it and starts a new one: give one")
+        ckpt_path = resume if isinstance(resume, (str, os.PathLike)) and os.fspath(resume) else \
+            os.path.join(out_dir, "last.ckpt")
+        ckpt_path = os.fspath(ckpt_path)
+        if os.path.isdir(ckpt_path):
+            ckpt_path = os.path.join(ckpt_path, "last.ckpt")
+        if not os.path.exists(ckpt_path):
+            folder = os.path.dirname(ckpt_path) or "."
+            found = run_files(folder) if os.path.isdir(folder) else []
+            raise UsageError(f"--resume: {ckpt_path} does not exist" + (f" ({folder} holds {', '.join(found)})"
+                                                                          if found else ""),
+                             "start the run without --resume, or name the checkpoint: --resume PATH")
+        state, saved = _read_train_checkpoint(ckpt_path)
+        source_dir = os.path.dirname(os.path.abspath(ckpt_path))
+        if given is None:  # called from Python with a whole config: every field counts as given
+            given = {f.name for f in dataclasses.fields(Config)}
+        conflicts = _conflicts(cfg, saved, given)
+        if conflicts:
+            raise UsageError(
+                f"--resume: {'this flag differs' if len(conflicts) == 1 else 'these flags differ'} from the run's "
+                f"config in {ckpt_path}: {', '.join(conflicts)}",
+                "drop them to continue the run as it was, or start a new run with another --out-dir; on resume only "
+                f"{', '.join(_flag(f) for f in RESUMABLE)}, --out-dir, --threads, --quiet and --stop-at may change")
+        for name in RESUMABLE:  # what the command line names; the rest stays as the run had it
+            if name in given:
+                setattr(saved, name, getattr(cfg, name))
+        if isinstance(resume, (str, os.PathLike)) and os.fspath(resume) and "out_dir" not in given:
+            out_dir = os.path.dirname(ckpt_path) or "."
+        saved.out_dir = out_dir
+        resume_corpus = cfg.corpus if "corpus" in given else None
+        cfg = saved
+        notes = _check_config(cfg)
+        step0 = int(state["step"])
+        target = min(cfg.max_iters, stop_at) if stop_at else cfg.max_iters
+        if step0 >= target:
+            why = f"--stop-at {stop_at}" if stop_at and stop_at < cfg.max_iters else f"--max-iters {cfg.max_iters}"
+            _say(f"nothing to do: {ckpt_path} is at step {step0} and {why} asks for no more; no file was changed "
+                 "(raise --max-iters to train further)")
+            return None
+        same_folder = os.path.abspath(out_dir) == source_dir
+        if not same_folder and run_files(out_dir):
+            raise UsageError(f"--out-dir {out_dir} already holds a run ({', '.join(run_files(out_dir))}), not the "
+                             f"one in {source_dir}", "choose an empty --out-dir to continue the run there")
+        last_here = os.path.join(out_dir, "last.ckpt")
+        if same_folder and os.path.abspath(ckpt_path) != os.path.abspath(last_here) and os.path.isfile(last_here):
+            ahead = int(load_checkpoint(last_here, restore_rng=False).get("step") or 0)
+            if ahead > step0:
+                raise UsageError(f"--resume {ckpt_path} is at step {step0}, behind {last_here} at step {ahead}: "
+                                 "continuing here would overwrite the later steps",
+                                 f"continue from it in a new folder (--out-dir), or --resume {last_here}")
+    else:
+        existing = run_files(out_dir) if os.path.isdir(out_dir) else []
+        if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+            raise UsageError(f"--out-dir {out_dir} is a file", "give a folder for the run")
+        if existing and not force:
+            raise UsageError(f"{out_dir} already holds a run ({', '.join(existing)})",
+                             "continue it with --resume, start over there with --force (deletes that run), or "
+                             "choose another --out-dir")
+    require_device(cfg.device)
+
+    # the data: a new run records what it resolved; a resumed run must see exactly that again
+    if state is None:
+        text, corpus_info = load_run_corpus(cfg.corpus, say=_say)
+    else:
+        text, corpus_info = _resume_corpus(state, resume_corpus, ckpt_path)
+    if state is not None:
+        tok = tokenizer_from_dict(state["extra"]["tokenizer"])
+    else:
+        tok = build_tokenizer(cfg.tokenizer, text, vocab_size=cfg.bpe_vocab_size)
+    try:
+        ids = tok.encode_array(text)
+    except (KeyError, ValueError) as err:
+        raise UsageError(f"the run's tokenizer cannot encode {describe_corpus(corpus_info)}: {err}",
+                         "resume on the corpus the run started on") from None
+    train_ids, val_ids = train_val_split(ids, cfg.val_fraction)
+    chars_per_token = len(text) / max(len(ids), 1)
+    sample_prompt = "\n" if "\n" in text else text[0]
+    for name, part in (("training", train_ids), ("validation", val_ids)):
+        if len(part) <= cfg.block_size + 1:
+            raise UsageError(f"the {name} split of {corpus_info['name']} has {len(part)} tokens, too few for "
+                             f"--block-size {cfg.block_size}", "use a larger corpus or a smaller --block-size")
+
+    # the model, optimizer and schedule, restored when resuming (a checkpoint that does not fit fails here)
+    backend.set_backend("cupy" if cfg.device == "cuda" else "numpy")
+    backend.set_default_dtype(np.dtype(cfg.dtype))
+    backend.manual_seed(cfg.seed)
+    batches = RandomBatchSampler(train_ids, cfg.block_size, cfg.batch_size, seed=cfg.seed, device=cfg.device)
+    model = build_model(cfg, tok.vocab_size)
+    if cfg.device == "cuda":
+        model.to("cuda")
+    opt = configure_optimizer(model, cfg)
+    if cfg.schedule == "cosine":
+        sched = warmup_cosine(opt, warmup_iters=cfg.warmup_iters, max_iters=cfg.max_iters, min_lr=cfg.min_lr)
+    elif cfg.schedule == "plateau":
+        sched = ReduceLROnPlateau(opt, factor=cfg.plateau_factor, patience=cfg.plateau_patience,
+                                  min_lr=cfg.min_lr)
+    else:
+        sched = None
+    step, best_val, elapsed0 = 0, math.inf, 0.0
+    if state is not None:
+        load_checkpoint(ckpt_path, model=model, optimizer=opt, scheduler=sched)
+        step = int(state["step"])
+        best_val = float(state["extra"].get("best_val", math.inf))
+        elapsed0 = float(state["extra"].get("elapsed", 0.0))
+        batches.load_state_dict(state["extra"]["batch_rng"])
+    thread_text = set_threads(threads, auto=auto_threads(model)) if threads is not None else None
+
+    # a run continued in a new folder takes along the best checkpoint it had at the step it resumes from
+    best_source = None
+    if state is not None and os.path.abspath(out_dir) != source_dir:
+        source_best = os.path.join(source_dir, "best.ckpt")
+        try:
+            best_step = int(load_checkpoint(source_best, restore_rng=False).get("step") or 0) \
+                if os.path.isfile(source_best) else None
+        except CheckpointError:
+            best_step = None
+        if best_step is not None and best_step <= step:
+            best_source = source_best
+        elif state["extra"].get("val_loss") is not None and state["extra"]["val_loss"] == best_val:
+            best_source = ckpt_path  # the checkpoint resumed from was the best so far
+        else:
+            best_val = math.inf  # no best.ckpt of that moment: the next evaluation writes one
+
+    # everything checked: from here on files are written
+    os.makedirs(out_dir, exist_ok=True)
+    last_path = os.path.join(out_dir, "last.ckpt")
+    best_path = os.path.join(out_dir, "best.ckpt")
+    if state is None and force:
+        removed = run_files(out_dir)
+        for name in removed:
+            os.remove(os.path.join(out_dir, name))
+        if removed:
+            _say(f"--force: deleted the previous run's {', '.join(removed)} in {out_dir}")
+    if best_source is not None:
+        shutil.copy2(best_source, best_path)
+    log = CsvLog(os.path.join(out_dir, "log.csv"), resume_step=step if state is not None else None,
+                 source=os.path.join(source_dir, "log.csv") if source_dir else None)
+    monitor = TrainingMonitor(out_dir, model, log_grads=log_grads, tensorboard=tensorboard,
+                              resume_step=step if state is not None else None, source_dir=source_dir,
+                              force=force, say=_say) \
+        if log_grads or tensorboard else None
+    tok_info = {"kind": tok.kind, "vocab_size": tok.vocab_size,
+                "sha256": hashlib.sha256(json.dumps(tok.to_dict(), sort_keys=True).encode()).hexdigest()}
+    _write_json(os.path.join(out_dir, "config.json"),
+                {"config": dataclasses.asdict(cfg), "corpus": corpus_info, "tokenizer": tok_info})
+
+    def checkpoint(path, val_loss=None):
+        extra = {"config": dataclasses.asdict(cfg), "tokenizer": tok.to_dict(), "best_val": best_val,
+                 "elapsed": elapsed0 + time.perf_counter() - t_start, "batch_rng": batches.state_dict(),
+                 "val_loss": val_loss, "corpus": corpus_info}
+        save_checkpoint(path, model=model, optimizer=opt, scheduler=sched, step=step, extra=extra)
+
+    def evaluate():
+        tr = estimate_loss(model, train_ids, cfg, cfg.seed + 10_000 + step)
+        va = estimate_loss(model, val_ids, cfg, cfg.seed + 20_000 + step)
+        return tr, va
+
+    for note in notes:
+        _say(note)
+    resuming = f", resuming at step {step} of {cfg.max_iters} from {ckpt_path}" if state is not None else ""
+    _say(f"{cfg.preset} ({cfg.model}, {model.num_parameters():,} parameters) on {describe_corpus(corpus_info)}, "
+         f"{tok.kind} tokenizer with {tok.vocab_size} tokens, {len(train_ids):,}/{len(val_ids):,} train/val tokens; "
+         f"{cfg.device} {cfg.dtype}" + (f", {thread_text}" if thread_text else "") + f"; out_dir={out_dir}{resuming}")
+    bar = None
+    if not quiet:
+        try:
+            from tqdm import tqdm  # noqa: PLC0415
+
+            bar = tqdm(total=cfg.max_iters, initial=step, desc=cfg.preset, dynamic_ncols=True, file=sys.stderr)
+        except ImportError:  # pragma: no cover
+            bar = None
+    t_start = time.perf_counter()
+    tokens_per_step = cfg.batch_size * cfg.block_size
+    val_loss = None
+    interrupted = False
+    try:
+        while step < min(cfg.max_iters, stop_at or cfg.max_iters):
+            t0 = time.perf_counter()
+            model.train()
+            loss = lm_loss(model, *batches())
+            opt.zero_grad()
+            loss.backward()
+            if monitor is not None:
+                monitor.after_backward(step + 1)
+            if cfg.grad_clip > 0:
+                clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            lr_now = opt.param_groups[0]["lr"]
+            if sched is not None and cfg.schedule != "plateau":
+                sched.step()
+            step += 1
+            loss_v = loss.item()
+            if monitor is not None:
+                monitor.after_update(step, loss_v, lr_now)
+            if not math.isfinite(loss_v):
+                raise UsageError(f"the training loss became {loss_v} at step {step}",
+                                 f"lower --lr (now {cfg.lr}) or --grad-clip; last.ckpt holds the last evaluated step")
+            tps = tokens_per_step / max(time.perf_counter() - t0, 1e-9)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_v:.3f}", lr=f"{lr_now:.2e}", tok_s=f"{tps:,.0f}")
+            at_eval = step % cfg.eval_interval == 0 or step == cfg.max_iters
+            if at_eval:
+                tr, val_loss = evaluate()
+                if cfg.schedule == "plateau":
+                    sched.step(val_loss)
+                bpc = val_loss / math.log(2) / chars_per_token
+                msg = (f"step {step}: train {tr:.4f}, val {val_loss:.4f}, val ppl {math.exp(val_loss):.2f}, "
+                       f"val bpc {bpc:.3f}")
+                if cfg.sample_tokens > 0:
+                    sample = sample_text(model, tok, cfg, cfg.sample_tokens, cfg.seed + step, prompt=sample_prompt)
+                    msg += "\n--- sample ---\n" + sample + "\n--------------"
+                (bar.write if bar is not None else lambda m: print(m, file=sys.stderr))(msg)
+                if monitor is not None:
+                    monitor.on_eval(step, tr, val_loss, sample if cfg.sample_tokens > 0 else None)
+                if val_loss < best_val:
+                    best_val = val_loss
+                    checkpoint(best_path, val_loss)
+                checkpoint(last_path, val_loss)
+                log.write(step=step, lr=lr_now, train_loss=f"{tr:.6f}", val_loss=f"{val_loss:.6f}",
+                          tokens_per_s=f"{tps:.1f}", elapsed=f"{elapsed0 + time.perf_counter() - t_start:.2f}")
+            elif step % cfg.log_interval == 0:
+                log.write(step=step, lr=lr_now, train_loss=f"{loss_v:.6f}", val_loss="", tokens_per_s=f"{tps:.1f}",
+                          elapsed=f"{elapsed0 + time.perf_counter() - t_start:.2f}")
+        if step < cfg.max_iters:
+            checkpoint(last_path, val_loss)
+    except KeyboardInterrupt:
+        interrupted = True
+        checkpoint(last_path, val_loss)
+        print(f"\ninterrupted at step {step}: saved {last_path}; continue with --resume", file=sys.stderr)
+    finally:
+        if bar is not None:
+            bar.close()
+        if monitor is not None:
+            monitor.close()
+    summary = {"preset": cfg.preset, "corpus": corpus_info["name"], "corpus_sha256": corpus_info["sha256"],
+               "steps": step, "max_iters": cfg.max_iters, "best_val_loss": best_val, "final_val_loss": val_loss,
+               "parameters": model.num_parameters(), "vocab_size": tok.vocab_size,
+               "elapsed_s": round(elapsed0 + time.perf_counter() - t_start, 2), "interrupted": interrupted,
+               "out_dir": out_dir}
+    _write_json(os.path.join(out_dir, "summary.json"), summary)
+    try:
+        plot_loss([os.path.join(out_dir, "log.csv")], os.path.join(out_dir, "loss.png"))
+    except ImportError:
+        pass
+    if interrupted:
+        raise SystemExit(130)
+    return summary
+
+
+def _resume_corpus(state, given_spec, ckpt_path):
+    """(text, info) of the corpus a resumed run trains on: the one it started on (or ``given_spec``), which must
+    be the same text (sha256); otherwise a UsageError saying what differs."""
+    saved = state["extra"].get("corpus")
+    if isinstance(saved, str):  # checkpoints before corpus hashes were recorded: the resolved name only
+        saved = {"name": saved, "path": None if saved in CORPORA else saved, "sha256": None, "chars": None}
+    spec = given_spec or (saved["path"] if saved["name"] not in CORPORA else saved["name"])
+    try:
+        text, info = load_run_corpus(spec)
+    except CorpusError as err:
+        raise UsageError(f"the run's corpus {saved['name']} cannot be loaded: {err}",
+                         "point MINITORCH_DATA at it (the file or its folder), or pass --corpus PATH to the same "
+                         "text") from None
+    if saved.get("sha256") is None:
+        _say(f"{ckpt_path} does not record its corpus's sha256; continuing on {info['name']} unchecked")
+    elif info["sha256"] != saved["sha256"]:
+        raise UsageError(f"--resume: the corpus differs from the run's: {describe_corpus(info)} now, but the run "
+                         f"trained on {describe_corpus(saved)}; its vocabulary and batches would not match",
+                         "drop --corpus to continue on the run's corpus, or start a new run with another --out-dir"
+                         if given_spec else "restore that text, or start a new run with another --out-dir")
+    if saved["name"] == "python-stdlib" and not given_spec:
+        try:
+            tinyshakespeare_path(download=False)
+            _say("TinyShakespeare is available now, but this run started on python-stdlib and continues on it "
+                 "(train on TinyShakespeare in a new run: --corpus tinyshakespeare --out-dir ...)")
+        except CorpusError:
+            pass
+    return text, info
+
+
+def main(argv=None):
+    """``python -m minitorch.train``: returns the summary dict (None when there was nothing to do)."""
+    def body(argv):
+        cfg, args = parse_args(argv)
+        summary = train(cfg, resume=False if args.resume is None else (args.resume or True), quiet=args.quiet,
+                        stop_at=args.stop_at, force=args.force, given=args.given, threads=args.threads,
+                        log_grads=args.log_grads, tensorboard=args.tensorboard)
+        if summary is not None:
+            print(json.dumps(summary, indent=2))
+        return summary
+
+    return run_main("train", body, argv)
+
+
+if __name__ == "__main__":
+    main()
