@@ -1,5 +1,5 @@
-"""``python -m minitorch.viz``: plots (matplotlib) of loss curves from training CSV logs, attention heatmaps,
-gradient flow; drawings of the computation graph (Graphviz).
+"""Plots (matplotlib): loss curves from training CSV logs, attention heatmaps, gradient flow; drawings of the
+computation graph (Graphviz).
 
     python -m minitorch.viz loss runs/lstm/log.csv runs/baby-gpt/log.csv -o cmp.png
     python -m minitorch.viz attention --checkpoint runs/baby-gpt/best.ckpt --prompt "ROMEO:" -o attn.png
