@@ -275,23 +275,32 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, map_locati
     ckpt = load(path, map_location=map_location)
     if not isinstance(ckpt, dict) or "rng" not in ckpt:
         raise CheckpointError(f"{path}: not a training checkpoint (written by save(), not save_checkpoint()?)")
+    return restore_checkpoint(ckpt, model, optimizer, scheduler, strict=strict, restore_rng=restore_rng, name=path)
+
+
+def restore_checkpoint(ckpt, model=None, optimizer=None, scheduler=None, strict=True, restore_rng=True,
+                       name="the checkpoint"):
+    """Load the state held in ``ckpt``, a dict that ``load_checkpoint`` returned, into ``model`` /
+    ``optimizer`` / ``scheduler`` (and the random generator with ``restore_rng``), as ``load_checkpoint`` does
+    for a file: so a checkpoint read once can be looked at first and restored later. Errors name ``name``
+    (the file's path). Returns ``ckpt``."""
     if model is not None:
         saved = ckpt.get("model")
         if saved is None:
-            raise CheckpointError(f"{path}: the checkpoint holds no model state")
+            raise CheckpointError(f"{name}: the checkpoint holds no model state")
         try:
             model.load_state_dict(saved, strict=strict)  # checks everything before it copies anything
         except (RuntimeError, TypeError) as err:
-            raise CheckpointError(f"{path}: the checkpoint does not fit {type(model).__name__}: {err}") from err
-    for name, target in (("optimizer", optimizer), ("scheduler", scheduler)):
+            raise CheckpointError(f"{name}: the checkpoint does not fit {type(model).__name__}: {err}") from err
+    for part, target in (("optimizer", optimizer), ("scheduler", scheduler)):
         if target is None:
             continue
-        if ckpt.get(name) is None:
-            raise CheckpointError(f"{path}: the checkpoint holds no {name} state")
+        if ckpt.get(part) is None:
+            raise CheckpointError(f"{name}: the checkpoint holds no {part} state")
         try:
-            target.load_state_dict(ckpt[name])
+            target.load_state_dict(ckpt[part])
         except (ValueError, KeyError, TypeError) as err:
-            raise CheckpointError(f"{path}: the {name} state does not fit {type(target).__name__}: {err}") from err
+            raise CheckpointError(f"{name}: the {part} state does not fit {type(target).__name__}: {err}") from err
     if restore_rng:
         backend.set_seed_state(ckpt["rng"])
     return ckpt

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..checkpoint import CheckpointError, load_checkpoint, restore_checkpoint, save_checkpoint
 from ..data import (
     CORPORA,
     BPETokenizer,
@@ -196,6 +196,12 @@ def build_parser():
                         "OUT_DIR/tensorboard (needs tensorboardX; view: tensorboard --logdir OUT_DIR); a new run with "
                         "--force deletes the event files of the run before")
     p.add_debug()
+    _add_config_flags(p)
+    return p
+
+
+def _add_config_flags(p):
+    """One flag per Config field (--n-layer for n_layer), default None: the preset's value unless given."""
     defaults = Config()
     for f in dataclasses.fields(Config):
         if f.name == "preset":
@@ -218,7 +224,6 @@ def build_parser():
         if f.name in ("device", "dtype"):
             kwargs["metavar"] = "{" + ",".join(DEVICES if f.name == "device" else DTYPES) + "}"
         p.add_argument(flag, **kwargs)
-    return p
 
 
 def parse_args(argv=None):
@@ -240,7 +245,22 @@ def _flag(name):
 
 
 def _check_config(cfg):
-    """Every problem with ``cfg`` at once, as a UsageError; shortens a warm-up longer than the run."""
+    """Every problem with ``cfg`` at once, as a UsageError; shortens a warm-up longer than the run (the notes
+    returned say so)."""
+    problems = _config_problems(cfg)
+    if problems:
+        raise UsageError("; ".join(problems), "see python -m minitorch.train --help")
+    notes = []
+    if cfg.schedule == "cosine" and cfg.warmup_iters > cfg.max_iters:
+        short = max(1, cfg.max_iters // 20)
+        notes.append(f"--warmup-iters {cfg.warmup_iters} is longer than --max-iters {cfg.max_iters}; warming up for "
+                     f"{short} iteration{'s' if short != 1 else ''} instead")
+        cfg.warmup_iters = short
+    return notes
+
+
+def _config_problems(cfg):
+    """What is wrong with ``cfg``, one phrase per problem."""
     problems = []
     for name in ("max_iters", "batch_size", "block_size", "eval_iters", "eval_interval", "log_interval", "n_layer",
                  "n_head", "n_embd", "hidden_size", "num_layers", "bpe_vocab_size"):
@@ -283,18 +303,9 @@ def _check_config(cfg):
                         "(default) or float64")
     elif cfg.dtype not in DTYPES:
         problems.append(f"--dtype {cfg.dtype!r} is unknown: use float32 or float64")
-    if problems:
-        raise UsageError("; ".join(problems), "see python -m minitorch.train --help")
-    notes = []
-    if cfg.schedule == "cosine" and cfg.warmup_iters > cfg.max_iters:
-        short = max(1, cfg.max_iters // 20)
-        notes.append(f"--warmup-iters {cfg.warmup_iters} is longer than --max-iters {cfg.max_iters}; warming up for "
-                     f"{short} iteration{'s' if short != 1 else ''} instead")
-        cfg.warmup_iters = short
-    return notes
+    return problems
 
 
-# ----------------------------------------------------------------------------- data
 # ----------------------------------------------------------------------------- run folders
 def run_files(out_dir):
     """The run files (``RUN_FILES``) present in ``out_dir``."""
@@ -365,6 +376,62 @@ def _say(message):
 
 
 # ----------------------------------------------------------------------------- training
+@dataclasses.dataclass
+class Resume:
+    """The checkpoint a run continues from, read once: its ``path``, its dict ``state`` (load_checkpoint's),
+    its folder ``source_dir`` (absolute) and the ``--corpus`` named on the command line (None: the run's own)."""
+
+    path: str
+    state: dict
+    source_dir: str
+    corpus: str = None
+
+
+@dataclasses.dataclass
+class Run:
+    """What the steps of a training run share: the config and folder, the data, the model and its optimizer,
+    where the run is (step, best validation loss, time) and what it writes to (log, monitor, progress bar)."""
+
+    cfg: Config
+    out_dir: str
+    resume: Resume = None
+    # the data
+    tok: object = None
+    corpus_info: dict = None
+    train_ids: object = None
+    val_ids: object = None
+    chars_per_token: float = 1.0
+    sample_prompt: str = "\n"
+    # the model, its optimizer and schedule, the training batches
+    model: object = None
+    opt: object = None
+    sched: object = None
+    batches: object = None
+    # where the run is
+    step: int = 0
+    best_val: float = math.inf
+    val_loss: float = None
+    elapsed0: float = 0.0  # seconds spent before this process (resumed runs)
+    t_start: float = 0.0  # perf_counter() when this process's first step began
+    best_source: str = None  # the best.ckpt a run continued in a new folder takes along
+    interrupted: bool = False
+    # what it writes to
+    log: object = None
+    monitor: object = None
+    bar: object = None
+
+    @property
+    def last_path(self):
+        return os.path.join(self.out_dir, "last.ckpt")
+
+    @property
+    def best_path(self):
+        return os.path.join(self.out_dir, "best.ckpt")
+
+    def elapsed(self):
+        return self.elapsed0 + time.perf_counter() - self.t_start
+
+
 def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None, threads=None, log_grads=0,
           tensorboard=False):
     """Run training as configured; returns the summary dict, or None when a resumed run has nothing left to do.
@@ -379,266 +446,355 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     Everything is checked before any file is written: a start that fails leaves the folder as it was.
     Raises ``minitorch.errors.UsageError`` (and the data/checkpoint errors) for user errors."""
     notes = _check_config(cfg)
+    _check_options(log_grads, tensorboard, stop_at)
+    if resume is False or resume is None:
+        _check_new_folder(cfg.out_dir, force)
+        run = Run(cfg, cfg.out_dir)
+    else:
+        run, notes = _resumed_run(cfg, resume, given, force)
+        if _nothing_left(run, stop_at):
+            return None
+        _check_resume_folder(run)
+    require_device(run.cfg.device)
+    _load_data(run)
+    _build_model(run)
+    thread_text = set_threads(threads, auto=auto_threads(run.model)) if threads is not None else None
+    _take_best_along(run)
+    # everything checked: from here on files are written
+    _prepare_folder(run, force, log_grads, tensorboard)
+    _print_header(run, notes, thread_text)
+    _train_loop(run, stop_at, quiet)
+    return _finish(run)
+
+
+# --------------------------------------------------------------- checks before anything is written
+def _check_options(log_grads, tensorboard, stop_at):
     if log_grads < 0:
         raise UsageError(f"--log-grads must be 0 (off) or a positive number of steps, got {log_grads}")
     if tensorboard:
         try:
-            import tensorboardX  # noqa: F401, PLC0415
+            import tensorboardX  # noqa: F401, PLC0415 - optional: only --tensorboard needs it
         except ImportError:
             raise UsageError("--tensorboard needs tensorboardX, which is not installed", INSTALL_HINT) from None
     if stop_at is not None and stop_at < 1:
         raise UsageError(f"--stop-at must be at least 1, got {stop_at}", "give the step to stop at")
-    out_dir = cfg.out_dir
-    state, source_dir = None, None
-    if resume is not False and resume is not None:
-        if force:
-            raise UsageError("--resume and --force contradict each other",
-                             "--resume continues the run, --force deletes it and starts a new one: give one")
-        ckpt_path = resume if isinstance(resume, (str, os.PathLike)) and os.fspath(resume) else \
-            os.path.join(out_dir, "last.ckpt")
-        ckpt_path = os.fspath(ckpt_path)
-        if os.path.isdir(ckpt_path):
-            ckpt_path = os.path.join(ckpt_path, "last.ckpt")
-        if not os.path.exists(ckpt_path):
-            folder = os.path.dirname(ckpt_path) or "."
-            found = run_files(folder) if os.path.isdir(folder) else []
-            raise UsageError(f"--resume: {ckpt_path} does not exist" + (f" ({folder} holds {', '.join(found)})"
-                                                                          if found else ""),
-                             "start the run without --resume, or name the checkpoint: --resume PATH")
-        state, saved = _read_train_checkpoint(ckpt_path)
-        source_dir = os.path.dirname(os.path.abspath(ckpt_path))
-        if given is None:  # called from Python with a whole config: every field counts as given
-            given = {f.name for f in dataclasses.fields(Config)}
-        conflicts = _conflicts(cfg, saved, given)
-        if conflicts:
-            raise UsageError(
-                f"--resume: {'this flag differs' if len(conflicts) == 1 else 'these flags differ'} from the run's "
-                f"config in {ckpt_path}: {', '.join(conflicts)}",
-                "drop them to continue the run as it was, or start a new run with another --out-dir; on resume only "
-                f"{', '.join(_flag(f) for f in RESUMABLE)}, --out-dir, --threads, --quiet and --stop-at may change")
-        for name in RESUMABLE:  # what the command line names; the rest stays as the run had it
-            if name in given:
-                setattr(saved, name, getattr(cfg, name))
-        if isinstance(resume, (str, os.PathLike)) and os.fspath(resume) and "out_dir" not in given:
-            out_dir = os.path.dirname(ckpt_path) or "."
-        saved.out_dir = out_dir
-        resume_corpus = cfg.corpus if "corpus" in given else None
-        cfg = saved
-        notes = _check_config(cfg)
-        step0 = int(state["step"])
-        target = min(cfg.max_iters, stop_at) if stop_at else cfg.max_iters
-        if step0 >= target:
-            why = f"--stop-at {stop_at}" if stop_at and stop_at < cfg.max_iters else f"--max-iters {cfg.max_iters}"
-            _say(f"nothing to do: {ckpt_path} is at step {step0} and {why} asks for no more; no file was changed "
-                 "(raise --max-iters to train further)")
-            return None
-        same_folder = os.path.abspath(out_dir) == source_dir
-        if not same_folder and run_files(out_dir):
-            raise UsageError(f"--out-dir {out_dir} already holds a run ({', '.join(run_files(out_dir))}), not the "
-                             f"one in {source_dir}", "choose an empty --out-dir to continue the run there")
-        last_here = os.path.join(out_dir, "last.ckpt")
-        if same_folder and os.path.abspath(ckpt_path) != os.path.abspath(last_here) and os.path.isfile(last_here):
-            ahead = int(load_checkpoint(last_here, restore_rng=False).get("step") or 0)
-            if ahead > step0:
-                raise UsageError(f"--resume {ckpt_path} is at step {step0}, behind {last_here} at step {ahead}: "
-                                 "continuing here would overwrite the later steps",
-                                 f"continue from it in a new folder (--out-dir), or --resume {last_here}")
-    else:
-        existing = run_files(out_dir) if os.path.isdir(out_dir) else []
-        if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-            raise UsageError(f"--out-dir {out_dir} is a file", "give a folder for the run")
-        if existing and not force:
-            raise UsageError(f"{out_dir} already holds a run ({', '.join(existing)})",
-                             "continue it with --resume, start over there with --force (deletes that run), or "
-                             "choose another --out-dir")
-    require_device(cfg.device)
 
-    # the data: a new run records what it resolved; a resumed run must see exactly that again
-    if state is None:
-        text, corpus_info = load_run_corpus(cfg.corpus, say=_say)
+
+def _check_new_folder(out_dir, force):
+    existing = run_files(out_dir) if os.path.isdir(out_dir) else []
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise UsageError(f"--out-dir {out_dir} is a file", "give a folder for the run")
+    if existing and not force:
+        raise UsageError(f"{out_dir} already holds a run ({', '.join(existing)})",
+                         "continue it with --resume, start over there with --force (deletes that run), or "
+                         "choose another --out-dir")
+
+
+def _checkpoint_to_resume(resume, out_dir):
+    """The checkpoint ``--resume`` names: ``resume`` (a file, or a folder's last.ckpt), else OUT_DIR/last.ckpt."""
+    named = isinstance(resume, (str, os.PathLike)) and os.fspath(resume)
+    ckpt_path = os.fspath(resume if named else os.path.join(out_dir, "last.ckpt"))
+    if os.path.isdir(ckpt_path):
+        ckpt_path = os.path.join(ckpt_path, "last.ckpt")
+    if not os.path.exists(ckpt_path):
+        folder = os.path.dirname(ckpt_path) or "."
+        found = run_files(folder) if os.path.isdir(folder) else []
+        raise UsageError(f"--resume: {ckpt_path} does not exist" + (f" ({folder} holds {', '.join(found)})"
+                                                                      if found else ""),
+                         "start the run without --resume, or name the checkpoint: --resume PATH")
+    return ckpt_path
+
+
+def _resumed_run(cfg, resume, given, force):
+    """(Run, notes) of a resumed run: the checkpoint's config, with the flags that may change taken from
+    ``cfg`` where the command line gave them (``given``); a UsageError for flags that contradict the run."""
+    if force:
+        raise UsageError("--resume and --force contradict each other",
+                         "--resume continues the run, --force deletes it and starts a new one: give one")
+    ckpt_path = _checkpoint_to_resume(resume, cfg.out_dir)
+    state, saved = _read_train_checkpoint(ckpt_path)
+    if given is None:  # called from Python with a whole config: every field counts as given
+        given = {f.name for f in dataclasses.fields(Config)}
+    conflicts = _conflicts(cfg, saved, given)
+    if conflicts:
+        raise UsageError(
+            f"--resume: {'this flag differs' if len(conflicts) == 1 else 'these flags differ'} from the run's "
+            f"config in {ckpt_path}: {', '.join(conflicts)}",
+            "drop them to continue the run as it was, or start a new run with another --out-dir; on resume only "
+            f"{', '.join(_flag(f) for f in RESUMABLE)}, --out-dir, --threads, --quiet and --stop-at may change")
+    for name in RESUMABLE:  # what the command line names; the rest stays as the run had it
+        if name in given:
+            setattr(saved, name, getattr(cfg, name))
+    out_dir = cfg.out_dir
+    if isinstance(resume, (str, os.PathLike)) and os.fspath(resume) and "out_dir" not in given:
+        out_dir = os.path.dirname(ckpt_path) or "."
+    saved.out_dir = out_dir
+    resumed = Resume(ckpt_path, state, os.path.dirname(os.path.abspath(ckpt_path)),
+                     cfg.corpus if "corpus" in given else None)
+    return Run(saved, out_dir, resumed), _check_config(saved)
+
+
+def _nothing_left(run, stop_at):
+    """True (and says so) when the checkpoint is already at the step the run should stop at."""
+    cfg, step0 = run.cfg, int(run.resume.state["step"])
+    target = min(cfg.max_iters, stop_at) if stop_at else cfg.max_iters
+    if step0 < target:
+        return False
+    why = f"--stop-at {stop_at}" if stop_at and stop_at < cfg.max_iters else f"--max-iters {cfg.max_iters}"
+    _say(f"nothing to do: {run.resume.path} is at step {step0} and {why} asks for no more; no file was changed "
+         "(raise --max-iters to train further)")
+    return True
+
+
+def _check_resume_folder(run):
+    """A resumed run writes into its own folder, or into an empty one; never over later steps."""
+    out_dir, ckpt_path, source_dir = run.out_dir, run.resume.path, run.resume.source_dir
+    step0 = int(run.resume.state["step"])
+    same_folder = os.path.abspath(out_dir) == source_dir
+    if not same_folder and run_files(out_dir):
+        raise UsageError(f"--out-dir {out_dir} already holds a run ({', '.join(run_files(out_dir))}), not the "
+                         f"one in {source_dir}", "choose an empty --out-dir to continue the run there")
+    last_here = run.last_path
+    if same_folder and os.path.abspath(ckpt_path) != os.path.abspath(last_here) and os.path.isfile(last_here):
+        ahead = int(load_checkpoint(last_here, restore_rng=False).get("step") or 0)
+        if ahead > step0:
+            raise UsageError(f"--resume {ckpt_path} is at step {step0}, behind {last_here} at step {ahead}: "
+                             "continuing here would overwrite the later steps",
+                             f"continue from it in a new folder (--out-dir), or --resume {last_here}")
+
+
+# --------------------------------------------------------------- the data, the model
+def _load_data(run):
+    """The corpus (a new run records what it resolved; a resumed run must see exactly that again), the
+    tokenizer (the run's own when resuming) and the train/validation token ids."""
+    cfg, resumed = run.cfg, run.resume
+    if resumed is None:
+        text, run.corpus_info = load_run_corpus(cfg.corpus, say=_say)
+        run.tok = build_tokenizer(cfg.tokenizer, text, vocab_size=cfg.bpe_vocab_size)
     else:
-        text, corpus_info = _resume_corpus(state, resume_corpus, ckpt_path)
-    if state is not None:
-        tok = tokenizer_from_dict(state["extra"]["tokenizer"])
-    else:
-        tok = build_tokenizer(cfg.tokenizer, text, vocab_size=cfg.bpe_vocab_size)
+        text, run.corpus_info = _resume_corpus(resumed.state, resumed.corpus, resumed.path)
+        run.tok = tokenizer_from_dict(resumed.state["extra"]["tokenizer"])
     try:
-        ids = tok.encode_array(text)
+        ids = run.tok.encode_array(text)
     except (KeyError, ValueError) as err:
-        raise UsageError(f"the run's tokenizer cannot encode {describe_corpus(corpus_info)}: {err}",
+        raise UsageError(f"the run's tokenizer cannot encode {describe_corpus(run.corpus_info)}: {err}",
                          "resume on the corpus the run started on") from None
-    train_ids, val_ids = train_val_split(ids, cfg.val_fraction)
-    chars_per_token = len(text) / max(len(ids), 1)
-    sample_prompt = "\n" if "\n" in text else text[0]
-    for name, part in (("training", train_ids), ("validation", val_ids)):
+    run.train_ids, run.val_ids = train_val_split(ids, cfg.val_fraction)
+    run.chars_per_token = len(text) / max(len(ids), 1)
+    run.sample_prompt = "\n" if "\n" in text else text[0]
+    for name, part in (("training", run.train_ids), ("validation", run.val_ids)):
         if len(part) <= cfg.block_size + 1:
-            raise UsageError(f"the {name} split of {corpus_info['name']} has {len(part)} tokens, too few for "
+            raise UsageError(f"the {name} split of {run.corpus_info['name']} has {len(part)} tokens, too few for "
                              f"--block-size {cfg.block_size}", "use a larger corpus or a smaller --block-size")
 
-    # the model, optimizer and schedule, restored when resuming (a checkpoint that does not fit fails here)
+
+def _scheduler(opt, cfg):
+    if cfg.schedule == "cosine":
+        return warmup_cosine(opt, warmup_iters=cfg.warmup_iters, max_iters=cfg.max_iters, min_lr=cfg.min_lr)
+    if cfg.schedule == "plateau":
+        return ReduceLROnPlateau(opt, factor=cfg.plateau_factor, patience=cfg.plateau_patience, min_lr=cfg.min_lr)
+    return None
+
+
+def _build_model(run):
+    """The model, optimizer, schedule and batch stream, restored from the checkpoint when resuming (one that
+    does not fit fails here, before any file is written)."""
+    cfg = run.cfg
     backend.set_backend("cupy" if cfg.device == "cuda" else "numpy")
     backend.set_default_dtype(np.dtype(cfg.dtype))
     backend.manual_seed(cfg.seed)
-    batches = RandomBatchSampler(train_ids, cfg.block_size, cfg.batch_size, seed=cfg.seed, device=cfg.device)
-    model = build_model(cfg, tok.vocab_size)
+    run.batches = RandomBatchSampler(run.train_ids, cfg.block_size, cfg.batch_size, seed=cfg.seed, device=cfg.device)
+    run.model = build_model(cfg, run.tok.vocab_size)
     if cfg.device == "cuda":
-        model.to("cuda")
-    opt = configure_optimizer(model, cfg)
-    if cfg.schedule == "cosine":
-        sched = warmup_cosine(opt, warmup_iters=cfg.warmup_iters, max_iters=cfg.max_iters, min_lr=cfg.min_lr)
-    elif cfg.schedule == "plateau":
-        sched = ReduceLROnPlateau(opt, factor=cfg.plateau_factor, patience=cfg.plateau_patience,
-                                  min_lr=cfg.min_lr)
+        run.model.to("cuda")
+    run.opt = configure_optimizer(run.model, cfg)
+    run.sched = _scheduler(run.opt, cfg)
+    if run.resume is not None:
+        state = run.resume.state
+        restore_checkpoint(state, model=run.model, optimizer=run.opt, scheduler=run.sched, name=run.resume.path)
+        run.step = int(state["step"])
+        run.best_val = float(state["extra"].get("best_val", math.inf))
+        run.elapsed0 = float(state["extra"].get("elapsed", 0.0))
+        run.batches.load_state_dict(state["extra"]["batch_rng"])
+
+
+def _take_best_along(run):
+    """A run continued in a new folder takes along the best checkpoint it had at the step it resumes from
+    (``run.best_source``); without one, the next evaluation writes best.ckpt."""
+    if run.resume is None or os.path.abspath(run.out_dir) == run.resume.source_dir:
+        return
+    source_best = os.path.join(run.resume.source_dir, "best.ckpt")
+    try:
+        best_step = int(load_checkpoint(source_best, restore_rng=False).get("step") or 0) \
+            if os.path.isfile(source_best) else None
+    except CheckpointError:
+        best_step = None
+    extra = run.resume.state["extra"]
+    if best_step is not None and best_step <= run.step:
+        run.best_source = source_best
+    elif extra.get("val_loss") is not None and extra["val_loss"] == run.best_val:
+        run.best_source = run.resume.path  # the checkpoint resumed from was the best so far
     else:
-        sched = None
-    step, best_val, elapsed0 = 0, math.inf, 0.0
-    if state is not None:
-        load_checkpoint(ckpt_path, model=model, optimizer=opt, scheduler=sched)
-        step = int(state["step"])
-        best_val = float(state["extra"].get("best_val", math.inf))
-        elapsed0 = float(state["extra"].get("elapsed", 0.0))
-        batches.load_state_dict(state["extra"]["batch_rng"])
-    thread_text = set_threads(threads, auto=auto_threads(model)) if threads is not None else None
+        run.best_val = math.inf  # no best.ckpt of that moment: the next evaluation writes one
 
-    # a run continued in a new folder takes along the best checkpoint it had at the step it resumes from
-    best_source = None
-    if state is not None and os.path.abspath(out_dir) != source_dir:
-        source_best = os.path.join(source_dir, "best.ckpt")
-        try:
-            best_step = int(load_checkpoint(source_best, restore_rng=False).get("step") or 0) \
-                if os.path.isfile(source_best) else None
-        except CheckpointError:
-            best_step = None
-        if best_step is not None and best_step <= step:
-            best_source = source_best
-        elif state["extra"].get("val_loss") is not None and state["extra"]["val_loss"] == best_val:
-            best_source = ckpt_path  # the checkpoint resumed from was the best so far
-        else:
-            best_val = math.inf  # no best.ckpt of that moment: the next evaluation writes one
 
-    # everything checked: from here on files are written
+# --------------------------------------------------------------- the run folder
+def _prepare_folder(run, force, log_grads, tensorboard):
+    """The run folder: a previous run's files deleted (--force), best.ckpt taken along, log.csv (with the
+    rows up to the resumed step), the gradient/TensorBoard monitor, config.json."""
+    out_dir, resumed = run.out_dir, run.resume
     os.makedirs(out_dir, exist_ok=True)
-    last_path = os.path.join(out_dir, "last.ckpt")
-    best_path = os.path.join(out_dir, "best.ckpt")
-    if state is None and force:
+    if resumed is None and force:
         removed = run_files(out_dir)
         for name in removed:
             os.remove(os.path.join(out_dir, name))
         if removed:
             _say(f"--force: deleted the previous run's {', '.join(removed)} in {out_dir}")
-    if best_source is not None:
-        shutil.copy2(best_source, best_path)
-    log = CsvLog(os.path.join(out_dir, "log.csv"), resume_step=step if state is not None else None,
-                 source=os.path.join(source_dir, "log.csv") if source_dir else None)
-    monitor = TrainingMonitor(out_dir, model, log_grads=log_grads, tensorboard=tensorboard,
-                              resume_step=step if state is not None else None, source_dir=source_dir,
-                              force=force, say=_say) \
-        if log_grads or tensorboard else None
+    if run.best_source is not None:
+        shutil.copy2(run.best_source, run.best_path)
+    resume_step = run.step if resumed is not None else None
+    source_dir = resumed.source_dir if resumed is not None else None
+    run.log = CsvLog(os.path.join(out_dir, "log.csv"), resume_step=resume_step,
+                     source=os.path.join(source_dir, "log.csv") if source_dir else None)
+    if log_grads or tensorboard:
+        run.monitor = TrainingMonitor(out_dir, run.model, log_grads=log_grads, tensorboard=tensorboard,
+                                      resume_step=resume_step, source_dir=source_dir, force=force, say=_say)
+    tok = run.tok
     tok_info = {"kind": tok.kind, "vocab_size": tok.vocab_size,
                 "sha256": hashlib.sha256(json.dumps(tok.to_dict(), sort_keys=True).encode()).hexdigest()}
     _write_json(os.path.join(out_dir, "config.json"),
-                {"config": dataclasses.asdict(cfg), "corpus": corpus_info, "tokenizer": tok_info})
+                {"config": dataclasses.asdict(run.cfg), "corpus": run.corpus_info, "tokenizer": tok_info})
 
-    def checkpoint(path, val_loss=None):
-        extra = {"config": dataclasses.asdict(cfg), "tokenizer": tok.to_dict(), "best_val": best_val,
-                 "elapsed": elapsed0 + time.perf_counter() - t_start, "batch_rng": batches.state_dict(),
-                 "val_loss": val_loss, "corpus": corpus_info}
-        save_checkpoint(path, model=model, optimizer=opt, scheduler=sched, step=step, extra=extra)
 
-    def evaluate():
-        tr = estimate_loss(model, train_ids, cfg, cfg.seed + 10_000 + step)
-        va = estimate_loss(model, val_ids, cfg, cfg.seed + 20_000 + step)
-        return tr, va
-
+def _print_header(run, notes, thread_text):
+    cfg, tok = run.cfg, run.tok
     for note in notes:
         _say(note)
-    resuming = f", resuming at step {step} of {cfg.max_iters} from {ckpt_path}" if state is not None else ""
-    _say(f"{cfg.preset} ({cfg.model}, {model.num_parameters():,} parameters) on {describe_corpus(corpus_info)}, "
-         f"{tok.kind} tokenizer with {tok.vocab_size} tokens, {len(train_ids):,}/{len(val_ids):,} train/val tokens; "
-         f"{cfg.device} {cfg.dtype}" + (f", {thread_text}" if thread_text else "") + f"; out_dir={out_dir}{resuming}")
-    bar = None
-    if not quiet:
-        try:
-            from tqdm import tqdm  # noqa: PLC0415
+    resuming = f", resuming at step {run.step} of {cfg.max_iters} from {run.resume.path}" if run.resume else ""
+    _say(f"{cfg.preset} ({cfg.model}, {run.model.num_parameters():,} parameters) on "
+         f"{describe_corpus(run.corpus_info)}, {tok.kind} tokenizer with {tok.vocab_size} tokens, "
+         f"{len(run.train_ids):,}/{len(run.val_ids):,} train/val tokens; {cfg.device} {cfg.dtype}"
+         + (f", {thread_text}" if thread_text else "") + f"; out_dir={run.out_dir}{resuming}")
 
-            bar = tqdm(total=cfg.max_iters, initial=step, desc=cfg.preset, dynamic_ncols=True, file=sys.stderr)
-        except ImportError:  # pragma: no cover
-            bar = None
-    t_start = time.perf_counter()
-    tokens_per_step = cfg.batch_size * cfg.block_size
-    val_loss = None
-    interrupted = False
+
+def _save(run, path, val_loss=None):
+    """A checkpoint of the run as it is now (the model, optimizer, schedule, RNG, batch stream, config)."""
+    extra = {"config": dataclasses.asdict(run.cfg), "tokenizer": run.tok.to_dict(), "best_val": run.best_val,
+             "elapsed": run.elapsed(), "batch_rng": run.batches.state_dict(), "val_loss": val_loss,
+             "corpus": run.corpus_info}
+    save_checkpoint(path, model=run.model, optimizer=run.opt, scheduler=run.sched, step=run.step, extra=extra)
+
+
+# --------------------------------------------------------------- the loop
+def _progress_bar(run, quiet):
+    if quiet:
+        return None
     try:
-        while step < min(cfg.max_iters, stop_at or cfg.max_iters):
-            t0 = time.perf_counter()
-            model.train()
-            loss = lm_loss(model, *batches())
-            opt.zero_grad()
-            loss.backward()
-            if monitor is not None:
-                monitor.after_backward(step + 1)
-            if cfg.grad_clip > 0:
-                clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            lr_now = opt.param_groups[0]["lr"]
-            if sched is not None and cfg.schedule != "plateau":
-                sched.step()
-            step += 1
-            loss_v = loss.item()
-            if monitor is not None:
-                monitor.after_update(step, loss_v, lr_now)
-            if not math.isfinite(loss_v):
-                raise UsageError(f"the training loss became {loss_v} at step {step}",
-                                 f"lower --lr (now {cfg.lr}) or --grad-clip; last.ckpt holds the last evaluated step")
-            tps = tokens_per_step / max(time.perf_counter() - t0, 1e-9)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss_v:.3f}", lr=f"{lr_now:.2e}", tok_s=f"{tps:,.0f}")
-            at_eval = step % cfg.eval_interval == 0 or step == cfg.max_iters
-            if at_eval:
-                tr, val_loss = evaluate()
-                if cfg.schedule == "plateau":
-                    sched.step(val_loss)
-                bpc = val_loss / math.log(2) / chars_per_token
-                msg = (f"step {step}: train {tr:.4f}, val {val_loss:.4f}, val ppl {math.exp(val_loss):.2f}, "
-                       f"val bpc {bpc:.3f}")
-                if cfg.sample_tokens > 0:
-                    sample = sample_text(model, tok, cfg, cfg.sample_tokens, cfg.seed + step, prompt=sample_prompt)
-                    msg += "\n--- sample ---\n" + sample + "\n--------------"
-                (bar.write if bar is not None else lambda m: print(m, file=sys.stderr))(msg)
-                if monitor is not None:
-                    monitor.on_eval(step, tr, val_loss, sample if cfg.sample_tokens > 0 else None)
-                if val_loss < best_val:
-                    best_val = val_loss
-                    checkpoint(best_path, val_loss)
-                checkpoint(last_path, val_loss)
-                log.write(step=step, lr=lr_now, train_loss=f"{tr:.6f}", val_loss=f"{val_loss:.6f}",
-                          tokens_per_s=f"{tps:.1f}", elapsed=f"{elapsed0 + time.perf_counter() - t_start:.2f}")
-            elif step % cfg.log_interval == 0:
-                log.write(step=step, lr=lr_now, train_loss=f"{loss_v:.6f}", val_loss="", tokens_per_s=f"{tps:.1f}",
-                          elapsed=f"{elapsed0 + time.perf_counter() - t_start:.2f}")
-        if step < cfg.max_iters:
-            checkpoint(last_path, val_loss)
+        from tqdm import tqdm  # noqa: PLC0415 - optional: without tqdm there is no bar
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=run.cfg.max_iters, initial=run.step, desc=run.cfg.preset, dynamic_ncols=True, file=sys.stderr)
+
+
+def _train_loop(run, stop_at, quiet):
+    """Train to ``stop_at`` (or the end), evaluating, sampling and saving every ``eval_interval`` steps and
+    logging every ``log_interval``; on Ctrl-C save last.ckpt and stop."""
+    cfg = run.cfg
+    run.bar = _progress_bar(run, quiet)
+    run.t_start = time.perf_counter()
+    try:
+        while run.step < min(cfg.max_iters, stop_at or cfg.max_iters):
+            loss_v, lr_now, tokens_per_s = _train_step(run)
+            if run.step % cfg.eval_interval == 0 or run.step == cfg.max_iters:
+                _evaluate(run, lr_now, tokens_per_s)
+            elif run.step % cfg.log_interval == 0:
+                run.log.write(step=run.step, lr=lr_now, train_loss=f"{loss_v:.6f}", val_loss="",
+                              tokens_per_s=f"{tokens_per_s:.1f}", elapsed=f"{run.elapsed():.2f}")
+        if run.step < cfg.max_iters:
+            _save(run, run.last_path, run.val_loss)
     except KeyboardInterrupt:
-        interrupted = True
-        checkpoint(last_path, val_loss)
-        print(f"\ninterrupted at step {step}: saved {last_path}; continue with --resume", file=sys.stderr)
+        run.interrupted = True
+        _save(run, run.last_path, run.val_loss)
+        print(f"\ninterrupted at step {run.step}: saved {run.last_path}; continue with --resume", file=sys.stderr)
     finally:
-        if bar is not None:
-            bar.close()
-        if monitor is not None:
-            monitor.close()
-    summary = {"preset": cfg.preset, "corpus": corpus_info["name"], "corpus_sha256": corpus_info["sha256"],
-               "steps": step, "max_iters": cfg.max_iters, "best_val_loss": best_val, "final_val_loss": val_loss,
-               "parameters": model.num_parameters(), "vocab_size": tok.vocab_size,
-               "elapsed_s": round(elapsed0 + time.perf_counter() - t_start, 2), "interrupted": interrupted,
-               "out_dir": out_dir}
-    _write_json(os.path.join(out_dir, "summary.json"), summary)
+        if run.bar is not None:
+            run.bar.close()
+        if run.monitor is not None:
+            run.monitor.close()
+
+
+def _train_step(run):
+    """One optimizer step on the next batch: (loss, learning rate used, tokens per second)."""
+    cfg, model, opt, monitor = run.cfg, run.model, run.opt, run.monitor
+    t0 = time.perf_counter()
+    model.train()
+    loss = lm_loss(model, *run.batches())
+    opt.zero_grad()
+    loss.backward()
+    if monitor is not None:
+        monitor.after_backward(run.step + 1)
+    if cfg.grad_clip > 0:
+        clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    opt.step()
+    lr_now = opt.param_groups[0]["lr"]
+    if run.sched is not None and cfg.schedule != "plateau":
+        run.sched.step()
+    run.step += 1
+    loss_v = loss.item()
+    if monitor is not None:
+        monitor.after_update(run.step, loss_v, lr_now)
+    if not math.isfinite(loss_v):
+        raise UsageError(f"the training loss became {loss_v} at step {run.step}",
+                         f"lower --lr (now {cfg.lr}) or --grad-clip; last.ckpt holds the last evaluated step")
+    tokens_per_s = cfg.batch_size * cfg.block_size / max(time.perf_counter() - t0, 1e-9)
+    if run.bar is not None:
+        run.bar.update(1)
+        run.bar.set_postfix(loss=f"{loss_v:.3f}", lr=f"{lr_now:.2e}", tok_s=f"{tokens_per_s:,.0f}")
+    return loss_v, lr_now, tokens_per_s
+
+
+def _evaluate(run, lr_now, tokens_per_s):
+    """Estimate both losses, print them (and a sample), save best.ckpt when the validation loss improved and
+    last.ckpt always, and log the row."""
+    cfg, step = run.cfg, run.step
+    tr = estimate_loss(run.model, run.train_ids, cfg, cfg.seed + 10_000 + step)
+    run.val_loss = val_loss = estimate_loss(run.model, run.val_ids, cfg, cfg.seed + 20_000 + step)
+    if cfg.schedule == "plateau":
+        run.sched.step(val_loss)
+    bpc = val_loss / math.log(2) / run.chars_per_token
+    msg = f"step {step}: train {tr:.4f}, val {val_loss:.4f}, val ppl {math.exp(val_loss):.2f}, val bpc {bpc:.3f}"
+    sample = None
+    if cfg.sample_tokens > 0:
+        sample = sample_text(run.model, run.tok, cfg, cfg.sample_tokens, cfg.seed + step, prompt=run.sample_prompt)
+        msg += "\n--- sample ---\n" + sample + "\n--------------"
+    if run.bar is not None:
+        run.bar.write(msg)
+    else:
+        print(msg, file=sys.stderr)
+    if run.monitor is not None:
+        run.monitor.on_eval(step, tr, val_loss, sample)
+    if val_loss < run.best_val:
+        run.best_val = val_loss
+        _save(run, run.best_path, val_loss)
+    _save(run, run.last_path, val_loss)
+    run.log.write(step=step, lr=lr_now, train_loss=f"{tr:.6f}", val_loss=f"{val_loss:.6f}",
+                  tokens_per_s=f"{tokens_per_s:.1f}", elapsed=f"{run.elapsed():.2f}")
+
+
+def _finish(run):
+    """summary.json and loss.png; exit status 130 after Ctrl-C, else the summary."""
+    cfg = run.cfg
+    summary = {"preset": cfg.preset, "corpus": run.corpus_info["name"], "corpus_sha256": run.corpus_info["sha256"],
+               "steps": run.step, "max_iters": cfg.max_iters, "best_val_loss": run.best_val,
+               "final_val_loss": run.val_loss, "parameters": run.model.num_parameters(),
+               "vocab_size": run.tok.vocab_size, "elapsed_s": round(run.elapsed(), 2),
+               "interrupted": run.interrupted, "out_dir": run.out_dir}
+    _write_json(os.path.join(run.out_dir, "summary.json"), summary)
     try:
-        plot_loss([os.path.join(out_dir, "log.csv")], os.path.join(out_dir, "loss.png"))
-    except ImportError:
+        plot_loss([os.path.join(run.out_dir, "log.csv")], os.path.join(run.out_dir, "loss.png"))
+    except ImportError:  # no matplotlib: no loss.png
         pass
-    if interrupted:
+    if run.interrupted:
         raise SystemExit(130)
     return summary
 
@@ -673,18 +829,19 @@ def _resume_corpus(state, given_spec, ckpt_path):
     return text, info
 
 
+def _run(argv):
+    cfg, args = parse_args(argv)
+    summary = train(cfg, resume=False if args.resume is None else (args.resume or True), quiet=args.quiet,
+                    stop_at=args.stop_at, force=args.force, given=args.given, threads=args.threads,
+                    log_grads=args.log_grads, tensorboard=args.tensorboard)
+    if summary is not None:
+        print(json.dumps(summary, indent=2))
+    return summary
+
+
 def main(argv=None):
     """``python -m minitorch.train``: returns the summary dict (None when there was nothing to do)."""
-    def body(argv):
-        cfg, args = parse_args(argv)
-        summary = train(cfg, resume=False if args.resume is None else (args.resume or True), quiet=args.quiet,
-                        stop_at=args.stop_at, force=args.force, given=args.given, threads=args.threads,
-                        log_grads=args.log_grads, tensorboard=args.tensorboard)
-        if summary is not None:
-            print(json.dumps(summary, indent=2))
-        return summary
-
-    return run_main("train", body, argv)
+    return run_main("train", _run, argv)
 
 
 if __name__ == "__main__":
