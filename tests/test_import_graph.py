@@ -279,11 +279,13 @@ def test_cycle_finder_on_a_synthetic_graph():
 def test_the_graph_reads_imports_at_any_depth(tmp_path):
     pkg = tmp_path / "pkg"
     (pkg / "sub").mkdir(parents=True)
-    (pkg / "__init__.py").write_text("from . import a\n")
-    (pkg / "a.py").write_text("def f():\n    from .sub import b\n    return b\n")
-    (pkg / "sub" / "__init__.py").write_text("")
-    (pkg / "sub" / "b.py").write_text("import os\n\nclass C:\n    def g(self):\n        from ..a import f\n"
-                                      "        import pkg.sub\n        return f\n")
+    files = {"__init__.py": "from . import a\n",
+             "a.py": "def f():\n    from .sub import b\n    return b\n",
+             "sub/__init__.py": "",
+             "sub/b.py": "import os\n\nclass C:\n    def g(self):\n        from ..a import f\n"
+                         "        import pkg.sub\n        return f\n"}
+    for name, text in files.items():
+        (pkg / name).write_text(text, encoding="utf-8")
     g = import_graph(str(tmp_path), ("pkg",))
     assert g == {"pkg": {"pkg.a": 1}, "pkg.a": {"pkg.sub.b": 2}, "pkg.sub": {},
                  "pkg.sub.b": {"pkg.a": 5, "pkg.sub": 6}}
