@@ -608,3 +608,22 @@ def test_auto_threads_leaves_busy_cores_alone():
     assert _cli.auto_threads(cores=16, load=4.2) == 12
     assert _cli.auto_threads(cores=1, load=0.0) == 1
     assert 1 <= _cli.auto_threads() <= _cli.usable_cores()
+
+
+def test_the_tools_are_written_in_short_functions():
+    """Issue 19: a newcomer reads each step of a tool on one screen (train() is a list of named steps)."""
+    import ast
+    import glob
+
+    long = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "minitorch", "cli", "*.py"))):
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+        long += [f"{os.path.basename(path)}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+                 for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and node.end_lineno - node.lineno + 1 > 50]
+    assert not long, f"functions over 50 lines: {long}"
+    with open(os.path.join(ROOT, "minitorch", "cli", "train.py"), encoding="utf-8") as fh:
+        train_def = next(n for n in ast.parse(fh.read()).body if isinstance(n, ast.FunctionDef) and n.name == "train")
+    assert not [n for n in ast.walk(train_def) if isinstance(n, (ast.FunctionDef, ast.Lambda))], \
+        "train() defines no inner function: its steps are module functions that take the Run"

@@ -142,34 +142,40 @@ def evaluate(checkpoint, corpus=None, prediction_set=None, n_predict=128, batch_
     report = {"checkpoint": checkpoint, "corpus": corpus, "val_tokens": int(len(val)), "val_nll": nll,
               "val_perplexity": math.exp(nll), "val_bpc": nll / math.log(2) / chars_per_token}
     if prediction_set:
-        if os.path.exists(prediction_set):
-            try:
-                with np.load(prediction_set, allow_pickle=False) as z:
-                    if "inputs" not in z or "targets" not in z:
-                        raise UsageError(f"{prediction_set} has no arrays 'inputs' and 'targets'",
-                                         "give a prediction set written by minitorch.evaluate, or a new path")
-                    inputs, targets = z["inputs"].astype(np.int64), z["targets"].astype(np.int64)
-            except (OSError, ValueError, EOFError):
-                raise UsageError(f"{prediction_set} is not an .npz file",
-                                 "give a prediction set written by minitorch.evaluate, or a new path") from None
-            if inputs.ndim != 2 or targets.ndim != 2 or inputs.shape[1] != PREDICT_IN \
-                    or targets.shape[1] != PREDICT_OUT or len(inputs) != len(targets):
-                raise UsageError(f"{prediction_set}: expected inputs (N, {PREDICT_IN}) and targets "
-                                 f"(N, {PREDICT_OUT}), got {inputs.shape} and {targets.shape}",
-                                 "give a prediction set in the hw4 format")
-            if max(inputs.max(), targets.max()) >= tok.vocab_size or min(inputs.min(), targets.min()) < 0:
-                raise UsageError(f"{prediction_set}: token ids outside this model's vocabulary of {tok.vocab_size}",
-                                 "the set was made for another tokenizer; give a new path to make one")
-        else:
-            try:
-                inputs, targets = make_prediction_set(val, n_predict)
-            except ValueError as err:
-                raise UsageError(f"cannot make a prediction set: {err}", "use a longer corpus") from None
+        inputs, targets = _prediction_set(prediction_set, val, tok, n_predict)
         scores = score_prediction_set(model, inputs, targets, device)
         np.savez(prediction_set, inputs=inputs, targets=targets, nll=scores)
         report.update(prediction_set=prediction_set, prediction_nll=float(scores.mean()),
                       prediction_sequences=int(len(scores)))
     return report
+
+
+def _prediction_set(path, val, tok, n_predict):
+    """(inputs, targets) of the prediction set at ``path`` (checked against the model's vocabulary), or of a
+    new one of ``n_predict`` sequences drawn from the validation ids ``val`` when the file does not exist."""
+    if not os.path.exists(path):
+        try:
+            return make_prediction_set(val, n_predict)
+        except ValueError as err:
+            raise UsageError(f"cannot make a prediction set: {err}", "use a longer corpus") from None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "inputs" not in z or "targets" not in z:
+                raise UsageError(f"{path} has no arrays 'inputs' and 'targets'",
+                                 "give a prediction set written by minitorch.evaluate, or a new path")
+            inputs, targets = z["inputs"].astype(np.int64), z["targets"].astype(np.int64)
+    except (OSError, ValueError, EOFError):
+        raise UsageError(f"{path} is not an .npz file",
+                         "give a prediction set written by minitorch.evaluate, or a new path") from None
+    if inputs.ndim != 2 or targets.ndim != 2 or inputs.shape[1] != PREDICT_IN \
+            or targets.shape[1] != PREDICT_OUT or len(inputs) != len(targets):
+        raise UsageError(f"{path}: expected inputs (N, {PREDICT_IN}) and targets "
+                         f"(N, {PREDICT_OUT}), got {inputs.shape} and {targets.shape}",
+                         "give a prediction set in the hw4 format")
+    if max(inputs.max(), targets.max()) >= tok.vocab_size or min(inputs.min(), targets.min()) < 0:
+        raise UsageError(f"{path}: token ids outside this model's vocabulary of {tok.vocab_size}",
+                         "the set was made for another tokenizer; give a new path to make one")
+    return inputs, targets
 
 
 def build_parser():

@@ -127,58 +127,69 @@ def _run(argv):
     except ImportError as err:
         raise UsageError("plots need matplotlib, which is not installed",
                          "pip install matplotlib, or pip install \"minitorch-course[plot]\"") from err
-    if args.cmd == "grads":
-        labels = args.labels
-        if labels and len(labels) != len(args.logs):
-            raise UsageError(f"--labels: got {len(labels)} labels for {len(args.logs)} files",
-                             "give one per file, or none")
-        for path in args.logs:
-            if os.path.isdir(path):
-                inside = os.path.join(path, "grads.csv")
-                raise UsageError(f"{path} is a directory", f"give {inside}" if os.path.isfile(inside) else
-                                 "give a grads.csv written by python -m minitorch.train --log-grads N")
-            if not os.path.isfile(path):
-                raise UsageError(f"{path}: no such file",
-                                 "give a grads.csv written by python -m minitorch.train --log-grads N")
-            try:
-                read_grads(path)
-            except (ValueError, KeyError, csv.Error, UnicodeDecodeError) as err:
-                raise UsageError(f"{path} is not a minitorch grads.csv ({err})",
-                                 "give a grads.csv written by python -m minitorch.train --log-grads N") from None
-        out = plot_grads(args.logs, args.out, labels=labels)
-    elif args.cmd == "loss":
-        if args.labels and len(args.labels) != len(args.logs):
-            raise UsageError(f"--labels: got {len(args.labels)} labels for {len(args.logs)} logs",
-                             "give one label per log, or none")
-        for path in args.logs:
-            if os.path.isdir(path):
-                fix = f"give {os.path.join(path, 'log.csv')}" if os.path.isfile(os.path.join(path, "log.csv")) \
-                    else "give a log.csv written by python -m minitorch.train"
-                raise UsageError(f"{path} is a directory", fix)
-            if not os.path.isfile(path):
-                raise UsageError(f"{path}: no such file", "give a log.csv written by python -m minitorch.train")
-            try:
-                read_log(path)
-            except (ValueError, KeyError, TypeError, csv.Error, UnicodeDecodeError) as err:
-                detail = "" if "is not a minitorch training log" in str(err) else f" ({err})"
-                raise UsageError(f"{path} is not a minitorch training log{detail}",
-                                 "give a log.csv written by python -m minitorch.train") from None
-        out = plot_loss(args.logs, args.out, labels=args.labels)
-    else:
-        model, tok, _ = load_model(args.checkpoint)
-        if not hasattr(model, "attention_weights"):
-            raise UsageError(f"{args.checkpoint} holds a {type(model).__name__}, which has no attention maps",
-                             "give a GPT checkpoint (--preset baby-gpt)")
-        ids = check_prompt(tok, args.prompt)
-        block = getattr(model, "block_size", None)
-        if block is not None and len(ids) > block:
-            print(f"minitorch.viz: the prompt has {len(ids)} tokens and the model's context is {block}: plotting "
-                  f"the last {block}", file=sys.stderr)
-            ids = ids[-block:]
-        weights = model.attention_weights(ids)
-        out = plot_attention(weights, [tok.decode([i]) for i in ids], args.out, title=repr(args.prompt))
+    command = {"grads": _grads_command, "loss": _loss_command, "attention": _attention_command}[args.cmd]
+    out = command(args)
     print(out, file=sys.stderr)
     return out
+
+
+def _grads_command(args):
+    """Plot grads.csv files (each checked first); the image's path."""
+    labels = args.labels
+    if labels and len(labels) != len(args.logs):
+        raise UsageError(f"--labels: got {len(labels)} labels for {len(args.logs)} files",
+                         "give one per file, or none")
+    for path in args.logs:
+        if os.path.isdir(path):
+            inside = os.path.join(path, "grads.csv")
+            raise UsageError(f"{path} is a directory", f"give {inside}" if os.path.isfile(inside) else
+                             "give a grads.csv written by python -m minitorch.train --log-grads N")
+        if not os.path.isfile(path):
+            raise UsageError(f"{path}: no such file",
+                             "give a grads.csv written by python -m minitorch.train --log-grads N")
+        try:
+            read_grads(path)
+        except (ValueError, KeyError, csv.Error, UnicodeDecodeError) as err:
+            raise UsageError(f"{path} is not a minitorch grads.csv ({err})",
+                             "give a grads.csv written by python -m minitorch.train --log-grads N") from None
+    return plot_grads(args.logs, args.out, labels=labels)
+
+
+def _loss_command(args):
+    """Plot training logs (each checked first); the image's path."""
+    if args.labels and len(args.labels) != len(args.logs):
+        raise UsageError(f"--labels: got {len(args.labels)} labels for {len(args.logs)} logs",
+                         "give one label per log, or none")
+    for path in args.logs:
+        if os.path.isdir(path):
+            fix = f"give {os.path.join(path, 'log.csv')}" if os.path.isfile(os.path.join(path, "log.csv")) \
+                else "give a log.csv written by python -m minitorch.train"
+            raise UsageError(f"{path} is a directory", fix)
+        if not os.path.isfile(path):
+            raise UsageError(f"{path}: no such file", "give a log.csv written by python -m minitorch.train")
+        try:
+            read_log(path)
+        except (ValueError, KeyError, TypeError, csv.Error, UnicodeDecodeError) as err:
+            detail = "" if "is not a minitorch training log" in str(err) else f" ({err})"
+            raise UsageError(f"{path} is not a minitorch training log{detail}",
+                             "give a log.csv written by python -m minitorch.train") from None
+    return plot_loss(args.logs, args.out, labels=args.labels)
+
+
+def _attention_command(args):
+    """Plot a GPT checkpoint's attention on the prompt (its last block_size tokens); the image's path."""
+    model, tok, _ = load_model(args.checkpoint)
+    if not hasattr(model, "attention_weights"):
+        raise UsageError(f"{args.checkpoint} holds a {type(model).__name__}, which has no attention maps",
+                         "give a GPT checkpoint (--preset baby-gpt)")
+    ids = check_prompt(tok, args.prompt)
+    block = getattr(model, "block_size", None)
+    if block is not None and len(ids) > block:
+        print(f"minitorch.viz: the prompt has {len(ids)} tokens and the model's context is {block}: plotting "
+              f"the last {block}", file=sys.stderr)
+        ids = ids[-block:]
+    weights = model.attention_weights(ids)
+    return plot_attention(weights, [tok.decode([i]) for i in ids], args.out, title=repr(args.prompt))
 
 
 def _graph_command(args):
