@@ -588,6 +588,36 @@ def _load_data(run):
                              f"--block-size {cfg.block_size}", "use a larger corpus or a smaller --block-size")
 
 
+def _resume_corpus(state, given_spec, ckpt_path):
+    """(text, info) of the corpus a resumed run trains on: the one it started on (or ``given_spec``), which must
+    be the same text (sha256); otherwise a UsageError saying what differs."""
+    saved = state["extra"].get("corpus")
+    if isinstance(saved, str):  # checkpoints before corpus hashes were recorded: the resolved name only
+        saved = {"name": saved, "path": None if saved in CORPORA else saved, "sha256": None, "chars": None}
+    spec = given_spec or (saved["path"] if saved["name"] not in CORPORA else saved["name"])
+    try:
+        text, info = load_run_corpus(spec)
+    except CorpusError as err:
+        raise UsageError(f"the run's corpus {saved['name']} cannot be loaded: {err}",
+                         "point MINITORCH_DATA at it (the file or its folder), or pass --corpus PATH to the same "
+                         "text") from None
+    if saved.get("sha256") is None:
+        _say(f"{ckpt_path} does not record its corpus's sha256; continuing on {info['name']} unchecked")
+    elif info["sha256"] != saved["sha256"]:
+        raise UsageError(f"--resume: the corpus differs from the run's: {describe_corpus(info)} now, but the run "
+                         f"trained on {describe_corpus(saved)}; its vocabulary and batches would not match",
+                         "drop --corpus to continue on the run's corpus, or start a new run with another --out-dir"
+                         if given_spec else "restore that text, or start a new run with another --out-dir")
+    if saved["name"] == "python-stdlib" and not given_spec:
+        try:
+            tinyshakespeare_path(download=False)
+            _say("TinyShakespeare is available now, but this run started on python-stdlib and continues on it "
+                 "(train on TinyShakespeare in a new run: --corpus tinyshakespeare --out-dir ...)")
+        except CorpusError:
+            pass
+    return text, info
+
+
 def _scheduler(opt, cfg):
     if cfg.schedule == "cosine":
         return warmup_cosine(opt, warmup_iters=cfg.warmup_iters, max_iters=cfg.max_iters, min_lr=cfg.min_lr)
@@ -797,36 +827,6 @@ def _finish(run):
     if run.interrupted:
         raise SystemExit(130)
     return summary
-
-
-def _resume_corpus(state, given_spec, ckpt_path):
-    """(text, info) of the corpus a resumed run trains on: the one it started on (or ``given_spec``), which must
-    be the same text (sha256); otherwise a UsageError saying what differs."""
-    saved = state["extra"].get("corpus")
-    if isinstance(saved, str):  # checkpoints before corpus hashes were recorded: the resolved name only
-        saved = {"name": saved, "path": None if saved in CORPORA else saved, "sha256": None, "chars": None}
-    spec = given_spec or (saved["path"] if saved["name"] not in CORPORA else saved["name"])
-    try:
-        text, info = load_run_corpus(spec)
-    except CorpusError as err:
-        raise UsageError(f"the run's corpus {saved['name']} cannot be loaded: {err}",
-                         "point MINITORCH_DATA at it (the file or its folder), or pass --corpus PATH to the same "
-                         "text") from None
-    if saved.get("sha256") is None:
-        _say(f"{ckpt_path} does not record its corpus's sha256; continuing on {info['name']} unchecked")
-    elif info["sha256"] != saved["sha256"]:
-        raise UsageError(f"--resume: the corpus differs from the run's: {describe_corpus(info)} now, but the run "
-                         f"trained on {describe_corpus(saved)}; its vocabulary and batches would not match",
-                         "drop --corpus to continue on the run's corpus, or start a new run with another --out-dir"
-                         if given_spec else "restore that text, or start a new run with another --out-dir")
-    if saved["name"] == "python-stdlib" and not given_spec:
-        try:
-            tinyshakespeare_path(download=False)
-            _say("TinyShakespeare is available now, but this run started on python-stdlib and continues on it "
-                 "(train on TinyShakespeare in a new run: --corpus tinyshakespeare --out-dir ...)")
-        except CorpusError:
-            pass
-    return text, info
 
 
 def _run(argv):
