@@ -1,71 +1,96 @@
 """The sandbox child: runs test cases on the student's ``minitorch`` and writes arrays back.
 
-Started by ``autograder.sandbox`` as ``python -I -B [-S] child.py JOBDIR 1 START`` inside
-the sandbox (``sandbox.py``), from a per-run copy of the child-side grader modules (this file,
-``protocol``, ``execute``, ``spec``, ``tolerances``, ``cases``). JOBDIR holds ``job.json`` and
-``inputs.npz`` (inputs and upstream gradients only). It imports the student's package from the
-submission copy, blocks torch/tensorflow/jax with a friendly message (under bwrap they are absent
-from the filesystem anyway), runs every case from ``START`` on and sends each result as a frame on
-the pipe it got as stdout (moved to another descriptor first; fd 1 then points at stderr, so
-student prints never mix with frames; ``protocol.py``). It never sees expected values and decides
-nothing: comparisons and scores are made in the parent, which treats every byte from here as hostile.
+Started by ``autograder.sandbox`` as ``python -I -B [-S] child.py JOBDIR START`` inside the sandbox
+(``sandbox.py``), from a per-run copy of the child-side grader modules (this file, ``protocol``,
+``execute``, ``spec``, ``tolerances``, ``cases``). JOBDIR holds ``protocol.JOB_FILE`` and
+``protocol.INPUTS_FILE`` (inputs and upstream gradients only). It imports the student's package
+from the submission copy, blocks torch/tensorflow/jax with a friendly message (under bwrap they are
+absent from the filesystem anyway), runs every case from ``START`` on and sends each result as a
+frame on the pipe it got as stdout (moved to another descriptor first; fd 1 then points at stderr,
+so student prints never mix with frames; ``protocol.py``). It never sees expected values and
+decides nothing: comparisons and scores are made in the parent, which treats every byte from here
+as hostile.
 """
+import importlib
 import importlib.abc
 import importlib.util
 import json
 import os
 import sys
+import types
 
-FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib")
+HERE = os.path.dirname(os.path.abspath(__file__))
+SUBMODULES = ("nn", "nn.functional", "nn.utils", "nn.attention", "optim")  # used as attributes, like torch.nn
 
 
-class _Blocker(importlib.abc.MetaPathFinder):
+class ForbiddenImportBlocker(importlib.abc.MetaPathFinder):
+    """Makes ``import torch`` (tensorflow, jax) fail with a message saying why."""
+
+    def __init__(self, forbidden):
+        self.forbidden = forbidden
+
     def find_spec(self, fullname, path=None, target=None):
-        if fullname.split(".")[0] in FORBIDDEN:
+        if fullname.split(".")[0] in self.forbidden:
             raise ImportError(
                 f"importing {fullname!r} is not allowed in a minitorch submission: "
                 "implement the kernels with NumPy (xp = get_array_module(x))")
         return None
 
 
-class _BrokenModule(importlib.abc.Loader):
-    """Stands in for a student module that cannot be imported (a syntax error, a missing file):
-    importing it succeeds, and every function taken from it raises the original problem when called,
-    so only the tests that use that module fail."""
+class FunctionsRaiseModule(types.ModuleType):
+    """A module whose every attribute is a function that raises ``message`` (an ImportError) when called."""
+
+    def __init__(self, name, message):
+        super().__init__(name)
+        self._message = message
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        message = self._message
+
+        def broken(*args, **kwargs):
+            raise ImportError(message)
+
+        broken.__name__ = broken.__qualname__ = name
+        return broken
+
+
+class UnimportableFileLoader(importlib.abc.Loader):
+    """Loads a student module that cannot be imported (a syntax error, a missing file) as a
+    ``FunctionsRaiseModule``: importing it succeeds, and every function taken from it raises the
+    original problem when called, so only the tests that use that module fail."""
 
     def __init__(self, message):
         self.message = message
 
     def create_module(self, spec):
-        import types  # noqa: PLC0415
-
-        message = self.message
-
-        class Stub(types.ModuleType):
-            def __getattr__(self, name):
-                if name.startswith("__"):
-                    raise AttributeError(name)
-
-                def broken(*args, **kwargs):
-                    raise ImportError(message)
-
-                broken.__name__ = broken.__qualname__ = name
-                return broken
-
-        return Stub(spec.name)
+        return FunctionsRaiseModule(spec.name, self.message)
 
     def exec_module(self, module):
         module.__file__ = "<broken>"
 
 
-class _StubFinder(importlib.abc.MetaPathFinder):
+class UnimportableFileFinder(importlib.abc.MetaPathFinder):
+    """Finds the modules of ``broken`` ({module name: problem}) with an ``UnimportableFileLoader``."""
+
     def __init__(self, broken):
         self.broken = broken
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname in self.broken:
-            return importlib.util.spec_from_loader(fullname, _BrokenModule(self.broken[fullname]))
+            return importlib.util.spec_from_loader(fullname, UnimportableFileLoader(self.broken[fullname]))
         return None
+
+
+class FailedSubmodule:
+    """Stands in for a submodule whose import raised (``minitorch.nn`` ...): using it raises that error."""
+
+    def __init__(self, message):
+        self._message = message
+
+    def __getattr__(self, name):
+        raise ImportError(self._message)
 
 
 def _broken_modules(submission, required):
@@ -107,8 +132,8 @@ def _limit_memory(mb):
 
 
 def _load_grader(root):
-    """Import the grader's own ``autograder`` package (the per-run copy of its child-side modules)
-    from ``root``: student files can never replace the grader's case code."""
+    """Import the grader's own ``autograder`` package (the per-run copy of its child-side modules,
+    this file's folder) from ``root``: student files can never replace the grader's case code."""
     init = os.path.join(root, "autograder", "__init__.py")
     spec = importlib.util.spec_from_file_location(
         "autograder", init, submodule_search_locations=[os.path.join(root, "autograder")])
@@ -124,22 +149,10 @@ def _send(fd, data):
         view = view[n:]
 
 
-class _Broken:
-    """Stands in for a submodule that failed to import: using it raises that import error."""
-
-    def __init__(self, message):
-        self._message = message
-
-    def __getattr__(self, name):
-        raise ImportError(self._message)
-
-
 def _import_submodules(minitorch, describe):
     """``minitorch.nn`` etc. are used as attributes (like torch.nn): import them up front; one that
     fails to import only fails the tests that use it."""
-    import importlib  # noqa: PLC0415
-
-    for sub in ("nn", "nn.functional", "nn.utils", "nn.attention", "optim"):
+    for sub in SUBMODULES:
         try:
             importlib.import_module(f"minitorch.{sub}")
         except Exception as e:  # noqa: BLE001
@@ -147,69 +160,57 @@ def _import_submodules(minitorch, describe):
             *path, last = sub.split(".")
             for part in path:
                 parent = getattr(parent, part, None)
-            if parent is not None and not isinstance(parent, _Broken):
-                setattr(parent, last, _Broken(f"importing minitorch.{sub} failed: {describe(e)}"))
+            if parent is not None and not isinstance(parent, FailedSubmodule):
+                setattr(parent, last, FailedSubmodule(f"importing minitorch.{sub} failed: {describe(e)}"))
 
 
-def main():
-    job_dir, status_fd = sys.argv[1], int(sys.argv[2])
-    start = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-    if status_fd == 1:  # the frames go to the pipe on stdout; student prints go to stderr
-        status_fd = os.dup(1)
-        os.dup2(2, 1)
-    try:
-        with open(os.path.join(job_dir, "job.json"), encoding="utf-8") as f:
-            job = json.load(f)
-        _limit_memory(job.get("memory_mb"))
-        here = os.path.dirname(os.path.abspath(__file__))
-        sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != here]
-        for p in reversed(job.get("paths", [])):
-            sys.path.insert(0, p)
-        _load_grader(job["grader_root"])
-        sys.meta_path.insert(0, _Blocker())
+def _start(job_dir, protocol):
+    """Read the job, cap memory, make NumPy and the grader's modules importable, block the forbidden
+    frameworks. Returns (job, case registry, input arrays, the ``execute`` module)."""
+    with open(os.path.join(job_dir, protocol.JOB_FILE), encoding="utf-8") as f:
+        job = json.load(f)
+    _limit_memory(job.get("memory_mb"))
+    for p in reversed(job.get("paths", [])):
+        sys.path.insert(0, p)
+    sys.meta_path.insert(0, ForbiddenImportBlocker(protocol.FORBIDDEN))
 
-        import numpy as np  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
 
-        from autograder.execute import (  # noqa: PLC0415
-            Adapter,
-            describe,
-            finite_differences,
-            forward_backward,
-            set_student_roots,
-        )
-        from autograder.protocol import encode_result  # noqa: PLC0415
-        from autograder.spec import load_registry  # noqa: PLC0415
+    from autograder import execute  # noqa: PLC0415
+    from autograder.spec import load_registry  # noqa: PLC0415
 
-        registry = load_registry(job["assignment"])
-        with np.load(os.path.join(job_dir, "inputs.npz"), allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except BaseException as e:  # noqa: BLE001 - the sandbox itself could not start: a grader problem
-        msg = f"{type(e).__name__}: {e}"
-        js = json.dumps({"error": msg[:2000]}).encode()
-        _send(status_fd, f"F {len(js)}\n".encode() + js)
-        os._exit(3)
+    registry = load_registry(job["assignment"])
+    with np.load(os.path.join(job_dir, protocol.INPUTS_FILE), allow_pickle=False) as z:
+        data = {k: z[k] for k in z.files}
+    return job, registry, data, execute
 
-    submissions = list(job["submissions"])
-    state = {"group": None, "minitorch": None, "adapter": None, "error": None, "stub": None}
 
-    def switch(group):
+class Submissions:
+    """The submissions of the job, imported one at a time (``switch``): ``minitorch`` and its
+    ``Adapter``, or ``error`` when importing it failed (every case of that submission fails with it)."""
+
+    def __init__(self, folders, required_files, execute):
+        self.folders, self.required, self.execute = list(folders), list(required_files), execute
+        self.group = self.minitorch = self.adapter = self.error = self.finder = None
+
+    def switch(self, group):
         """Import the minitorch of submission ``group`` (forgetting the previous one)."""
-        submission = submissions[group]
+        submission = self.folders[group]
         for name in [m for m in sys.modules if m == "minitorch" or m.startswith("minitorch.")]:
             del sys.modules[name]
-        if state["stub"] is not None:
-            sys.meta_path.remove(state["stub"])
-            state["stub"] = None
-        if state["group"] is not None:
-            sys.path.remove(submissions[state["group"]])
+        if self.finder is not None:
+            sys.meta_path.remove(self.finder)
+            self.finder = None
+        if self.group is not None:
+            sys.path.remove(self.folders[self.group])
         sys.path.insert(0, submission)
         importlib.invalidate_caches()
-        broken = _broken_modules(submission, job.get("required_files", []))
+        broken = _broken_modules(submission, self.required)
         if broken:
-            state["stub"] = _StubFinder(broken)
-            sys.meta_path.insert(1, state["stub"])
-        set_student_roots(submission)
-        state.update(group=group, minitorch=None, adapter=None, error=None)
+            self.finder = UnimportableFileFinder(broken)
+            sys.meta_path.insert(1, self.finder)  # after the ForbiddenImportBlocker
+        self.execute.set_student_roots(submission)
+        self.group, self.minitorch, self.adapter, self.error = group, None, None, None
         try:
             import minitorch  # noqa: PLC0415
 
@@ -217,50 +218,73 @@ def main():
             if not where.startswith(os.path.join(os.path.realpath(submission), "minitorch") + os.sep):
                 raise ImportError("no minitorch package in the submission folder "
                                   f"(found {where or 'a namespace package'})")
-            _import_submodules(minitorch, describe)
-            state.update(minitorch=minitorch, adapter=Adapter(minitorch, "minitorch"))
+            _import_submodules(minitorch, self.execute.describe)
+            self.minitorch, self.adapter = minitorch, self.execute.Adapter(minitorch, "minitorch")
         except BaseException as e:  # noqa: BLE001 - fails this submission's tests, with the reason
-            state["error"] = "importing minitorch failed: " + describe(e)
+            self.error = "importing minitorch failed: " + self.execute.describe(e)
 
+
+def run_item(item, registry, data, subs):
+    """(result arrays, error messages) of one case instance on the current submission."""
+    import numpy as np  # noqa: PLC0415 - imported by _start
+
+    ex, minitorch, adapter = subs.execute, subs.minitorch, subs.adapter
+    case = registry[item["case"]]
+    inst = item["instance"]
+    results, errors = {}, {}
+    try:
+        arrays = {n: data[f"{inst}/in/{n}"] for n in case.inputs}
+        douts = {k.rsplit("/", 1)[1]: v.astype(np.float64) for k, v in data.items()
+                 if k.startswith(inst + "/dout/")}
+        if hasattr(minitorch, "manual_seed"):
+            minitorch.manual_seed(0)
+        if hasattr(minitorch, "set_default_dtype"):
+            minitorch.set_default_dtype(np.float32)
+        opts = case.options(item["dims"])
+        results, _, errors = ex.forward_backward(adapter, case, case.fn, arrays, item["dtype"], opts, douts=douts)
+        if item["fd_seed"] is not None and "forward" not in errors and "backward" not in errors:
+            grads = {k[5:]: v for k, v in results.items() if k.startswith("grad/")}
+            try:
+                results.update(ex.finite_differences(adapter, case, case.fn, arrays, opts, douts, grads,
+                                                     item["fd_seed"]))
+            except BaseException as e:  # noqa: BLE001
+                errors["fd"] = ex.describe(e)
+    except BaseException as e:  # noqa: BLE001
+        errors["forward"] = ex.describe(e)
+    return results, errors
+
+
+def main():
+    job_dir, start = sys.argv[1], int(sys.argv[2])
+    frames = os.dup(1)  # the frames go to the pipe on stdout; student prints go to stderr
+    os.dup2(2, 1)
+    sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != HERE]
+    _load_grader(os.path.dirname(HERE))  # a failure here: traceback on stderr, and the parent quotes it
+
+    from autograder import protocol  # noqa: PLC0415
+
+    try:
+        job, registry, data, execute = _start(job_dir, protocol)
+    except BaseException as e:  # noqa: BLE001 - the sandbox itself could not start: a grader problem
+        _send(frames, protocol.encode_fatal(f"{type(e).__name__}: {e}"))
+        os._exit(3)
+    subs = Submissions(job["submissions"], job.get("required_files", []), execute)
     for item in job["items"][start:]:
-        i = item["index"]
-        _send(status_fd, f"S {i}\n".encode())
-        if item.get("group", 0) != state["group"]:
-            switch(item.get("group", 0))
-            _send(status_fd, b"I\n")
-        if state["error"] is not None:
-            _send(status_fd, encode_result(i, {}, {"forward": state["error"]}))
-            continue
-        minitorch, adapter = state["minitorch"], state["adapter"]
-        case = registry[item["case"]]
-        inst = item["instance"]
-        results, errors = {}, {}
+        _send(frames, protocol.encode_start(item["index"]))
+        if item["group"] != subs.group:
+            subs.switch(item["group"])
+            _send(frames, protocol.encode_imported())
+        if subs.error is not None:
+            results, errors = {}, {"forward": subs.error}
+        else:
+            results, errors = run_item(item, registry, data, subs)
         try:
-            arrays = {n: data[f"{inst}/in/{n}"] for n in case.inputs}
-            douts = {k.rsplit("/", 1)[1]: v.astype(np.float64) for k, v in data.items()
-                     if k.startswith(inst + "/dout/")}
-            if hasattr(minitorch, "manual_seed"):
-                minitorch.manual_seed(0)
-            if hasattr(minitorch, "set_default_dtype"):
-                minitorch.set_default_dtype(np.float32)
-            opts = case.options(item["dims"])
-            results, _, errors = forward_backward(adapter, case, case.fn, arrays, item["dtype"], opts,
-                                                  douts=douts)
-            if item.get("fd_seed") is not None and "forward" not in errors and "backward" not in errors:
-                grads = {k[5:]: v for k, v in results.items() if k.startswith("grad/")}
-                try:
-                    results.update(finite_differences(adapter, case, case.fn, arrays, opts, douts, grads,
-                                                      item["fd_seed"]))
-                except BaseException as e:  # noqa: BLE001
-                    errors["fd"] = describe(e)
-        except BaseException as e:  # noqa: BLE001
-            errors["forward"] = describe(e)
-        try:
-            frame = encode_result(i, results, errors)
+            frame = protocol.encode_result(item["index"], results, errors)
         except BaseException as e:  # noqa: BLE001 - e.g. results too large to pack
-            frame = encode_result(i, {}, {"forward": "the results could not be sent back: " + describe(e)})
-        _send(status_fd, frame)
-    _send(status_fd, b"D\n")
+            frame = protocol.encode_result(item["index"], {}, {
+                "forward": "the results could not be sent back: " + execute.describe(e)})
+        _send(frames, frame)
+    _send(frames, protocol.encode_done())
     os._exit(0)
 
 

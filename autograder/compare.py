@@ -303,6 +303,8 @@ def _shape_mismatch(name, got, expected, details, scales):
     return Check(name, False, msg, hint=hint, details=details)
 
 
+# The wording of the engine's error (``minitorch/autograd/engine.py: _check_grad``), which reaches the
+# parent as text; tests/autograder/test_compare.py makes the real engine raise it, so a rewording fails there.
 _SHAPE_ERR = re.compile(r"(?:(\w+)\.backward returned )?a gradient of shape \(([\d, ]*)\) for input (\d+), "
                         r"which has shape \(([\d, ]*)\)")
 

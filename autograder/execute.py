@@ -85,21 +85,10 @@ def forward_backward(adapter, case, fn, arrays, dtype, opts, douts=None, make_do
     ``douts``: {output name: upstream gradient array}; or ``make_dout(name, out_array)`` makes
     them (fixture generation). Returns (results, douts, errors): results holds 'out/<name>' and
     'grad/<input>' arrays; errors holds 'forward' / 'backward' / 'grad/<input>' messages."""
-    results, errors = {}, {}
     if case.arrays:
-        try:
-            args = [a.astype(dtype) if a.dtype.kind == "f" else a for a in (arrays[n] for n in case.inputs)]
-            res = fn(adapter.lib, *[np.array(a, copy=True) for a in args], **opts)
-            if not isinstance(res, dict):
-                raise TypeError(f"the test function returned {type(res).__name__}, not a dict of arrays")
-            for n, v in res.items():
-                v = np.asarray(v.detach().numpy() if hasattr(v, "detach") else v)
-                if v.dtype.kind not in "biuf":
-                    raise TypeError(f"{n} has dtype {v.dtype}, which is not a numeric dtype")
-                results[f"out/{n}"] = np.array(v, copy=True)
-        except BaseException as e:  # noqa: BLE001
-            errors["forward"] = describe(e)
+        results, errors = run_arrays(adapter, case, fn, arrays, dtype, opts)
         return results, douts or {}, errors
+    results, errors = {}, {}
     try:
         _, outs, names, leaves = call(adapter, fn, case, arrays, dtype, opts)
         for n, o in zip(names, outs):
@@ -129,6 +118,25 @@ def forward_backward(adapter, case, fn, arrays, dtype, opts, douts=None, make_do
         except BaseException as e:  # noqa: BLE001
             errors[f"grad/{n}"] = describe(e)
     return results, douts, errors
+
+
+def run_arrays(adapter, case, fn, arrays, dtype, opts):
+    """(results, errors) of an array-level case (``case.arrays``): ``fn`` gets NumPy arrays and
+    returns a dict of arrays, graded as outputs."""
+    results, errors = {}, {}
+    try:
+        args = [a.astype(dtype) if a.dtype.kind == "f" else a for a in (arrays[n] for n in case.inputs)]
+        res = fn(adapter.lib, *[np.array(a, copy=True) for a in args], **opts)
+        if not isinstance(res, dict):
+            raise TypeError(f"the test function returned {type(res).__name__}, not a dict of arrays")
+        for n, v in res.items():
+            v = np.asarray(v.detach().numpy() if hasattr(v, "detach") else v)
+            if v.dtype.kind not in "biuf":
+                raise TypeError(f"{n} has dtype {v.dtype}, which is not a numeric dtype")
+            results[f"out/{n}"] = np.array(v, copy=True)
+    except BaseException as e:  # noqa: BLE001
+        errors["forward"] = describe(e)
+    return results, errors
 
 
 def objective(adapter, case, fn, arrays, opts, douts):

@@ -1,25 +1,42 @@
-"""The byte protocol between the sandbox child and the grader, and the parent's checks on it.
+"""What the sandbox child and the grader agree on, and the parent's checks on what comes back.
 
-The child (``child.py``) writes frames on one pipe; nothing else leaves the sandbox (there is no
-writable folder the grader reads back)::
+The parent writes the job into the job folder: ``JOB_FILE`` (the cases to run, the submissions'
+folders, the memory cap) and ``INPUTS_FILE`` (inputs and upstream gradients only, never expected
+values), and starts ``child.py JOBDIR START``. The child writes frames on one pipe (its stdout);
+nothing else leaves the sandbox (there is no writable folder the grader reads back)::
 
-    S <index>\\n                         case <index> starts
-    R <index> <npz bytes> <json bytes>\\n  then the .npz (arrays, no pickle) and the JSON ({"errors": {...}})
-    F <json bytes>\\n                      then {"error": "..."}: the child could not start (imports failed)
-    D\\n                                   all cases done
+    S <index>\\n                         START: case <index> starts
+    I\\n                                 IMPORTED: the submission of that case is imported (sent
+                                         when the child switches submission: its first case)
+    R <index> <npz bytes> <json bytes>\\n  RESULT: then the .npz (arrays, no pickle) and the JSON
+                                         ({"errors": {...}}) of the case that started
+    F <json bytes>\\n                      FATAL: then {"error": "..."}: the child could not start
+                                         (before any case; the parent stops with a grader error)
+    D\\n                                   DONE: all cases done
+
+Result arrays are named ``out/<name>``, ``grad/<input>`` and ``fd/<input>/numeric|analytic``;
+messages ``forward``, ``backward``, ``fd`` and ``grad/<input>``.
 
 Everything on that pipe is written by a process that also runs student code, so the parent treats
 it as hostile: lengths are capped before anything is buffered, every ``.npz`` member's header is
 read (``numpy.lib.format``) and checked against the keys, numeric dtypes and element counts the
 parent expects before its bytes are turned into an array, and messages are capped and stripped of
-control characters. This module imports only the standard library and NumPy: the child uses it too.
+control characters. This module imports only the standard library at import time (NumPy when
+arrays are encoded or read): the child loads it first, before its search path holds NumPy, so
+that every start-up failure after that can be reported as a FATAL frame.
 """
 import io
 import json
 import re
 import zipfile
 
-import numpy as np
+JOB_FILE = "job.json"            # in the job folder: the job (parent -> child)
+INPUTS_FILE = "inputs.npz"       # in the job folder: inputs and upstream gradients (parent -> child)
+
+START, IMPORTED, RESULT, FATAL, DONE = "S", "I", "R", "F", "D"   # frame kinds (child -> parent)
+
+# frameworks a submission may not use: scanned for by the parent, blocked in the child, absent from the sandbox
+FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib")
 
 MAX_LINE = 80                    # a frame header line
 MAX_NPZ_BYTES = 64 << 20         # one case's arrays
@@ -39,8 +56,18 @@ class ProtocolError(ValueError):
 
 
 # --------------------------------------------------------------------------- child side
+def encode_start(index):
+    return f"{START} {int(index)}\n".encode()
+
+
+def encode_imported():
+    return f"{IMPORTED}\n".encode()
+
+
 def encode_result(index, arrays, errors):
-    """One R frame: numeric arrays only (others are dropped), messages as JSON."""
+    """One RESULT frame: numeric arrays only (others are dropped), messages as JSON."""
+    import numpy as np  # noqa: PLC0415 - see the module docstring
+
     buf = io.BytesIO()
     clean = {}
     for k, v in arrays.items():
@@ -50,12 +77,16 @@ def encode_result(index, arrays, errors):
     np.savez(buf, **clean)
     npz = buf.getvalue()
     js = json.dumps({"errors": {str(k): clean_message(v) for k, v in errors.items()}}).encode()
-    return f"R {int(index)} {len(npz)} {len(js)}\n".encode() + npz + js
+    return f"{RESULT} {int(index)} {len(npz)} {len(js)}\n".encode() + npz + js
 
 
 def encode_fatal(message):
     js = json.dumps({"error": clean_message(message)}).encode()
-    return f"F {len(js)}\n".encode() + js
+    return f"{FATAL} {len(js)}\n".encode() + js
+
+
+def encode_done():
+    return f"{DONE}\n".encode()
 
 
 # --------------------------------------------------------------------------- parent side
@@ -72,12 +103,12 @@ def clean_message(msg, limit=MAX_MESSAGE):
 
 class FrameReader:
     """Incremental parser of the child's frames. ``feed(bytes)`` returns the complete events:
-    ("S", index), ("I",), ("R", index, npz_bytes, json_bytes), ("F", json_bytes), ("D",). Raises
-    ProtocolError on anything else, before buffering more than the caps allow."""
+    (START, index), (IMPORTED,), (RESULT, index, npz_bytes, json_bytes), (FATAL, json_bytes),
+    (DONE,). Raises ProtocolError on anything else, before buffering more than the caps allow."""
 
     def __init__(self, max_npz=MAX_NPZ_BYTES, max_json=MAX_JSON_BYTES):
         self.buf = bytearray()
-        self.need = None  # (event head, sizes) while a payload is pending
+        self.need = None  # (event head, payload sizes) while a payload is pending
         self.max_npz, self.max_json = max_npz, max_json
 
     def feed(self, data):
@@ -85,17 +116,10 @@ class FrameReader:
         events = []
         while True:
             if self.need is not None:
-                head, sizes = self.need
-                total = sum(sizes)
-                if len(self.buf) < total:
+                event = self._payload()
+                if event is None:
                     break
-                parts, pos = [], 0
-                for n in sizes:
-                    parts.append(bytes(self.buf[pos:pos + n]))
-                    pos += n
-                del self.buf[:total]
-                events.append(head + tuple(parts))
-                self.need = None
+                events.append(event)
                 continue
             nl = self.buf.find(b"\n", 0, MAX_LINE + 1)
             if nl < 0:
@@ -104,31 +128,53 @@ class FrameReader:
                 break
             line = bytes(self.buf[:nl]).decode("ascii", "replace")
             del self.buf[:nl + 1]
-            parts = line.split(" ")
             try:
-                if parts[0] == "S" and len(parts) == 2:
-                    events.append(("S", _nat(parts[1])))
-                elif parts[0] in ("D", "I") and len(parts) == 1:
-                    events.append((parts[0],))
-                elif parts[0] == "R" and len(parts) == 4:
-                    n_npz, n_js = _nat(parts[2]), _nat(parts[3])
-                    if n_npz > self.max_npz:
-                        raise ProtocolError(f"the result arrays take {n_npz} bytes (the limit is {self.max_npz})")
-                    if n_js > self.max_json:
-                        raise ProtocolError(f"the result messages take {n_js} bytes (the limit is {self.max_json})")
-                    self.need = (("R", _nat(parts[1])), (n_npz, n_js))
-                elif parts[0] == "F" and len(parts) == 2:
-                    n_js = _nat(parts[1])
-                    if n_js > self.max_json:
-                        raise ProtocolError("the start-up error message is too long")
-                    self.need = (("F",), (n_js,))
-                else:
-                    raise ProtocolError(f"an unknown status line {line[:40]!r}")
-            except ValueError as e:
-                if isinstance(e, ProtocolError):
-                    raise
+                event = self._status_line(line)
+            except ProtocolError:
+                raise
+            except ValueError:
                 raise ProtocolError(f"a malformed status line {line[:40]!r}") from None
+            if event is not None:
+                events.append(event)
         return events
+
+    def _payload(self):
+        """The pending frame's event once all of its payload has arrived, else None."""
+        head, sizes = self.need
+        total = sum(sizes)
+        if len(self.buf) < total:
+            return None
+        parts, pos = [], 0
+        for n in sizes:
+            parts.append(bytes(self.buf[pos:pos + n]))
+            pos += n
+        del self.buf[:total]
+        self.need = None
+        return head + tuple(parts)
+
+    def _status_line(self, line):
+        """The event of a frame without payload, or None when one is pending (``self.need``)."""
+        parts = line.split(" ")
+        kind = parts[0]
+        if kind == START and len(parts) == 2:
+            return (START, _nat(parts[1]))
+        if kind in (DONE, IMPORTED) and len(parts) == 1:
+            return (kind,)
+        if kind == RESULT and len(parts) == 4:
+            n_npz, n_js = _nat(parts[2]), _nat(parts[3])
+            if n_npz > self.max_npz:
+                raise ProtocolError(f"the result arrays take {n_npz} bytes (the limit is {self.max_npz})")
+            if n_js > self.max_json:
+                raise ProtocolError(f"the result messages take {n_js} bytes (the limit is {self.max_json})")
+            self.need = ((RESULT, _nat(parts[1])), (n_npz, n_js))
+        elif kind == FATAL and len(parts) == 2:
+            n_js = _nat(parts[1])
+            if n_js > self.max_json:
+                raise ProtocolError("the start-up error message is too long")
+            self.need = ((FATAL,), (n_js,))
+        else:
+            raise ProtocolError(f"an unknown status line {line[:40]!r}")
+        return None
 
 
 def _nat(s):
@@ -164,40 +210,55 @@ def read_arrays(npz_bytes, expect=None, max_bytes=MAX_NPZ_BYTES):
         cap = DEFAULT_MAX_ELEMENTS if expect is None else int(expect[key])
         if info.file_size > max_bytes:
             raise ProtocolError(f"{key}: larger than the limit")
-        try:
-            with zf.open(info) as f:
-                version = np.lib.format.read_magic(f)
-                if version == (1, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=1024)
-                elif version == (2, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=1024)
-                else:
-                    raise ProtocolError(f"{key}: unsupported .npy version {version}")
-                dtype = np.dtype(dtype)
-                if dtype.kind not in "biuf" or dtype.hasobject or dtype.fields or dtype.itemsize > 8:
-                    raise ProtocolError(f"{key}: dtype {dtype} is not a plain numeric dtype")
-                if not isinstance(shape, tuple) or len(shape) > MAX_NDIM or \
-                        not all(isinstance(d, int) and 0 <= d <= cap for d in shape):
-                    raise ProtocolError(f"{key}: shape {str(shape)[:60]} is not acceptable")
-                count = 1
-                for d in shape:
-                    count *= d
-                if count > cap:
-                    raise ProtocolError(f"{key}: {count} elements, more than the {cap} expected at most")
-                nbytes = count * dtype.itemsize
-                total += nbytes
-                if total > max_bytes:
-                    raise ProtocolError("the result arrays are larger than the limit")
-                data = f.read(nbytes + 1)
-        except ProtocolError:
-            raise
-        except Exception as e:  # noqa: BLE001 - any malformed member is a protocol error
-            raise ProtocolError(f"{key}: unreadable ({type(e).__name__})") from None
-        if len(data) != nbytes:
-            raise ProtocolError(f"{key}: the data does not match its header")
-        arr = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-        out[key] = np.array(arr, dtype=dtype.newbyteorder("="), copy=True)
+        out[key], nbytes = _read_member(zf, info, key, cap, max_bytes - total)
+        total += nbytes
     return out
+
+
+def _read_member(zf, info, key, cap, max_bytes):
+    """(array, its bytes) of one member: its header checked (numeric dtype, at most ``cap``
+    elements, at most ``max_bytes``) before its data is read."""
+    import numpy as np  # noqa: PLC0415 - see the module docstring
+
+    try:
+        with zf.open(info) as f:
+            shape, fortran, dtype = _read_header(f, key)
+            if dtype.kind not in "biuf" or dtype.hasobject or dtype.fields or dtype.itemsize > 8:
+                raise ProtocolError(f"{key}: dtype {dtype} is not a plain numeric dtype")
+            if not isinstance(shape, tuple) or len(shape) > MAX_NDIM or \
+                    not all(isinstance(d, int) and 0 <= d <= cap for d in shape):
+                raise ProtocolError(f"{key}: shape {str(shape)[:60]} is not acceptable")
+            count = 1
+            for d in shape:
+                count *= d
+            if count > cap:
+                raise ProtocolError(f"{key}: {count} elements, more than the {cap} expected at most")
+            nbytes = count * dtype.itemsize
+            if nbytes > max_bytes:
+                raise ProtocolError("the result arrays are larger than the limit")
+            data = f.read(nbytes + 1)
+    except ProtocolError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any malformed member is a protocol error
+        raise ProtocolError(f"{key}: unreadable ({type(e).__name__})") from None
+    if len(data) != nbytes:
+        raise ProtocolError(f"{key}: the data does not match its header")
+    arr = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    return np.array(arr, dtype=dtype.newbyteorder("="), copy=True), nbytes
+
+
+def _read_header(f, key):
+    """(shape, fortran order, dtype) from a member's .npy header (versions 1.0 and 2.0, capped size)."""
+    import numpy as np  # noqa: PLC0415 - see the module docstring
+
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=1024)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=1024)
+    else:
+        raise ProtocolError(f"{key}: unsupported .npy version {version}")
+    return shape, fortran, np.dtype(dtype)
 
 
 def read_errors(json_bytes, allowed=None):

@@ -33,7 +33,22 @@ import threading
 import time
 
 from .fixtures import write_npz
-from .protocol import FrameReader, ProtocolError, clean_message, read_arrays, read_errors, read_fatal
+from .protocol import (
+    DONE,
+    FATAL,
+    FORBIDDEN,
+    IMPORTED,
+    INPUTS_FILE,
+    JOB_FILE,
+    RESULT,
+    START,
+    FrameReader,
+    ProtocolError,
+    clean_message,
+    read_arrays,
+    read_errors,
+    read_fatal,
+)
 from .tolerances import DEFAULT_BUDGET_S, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 
 PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -48,7 +63,6 @@ CHILD_FILES = ("__init__.py", "child.py", "protocol.py", "execute.py", "spec.py"
 CHILD_DIRS = ("cases",)
 # what the kernels may import besides the standard library
 ALLOWED_PACKAGES = ("numpy", "numpy.libs", "scipy", "scipy.libs")
-FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib")
 STDLIB_SKIP = ("site-packages", "dist-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip",
                "lib2to3", "config-")
 MAX_SUBMISSION_BYTES = 50 << 20
@@ -394,33 +408,9 @@ def runtime_dir():
     """A root-owned, world-readable copy (hard links where possible) of this interpreter, its
     standard library and the allowed packages, without site-packages: what the sandbox executes.
     Built once per interpreter (under /var/cache/minitorch-sandbox as root, else ~/.cache)."""
-    import importlib.util  # noqa: PLC0415
-    import sysconfig  # noqa: PLC0415
-
-    exe = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
-    stdlib = os.path.realpath(_stdlib_dir())
-    pkgs = {}
-    for name in ("numpy", "scipy"):
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.submodule_search_locations:
-            loc = os.path.realpath(list(spec.submodule_search_locations)[0])
-            pkgs[name] = loc
-            libs = loc + ".libs"
-            if os.path.isdir(libs):
-                pkgs[name + ".libs"] = libs
-    versions = {}
-    for name in ("numpy", "scipy"):
-        if name in pkgs:
-            try:
-                import importlib.metadata as md  # noqa: PLC0415
-
-                versions[name] = md.version(name)
-            except Exception:  # noqa: BLE001
-                versions[name] = str(os.stat(pkgs[name]).st_mtime_ns)
-    key = json.dumps({"exe": exe, "version": sys.version, "stdlib": stdlib, "pkgs": pkgs, "v": versions,
-                      "format": 1}, sort_keys=True)
     import hashlib  # noqa: PLC0415
 
+    exe, stdlib, pkgs, key = _runtime_sources()
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     if _is_root():
         base = "/var/cache/minitorch-sandbox"
@@ -435,22 +425,7 @@ def runtime_dir():
             os.chmod(base, 0o755)
         tmp = tempfile.mkdtemp(prefix=".build-", dir=base)
         try:
-            ver = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-            os.makedirs(os.path.join(tmp, "bin"))
-            _place(exe, os.path.join(tmp, "bin", ver))
-            libdir = sysconfig.get_config_var("LIBDIR") or ""
-            ldlib = sysconfig.get_config_var("INSTSONAME") or ""
-            os.makedirs(os.path.join(tmp, "lib"))
-            if ldlib and os.path.isfile(os.path.join(libdir, ldlib)):
-                _place(os.path.realpath(os.path.join(libdir, ldlib)), os.path.join(tmp, "lib", ldlib))
-            _tree(stdlib, os.path.join(tmp, "lib", ver), skip=STDLIB_SKIP)
-            os.makedirs(os.path.join(tmp, "site"))
-            for name, loc in pkgs.items():
-                _tree(loc, os.path.join(tmp, "site", name))
-            with open(os.path.join(tmp, "runtime.json"), "w", encoding="utf-8") as f:
-                f.write(key)
-            for d, _, _ in os.walk(tmp):
-                os.chmod(d, 0o755)
+            _build_runtime(tmp, exe, stdlib, pkgs, key)
             try:
                 os.rename(tmp, dest)
             except OSError:
@@ -460,6 +435,53 @@ def runtime_dir():
             if os.path.isdir(tmp):
                 shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+
+def _runtime_sources():
+    """(interpreter, standard library, {package: folder}, key): what the runtime copy is made of;
+    the key (JSON, with the packages' versions) names the copy."""
+    import importlib.metadata as md  # noqa: PLC0415
+    import importlib.util  # noqa: PLC0415
+
+    exe = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+    stdlib = os.path.realpath(_stdlib_dir())
+    pkgs, versions = {}, {}
+    for name in ("numpy", "scipy"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            loc = os.path.realpath(list(spec.submodule_search_locations)[0])
+            pkgs[name] = loc
+            if os.path.isdir(loc + ".libs"):
+                pkgs[name + ".libs"] = loc + ".libs"
+            try:
+                versions[name] = md.version(name)
+            except Exception:  # noqa: BLE001
+                versions[name] = str(os.stat(loc).st_mtime_ns)
+    key = json.dumps({"exe": exe, "version": sys.version, "stdlib": stdlib, "pkgs": pkgs, "v": versions,
+                      "format": 1}, sort_keys=True)
+    return exe, stdlib, pkgs, key
+
+
+def _build_runtime(tmp, exe, stdlib, pkgs, key):
+    """Fill ``tmp`` with the runtime copy: bin/pythonX.Y, lib/ (libpython, the standard library), site/."""
+    import sysconfig  # noqa: PLC0415
+
+    ver = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    os.makedirs(os.path.join(tmp, "bin"))
+    _place(exe, os.path.join(tmp, "bin", ver))
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    ldlib = sysconfig.get_config_var("INSTSONAME") or ""
+    os.makedirs(os.path.join(tmp, "lib"))
+    if ldlib and os.path.isfile(os.path.join(libdir, ldlib)):
+        _place(os.path.realpath(os.path.join(libdir, ldlib)), os.path.join(tmp, "lib", ldlib))
+    _tree(stdlib, os.path.join(tmp, "lib", ver), skip=STDLIB_SKIP)
+    os.makedirs(os.path.join(tmp, "site"))
+    for name, loc in pkgs.items():
+        _tree(loc, os.path.join(tmp, "site", name))
+    with open(os.path.join(tmp, "runtime.json"), "w", encoding="utf-8") as f:
+        f.write(key)
+    for d, _, _ in os.walk(tmp):
+        os.chmod(d, 0o755)
 
 
 def _place(src, dst):
@@ -675,10 +697,13 @@ def _deny_network():
 
 
 class _Run:
-    """One sandboxed run of an assignment: the job folder, the command line, the kill."""
+    """One sandboxed run of an assignment: the job folder, the limits, the command line of a child."""
 
-    def __init__(self, mode, job_dir, slot):
+    def __init__(self, mode, job_dir, slot, timeout, import_timeout, memory_mb, budget):
         self.mode, self.job_dir, self.slot = mode, job_dir, slot
+        self.timeout, self.import_timeout, self.memory_mb, self.budget = timeout, import_timeout, memory_mb, budget
+        self.end = float("inf")  # the assignment's deadline (time.monotonic), set when its cases start
+        self.runtime = runtime_dir() if mode != "none" else None
 
     def command(self, start, info_fd):
         """(argv, env) of a child starting at item ``start``. Its stdout is the frame pipe (the child
@@ -687,12 +712,12 @@ class _Run:
         ver = f"python{sys.version_info[0]}.{sys.version_info[1]}"
         if self.mode == "none":
             return [sys.executable, "-I", "-B", os.path.join(j, "grader", "autograder", "child.py"),
-                    os.path.join(j, "in"), "1", str(start)], child_env()
+                    os.path.join(j, "in"), str(start)], child_env()
         rt = self.runtime
         if self.mode == "setpriv":
             cmd = _setpriv_prefix(self.slot.uid) + [
                 os.path.join(rt, "bin", ver), "-I", "-B", "-S",
-                os.path.join(j, "grader", "autograder", "child.py"), os.path.join(j, "in"), "1", str(start)]
+                os.path.join(j, "grader", "autograder", "child.py"), os.path.join(j, "in"), str(start)]
             return cmd, child_env({"LD_LIBRARY_PATH": os.path.join(rt, "lib"), "HOME": os.path.join(j, "work"),
                                    "TMPDIR": os.path.join(j, "work")})
         args = (_setpriv_prefix(self.slot.uid) if self.slot else []) + ["bwrap"] + _bwrap_base_args() + [
@@ -702,16 +727,19 @@ class _Run:
         for k, v in child_env({"LD_LIBRARY_PATH": "/mt/py/lib", "HOME": "/tmp", "TMPDIR": "/tmp"}).items():
             args += ["--setenv", k, v]
         args += ["--info-fd", str(info_fd), "--", f"/mt/py/bin/{ver}", "-I", "-B", "-S",
-                 "/mt/grader/autograder/child.py", "/mt/in", "1", str(start)]
+                 "/mt/grader/autograder/child.py", "/mt/in", str(start)]
         return args, None
 
     def paths(self, n_subs):
-        """(site paths, grader root, submission folders) as the child sees them."""
+        """(site paths, submission folders) as the child sees them."""
         j = self.job_dir
         if self.mode == "bwrap":
-            return ["/mt/py/site"], "/mt/grader", [f"/mt/sub/{g}" for g in range(n_subs)]
+            return ["/mt/py/site"], [f"/mt/sub/{g}" for g in range(n_subs)]
         site = [os.path.join(self.runtime, "site")] if self.mode == "setpriv" else []
-        return site, os.path.join(j, "grader"), [os.path.join(j, "sub", str(g)) for g in range(n_subs)]
+        return site, [os.path.join(j, "sub", str(g)) for g in range(n_subs)]
+
+
+EXIT_NO_NETWORK_FILTER = 121  # the setpriv child's exit status when its seccomp filter cannot be installed
 
 
 def _limits(mode, memory_mb, cpu_s):
@@ -726,7 +754,7 @@ def _limits(mode, memory_mb, cpu_s):
 
     def apply():
         if mode == "setpriv" and not _deny_network():
-            os._exit(121)  # no network filter: refuse to run student code
+            os._exit(EXIT_NO_NETWORK_FILTER)  # no network filter: refuse to run student code
         for lim, val in ((resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_FSIZE, FSIZE_BYTES),
                          (resource.RLIMIT_CORE, 0), (resource.RLIMIT_CPU, int(cpu_s) + 1),
                          (resource.RLIMIT_NOFILE, 256), (resource.RLIMIT_AS, int(memory_mb) << 20)):
@@ -743,8 +771,8 @@ def _limits(mode, memory_mb, cpu_s):
 def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, memory_mb=DEFAULT_MEMORY_MB,
               import_timeout=IMPORT_TIMEOUT_S, required_files=(), expect=None, mode=None, budget=DEFAULT_BUDGET_S,
               private=()):
-    """Run ``items`` (dicts with index, instance, case, dtype, dims, fd_seed and optionally group,
-    an index into ``submission`` when it is a list of folders) in the sandbox.
+    """Run ``items`` (dicts with index, instance, case, dtype, dims, fd_seed and group, an index
+    into ``submission``, a folder or a list of folders) in the sandbox.
 
     ``inputs``: {key: array} for the child (inputs and upstream gradients only — never expected
     values). ``expect``: {index: {result key: max elements}} — keys the parent accepts (others are
@@ -759,9 +787,9 @@ def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, 
         raise SandboxError(f"unknown sandbox mode {mode!r}")
     out = {}
     subs = [submission] if isinstance(submission, str) else list(submission)
-    if mode in ("bwrap", "setpriv") and _is_root():
+    if isolated(mode) and _is_root():
         _become_subreaper()
-    slot = _UidSlot() if mode in ("bwrap", "setpriv") and _is_root() else None
+    slot = _UidSlot() if isolated(mode) and _is_root() else None
     try:
         if mode == "setpriv":
             check_private(secret_paths(private))
@@ -769,40 +797,51 @@ def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, 
         # Windows cannot delete a file a left-behind process still holds: a stray temp folder, not a traceback
         keep = {"ignore_cleanup_errors": True} if sys.platform == "win32" and sys.version_info >= (3, 10) else {}
         with tempfile.TemporaryDirectory(prefix=f"mtgrade-{os.getpid()}-", dir=parent, **keep) as job_dir:
-            run = _Run(mode, job_dir, slot)
-            run.runtime = runtime_dir() if mode != "none" else None
-            for g, s in enumerate(subs):
-                _copy_submission(s, os.path.join(job_dir, "sub", str(g)))
-            _copy_grader(os.path.join(job_dir, "grader"))
-            os.makedirs(os.path.join(job_dir, "in"))
-            site, grader_root, sub_paths = run.paths(len(subs))
-            job = {"submissions": sub_paths, "grader_root": grader_root, "paths": site, "assignment": assignment,
-                   "items": items, "memory_mb": memory_mb, "required_files": list(required_files)}
-            with open(os.path.join(job_dir, "in", "job.json"), "w", encoding="utf-8") as f:
-                json.dump(job, f)
-            write_npz(os.path.join(job_dir, "in", "inputs.npz"), inputs)
-            if slot is not None:
-                _open_up(job_dir)
-                os.chmod(job_dir, 0o711)
-                work = os.path.join(job_dir, "work")
-                os.makedirs(work)
-                os.chown(work, slot.uid, slot.uid)
-                os.chmod(work, 0o700)
-            end = time.monotonic() + (budget if budget else float("inf"))
-            pos = 0
-            while pos < len(items):
-                if time.monotonic() >= end:
-                    for it in items[pos:]:
-                        out.setdefault(it["index"], ({}, {"forward": (
-                            f"not run: the assignment's total time budget of {budget:g} s was used up")}))
-                    break
-                pos = _run_child(run, items, pos, timeout, import_timeout, out, expect, end, budget, memory_mb)
+            run = _Run(mode, job_dir, slot, timeout, import_timeout, memory_mb, budget)
+            _write_job(run, subs, {"assignment": assignment, "items": items, "memory_mb": memory_mb,
+                                   "required_files": list(required_files)}, inputs)
+            _run_items(run, items, out, expect)
     finally:
         if slot is not None:
             slot.release()
     for it in items:
         out.setdefault(it["index"], ({}, {"forward": "no result came back from the sandbox"}))
     return out
+
+
+def _write_job(run, subs, job, inputs):
+    """The job folder: copies of the submissions and of the child-side grader, ``job`` (completed
+    with the paths the child sees) and the inputs; as root, readable (never writable) by the
+    sandbox uid, with a work folder of its own."""
+    j = run.job_dir
+    for g, s in enumerate(subs):
+        _copy_submission(s, os.path.join(j, "sub", str(g)))
+    _copy_grader(os.path.join(j, "grader"))
+    os.makedirs(os.path.join(j, "in"))
+    site, sub_paths = run.paths(len(subs))
+    with open(os.path.join(j, "in", JOB_FILE), "w", encoding="utf-8") as f:
+        json.dump(dict(job, submissions=sub_paths, paths=site), f)
+    write_npz(os.path.join(j, "in", INPUTS_FILE), inputs)
+    if run.slot is not None:
+        _open_up(j)
+        os.chmod(j, 0o711)
+        work = os.path.join(j, "work")
+        os.makedirs(work)
+        os.chown(work, run.slot.uid, run.slot.uid)
+        os.chmod(work, 0o700)
+
+
+def _run_items(run, items, out, expect):
+    """Run children until every item has a result or the budget is used up (the rest then fail with that)."""
+    run.end = time.monotonic() + (run.budget if run.budget else float("inf"))
+    pos = 0
+    while pos < len(items):
+        if time.monotonic() >= run.end:
+            for it in items[pos:]:
+                out.setdefault(it["index"], ({}, {"forward": (
+                    f"not run: the assignment's total time budget of {run.budget:g} s was used up")}))
+            break
+        pos = _run_child(run, items, pos, out, expect)
 
 
 def _describe_exit(code, mode):
@@ -818,6 +857,9 @@ def _describe_exit(code, mode):
         extra = {"SIGSEGV": " (segmentation fault)", "SIGKILL": " (killed: out of memory?)",
                  "SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file size limit)"}.get(name, "")
         return f"the process was killed by {name}{extra}"
+    if code == EXIT_NO_NETWORK_FILTER and mode == "setpriv":
+        return (f"the process exited with status {code}: the sandbox's network filter (seccomp) could not be "
+                "installed, so student code was not run")
     return f"the process exited with status {code} (os._exit / sys.exit in student code?)"
 
 
@@ -826,7 +868,7 @@ def _decode(raw, expect):
     allowed = None if expect is None or index not in expect else expect[index]
     try:
         errors = read_errors(js, allowed)
-        arrays = read_arrays(npz, allowed) if npz else {}
+        arrays = read_arrays(npz, allowed)
     except ProtocolError as e:
         return {}, {"forward": f"the result of this test was rejected: {e}"}
     return arrays, errors
@@ -878,17 +920,89 @@ class _Pipes:
         return out
 
 
-def _run_child(run, items, start, timeout, import_timeout, out, expect, end, budget, memory_mb):
-    """Run one child from item ``start``; returns the position to continue from. Results are
-    decoded only after every process of the child is dead."""
+class _Watch:
+    """What the parent knows about one running child, from its frames (``protocol``) and the clock.
+    ``reason`` says why the parent stopped watching: done, fatal, protocol (a broken protocol,
+    ``detail`` says how), exit (the child ended early), timeout or budget."""
+
+    def __init__(self, run, items, start):
+        self.run, self.items, self.start = run, items, start
+        self.index_of = {it["index"]: k for k, it in enumerate(items)}
+        self.pos, self.current = start, None    # the next item; the index of the case that started
+        self.started = False                    # a case has started (the child is up)
+        self.imported = False                   # the submission of the first case is imported
+        self.deadline = min(time.monotonic() + run.import_timeout, run.end)
+        self.reason, self.detail, self.fatal = None, "", None
+        self.raw, self.raw_bytes = [], 0        # (index, npz, json) of each result, decoded later
+        self.stderr_tail, self.info = b"", b""
+
+    def violation(self, detail):
+        self.reason, self.detail = "protocol", detail
+
+    def on_frame(self, ev, now):
+        kind = ev[0]
+        if kind == START:
+            self.on_start(ev[1], now)
+        elif kind == IMPORTED:
+            self.imported = True
+        elif kind == RESULT:
+            self.on_result(ev[1], ev[2], ev[3], now)
+        elif kind == FATAL:
+            self.on_fatal(ev[1])
+        elif kind == DONE:
+            if self.current is not None or self.pos != len(self.items):
+                self.violation("an early end of the tests")
+            else:
+                self.reason = "done"
+
+    def on_start(self, index, now):
+        if self.current is not None or self.pos >= len(self.items) or index != self.items[self.pos]["index"]:
+            return self.violation(f"an unexpected start of test {index}")
+        self.current = index
+        if not self.started:
+            self.deadline = min(now + self.run.timeout, self.run.end)
+        self.started = True
+
+    def on_result(self, index, npz, js, now):
+        if index != self.current:
+            return self.violation(f"a result for test {index}, which is not running")
+        self.raw.append((index, npz, js))
+        self.raw_bytes += len(npz) + len(js)
+        if self.raw_bytes > MAX_RUN_BYTES:
+            self.raw.pop()
+            return self.violation(f"more than {MAX_RUN_BYTES >> 20} MiB of results")
+        self.pos, self.current = self.index_of[index] + 1, None
+        self.deadline = min(now + self.run.timeout, self.run.end)  # the next case's deadline, set once
+
+    def on_fatal(self, js):
+        if self.started:
+            return self.violation("a start-up error after the tests started")
+        try:
+            self.fatal = read_fatal(js)
+        except ProtocolError as e:
+            self.fatal = str(e)
+        self.reason = "fatal"
+
+    def victim(self):
+        """The index of the case the child was running (or was to run next) when it stopped, or None."""
+        if self.current is not None:
+            return self.current
+        return self.items[self.pos]["index"] if self.pos < len(self.items) else None
+
+    def tail(self, limit):
+        return clean_message(self.stderr_tail.decode("utf-8", "replace").strip(), limit)
+
+
+def _spawn(run, start):
+    """Start a child from item ``start``: (process, read ends of its frame, stderr and bwrap info pipes)."""
     r, w = os.pipe()
     er, ew = os.pipe()
     ir, iw = os.pipe()
     cmd, env = run.command(start, iw)
-    cpu = max(10.0, min(end - time.monotonic(), 3600.0)) if end != float("inf") else 3600.0
+    cpu = max(10.0, min(run.end - time.monotonic(), 3600.0)) if run.end != float("inf") else 3600.0
     kw = {}
     if sys.platform != "win32":
-        kw = dict(preexec_fn=_limits(run.mode, memory_mb, cpu), start_new_session=True, pass_fds=(iw,))
+        kw = dict(preexec_fn=_limits(run.mode, run.memory_mb, cpu), start_new_session=True, pass_fds=(iw,))
     try:
         proc = subprocess.Popen(cmd, cwd=os.path.join(run.job_dir, "work") if run.slot else None, env=env,
                                 stdin=subprocess.DEVNULL, stdout=w, stderr=ew, close_fds=True, **kw)
@@ -898,136 +1012,116 @@ def _run_child(run, items, start, timeout, import_timeout, out, expect, end, bud
         raise SandboxError(f"could not start the sandbox ({cmd[0]}): {e}") from None
     for fd in (w, ew, iw):
         os.close(fd)
-    index_of = {it["index"]: k for k, it in enumerate(items)}
-    t0 = time.monotonic()
-    deadline = min(t0 + import_timeout, end)
+    return proc, (r, er, ir)
+
+
+def _watch(proc, fds, watch):
+    """Read the child's pipes until ``watch.reason`` is set: its frames, the tail of its stderr,
+    bwrap's info (the namespace's init pid), the end of its frame pipe, or a deadline."""
+    frames, err, info = fds
     reader = FrameReader()
-    raw, stderr_tail, raw_bytes = [], b"", 0
-    pos, current, started, reason, detail = start, None, False, None, ""
-    imported = False  # the first case of a child imports the submission: a crash before "I" is the import's
-    fatal = None
-    info = b""
-    pipes = _Pipes([r, er, ir])
-    try:
-        while reason is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                reason = "budget" if deadline >= end else "timeout"
+    pipes = _Pipes(fds)
+    while watch.reason is None:
+        left = watch.deadline - time.monotonic()
+        if left <= 0:
+            watch.reason = "budget" if watch.deadline >= watch.run.end else "timeout"
+            break
+        ready = pipes.wait(min(left, 1.0))
+        if not ready and proc.poll() is not None:
+            watch.reason = "exit"  # (a left-behind process may hold the pipe open: not waited for)
+        for fd, chunk in ready:
+            if fd == err:
+                watch.stderr_tail = (watch.stderr_tail + chunk)[-STDERR_TAIL:]
+            elif fd == info:
+                watch.info = (watch.info + chunk)[:4096]
+            elif not chunk:
+                watch.reason = "exit"
+            else:
+                _on_frames(reader, chunk, watch)
+            if watch.reason is not None:
                 break
-            ready = pipes.wait(min(left, 1.0))
-            if not ready:
-                if proc.poll() is not None:
-                    reason = "exit"  # (a left-behind process may hold the pipe open: not waited for)
-                continue
-            for fd, chunk in ready:
-                if fd == er:
-                    stderr_tail = (stderr_tail + chunk)[-STDERR_TAIL:]
-                    continue
-                if fd == ir:
-                    info = (info + chunk)[:4096]
-                    continue
-                if not chunk:
-                    reason = "exit"
-                    break
-                try:
-                    events = reader.feed(chunk)
-                except ProtocolError as e:
-                    reason, detail = "protocol", str(e)
-                    break
-                for ev in events:
-                    now = time.monotonic()
-                    if ev[0] == "S":
-                        if current is not None or pos >= len(items) or ev[1] != items[pos]["index"]:
-                            reason, detail = "protocol", f"an unexpected start of test {ev[1]}"
-                            break
-                        current = ev[1]
-                        if not started:
-                            deadline = min(now + timeout, end)
-                        started = True
-                    elif ev[0] == "I":
-                        imported = True
-                    elif ev[0] == "R":
-                        if ev[1] != current:
-                            reason, detail = "protocol", f"a result for test {ev[1]}, which is not running"
-                            break
-                        raw.append(ev[1:])
-                        raw_bytes += len(ev[2]) + len(ev[3])
-                        if raw_bytes > MAX_RUN_BYTES:
-                            reason, detail = "protocol", f"more than {MAX_RUN_BYTES >> 20} MiB of results"
-                            raw.pop()
-                            break
-                        pos, current = index_of[ev[1]] + 1, None
-                        deadline = min(now + timeout, end)  # the next case's deadline, set once
-                    elif ev[0] == "F":
-                        if started:
-                            reason, detail = "protocol", "a start-up error after the tests started"
-                        else:
-                            try:
-                                fatal = read_fatal(ev[1])
-                            except ProtocolError as e:
-                                fatal = str(e)
-                            reason = "fatal"
-                        break
-                    elif ev[0] == "D":
-                        if current is not None or pos != len(items):
-                            reason, detail = "protocol", "an early end of the tests"
-                        else:
-                            reason = "done"
-                        break
-                if reason is not None:
-                    break
+
+
+def _on_frames(reader, chunk, watch):
+    try:
+        events = reader.feed(chunk)
+    except ProtocolError as e:
+        return watch.violation(str(e))
+    for ev in events:
+        watch.on_frame(ev, time.monotonic())
+        if watch.reason is not None:
+            return None
+    return None
+
+
+def _run_child(run, items, start, out, expect):
+    """Run one child from item ``start``; returns the position to continue from. Results are
+    decoded only after every process of the child is dead."""
+    proc, fds = _spawn(run, start)
+    watch = _Watch(run, items, start)
+    try:
+        _watch(proc, fds, watch)
     finally:
-        _kill(run, proc, info, grace=2.0 if reason == "exit" else 0.0)
-        for fd in (r, er, ir):
+        _kill(run, proc, watch.info, grace=2.0 if watch.reason == "exit" else 0.0)
+        for fd in fds:
             os.close(fd)
     # every process of this child is dead from here on
-    for item in raw:
-        out[item[0]] = _decode(item, expect)
-    if reason == "done":
-        return len(items)
-    if reason == "fatal":
-        raise SandboxError(f"the sandbox could not start the tests ({run.mode}): {fatal}")
-    if not started and reason in ("exit", "timeout"):
-        tail = clean_message(stderr_tail.decode("utf-8", "replace").strip(), 600)
-        if reason == "timeout":
-            raise SandboxError(f"the sandbox did not start within {import_timeout:g} s ({run.mode})")
+    for raw in watch.raw:
+        out[raw[0]] = _decode(raw, expect)
+    return _after_child(run, proc, watch, out)
+
+
+def _after_child(run, proc, watch, out):
+    """Where to continue after a child stopped (``watch.reason``), with the failure of the case it
+    stopped on in ``out``. A child that never started is a grader problem (SandboxError); one that
+    crashed or hung importing the submission fails all of that submission's cases."""
+    if watch.reason == "done":
+        return len(watch.items)
+    if watch.reason == "fatal":
+        raise SandboxError(f"the sandbox could not start the tests ({run.mode}): {watch.fatal}")
+    if not watch.started and watch.reason in ("exit", "timeout"):
+        if watch.reason == "timeout":
+            raise SandboxError(f"the sandbox did not start within {run.import_timeout:g} s ({run.mode})")
         raise SandboxError(f"the sandbox exited before the first test ({run.mode}): "
-                           f"{_describe_exit(proc.returncode, run.mode)}; {tail}")
-    victim = current if current is not None else (items[pos]["index"] if pos < len(items) else None)
+                           f"{_describe_exit(proc.returncode, run.mode)}; {watch.tail(600)}")
+    victim = watch.victim()
     if victim is None:
-        return pos
-    if not imported and reason in ("exit", "timeout") and victim == items[start]["index"]:
+        return watch.pos
+    first = watch.items[watch.start]
+    if not watch.imported and watch.reason in ("exit", "timeout") and victim == first["index"]:
         # importing the submission crashed or hung: every case of this submission would do the same
-        if reason == "timeout":
-            msg = (f"importing minitorch did not finish within {timeout:g} s "
-                   "(an infinite loop or a long computation at import time?)")
-        else:
-            msg = f"importing minitorch crashed: {_describe_exit(proc.returncode, run.mode)}"
-            tail = clean_message(stderr_tail.decode("utf-8", "replace").strip(), 300)
-            if tail:
-                msg += f"; last output: {tail[-300:]}"
-        group = items[start].get("group", 0)
-        k = start
-        while k < len(items) and items[k].get("group", 0) == group:
-            out[items[k]["index"]] = ({}, {"forward": msg})
+        msg = _import_failure(run, proc, watch)
+        k = watch.start
+        while k < len(watch.items) and watch.items[k]["group"] == first["group"]:
+            out[watch.items[k]["index"]] = ({}, {"forward": msg})
             k += 1
         return k
-    if reason == "budget":
-        msg = (f"stopped: the assignment's total time budget of {budget:g} s was used up "
-               "(the remaining tests were not run)")
-    elif reason == "timeout":
-        msg = (f"timed out: still running after {timeout:g} s wall time (an infinite loop, or far too slow); "
-               "the test was stopped")
-    elif reason == "protocol":
-        msg = (f"the sandbox's result channel was misused ({detail}): student code must not write to it; "
-               "the test was stopped")
-    else:
-        msg = f"crashed: {_describe_exit(proc.returncode, run.mode)}"
-        tail = clean_message(stderr_tail.decode("utf-8", "replace").strip(), 300)
-        if tail:
-            msg += f"; last output: {tail[-300:]}"
-    out[victim] = ({}, {"forward": msg})
-    return index_of[victim] + 1
+    out[victim] = ({}, {"forward": _case_failure(run, proc, watch)})
+    return watch.index_of[victim] + 1
+
+
+def _import_failure(run, proc, watch):
+    if watch.reason == "timeout":
+        return (f"importing minitorch did not finish within {run.timeout:g} s "
+                "(an infinite loop or a long computation at import time?)")
+    msg = f"importing minitorch crashed: {_describe_exit(proc.returncode, run.mode)}"
+    tail = watch.tail(300)
+    return msg + (f"; last output: {tail[-300:]}" if tail else "")
+
+
+def _case_failure(run, proc, watch):
+    if watch.reason == "budget":
+        return (f"stopped: the assignment's total time budget of {run.budget:g} s was used up "
+                "(the remaining tests were not run)")
+    if watch.reason == "timeout":
+        return (f"timed out: still running after {run.timeout:g} s wall time (an infinite loop, or far too slow); "
+                "the test was stopped")
+    if watch.reason == "protocol":
+        return (f"the sandbox's result channel was misused ({watch.detail}): student code must not write to it; "
+                "the test was stopped")
+    msg = f"crashed: {_describe_exit(proc.returncode, run.mode)}"
+    tail = watch.tail(300)
+    return msg + (f"; last output: {tail[-300:]}" if tail else "")
 
 
 def _kill(run, proc, info, grace=0.0):
@@ -1041,11 +1135,7 @@ def _kill(run, proc, info, grace=0.0):
     if run.slot is not None:
         kill_uid(run.slot.uid)
         reap_uid(run.slot.uid, keep=(proc.pid,))  # its status is Popen's
-    ns_init = None
-    try:
-        ns_init = int(json.loads(info.decode() or "{}").get("child-pid", 0)) or None
-    except (ValueError, AttributeError):
-        pass
+    ns_init = _namespace_init(info)
     if ns_init and run.mode == "bwrap":
         try:
             os.kill(ns_init, signal.SIGKILL)
@@ -1063,18 +1153,30 @@ def _kill(run, proc, info, grace=0.0):
     if run.slot is not None:
         reap_uid(run.slot.uid)  # e.g. bwrap's namespace init, re-parented to this subreaper
     if ns_init:
-        t = time.monotonic() + 10
-        while os.path.exists(f"/proc/{ns_init}") and time.monotonic() < t:
-            try:
-                with open(f"/proc/{ns_init}/stat", encoding="ascii", errors="replace") as f:
-                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                        break
-            except (OSError, IndexError):
-                break
-            time.sleep(0.01)
+        _wait_gone(ns_init)
     if run.mode == "none" and proc.pid:
         try:
             os.killpg(proc.pid, signal.SIGKILL)  # what the child left in its session
         except (ProcessLookupError, PermissionError, AttributeError):
             pass
 
+
+def _namespace_init(info):
+    """The pid of bwrap's namespace init from its ``--info-fd`` JSON, or None."""
+    try:
+        return int(json.loads(info.decode() or "{}").get("child-pid", 0)) or None
+    except (ValueError, AttributeError):
+        return None
+
+
+def _wait_gone(pid, timeout=10.0):
+    """Wait until ``pid`` is gone or a zombie (with it, every process of its PID namespace)."""
+    t = time.monotonic() + timeout
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < t:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+        except (OSError, IndexError):
+            break
+        time.sleep(0.01)

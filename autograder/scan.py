@@ -13,7 +13,8 @@ import os
 import re
 import time
 
-FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib")
+from .protocol import FORBIDDEN
+
 SCAN_MAX_BYTES = 256 * 1024
 SCAN_MAX_TOKENS = 40_000
 SCAN_BUDGET_S = 5.0

@@ -2,7 +2,11 @@
 import numpy as np
 import pytest
 
-from autograder.compare import compare, compare_fd, hint_from_error, within_tolerance
+import minitorch
+from autograder.compare import compare, compare_fd, culprits, hint_from_error, within_tolerance
+from autograder.execute import describe
+from autograder.grade import _error_for
+from minitorch.autograd import Function
 
 rng = np.random.default_rng(0)
 
@@ -99,19 +103,53 @@ def test_nan_dtype_and_alternative_hints():
     assert "wrong order" not in compare("dL/da", other, x, others=[("dL/db", other)]).hint
 
 
+def engine_error(got_shape, *input_shapes, culprit=0):
+    """The error minitorch's own engine raises when a backward returns a gradient of ``got_shape``
+    for input ``culprit`` (of the inputs of ``input_shapes``), as the sandbox child reports it
+    (``execute.describe``): the hints parse this text, so they are tested on it, not on a copy."""
+    class Matmul(Function):
+        @staticmethod
+        def forward(ctx, *arrays):
+            return sum(a.sum() for a in arrays)
+
+        @staticmethod
+        def backward(ctx, g):
+            return tuple(np.zeros(got_shape if i == culprit else s) for i, s in enumerate(input_shapes))
+
+    inputs = [minitorch.tensor(np.ones(s), requires_grad=True) for s in input_shapes]
+    with pytest.raises(RuntimeError) as info:
+        Matmul.apply(*inputs).backward()
+    return describe(info.value)
+
+
 def test_missing_value_reports_the_error_and_shape_hint():
     x = e(2, 3)
-    msg = "RuntimeError: Matmul.backward returned a gradient of shape (4, 2, 3) for input 1, which has shape (2, 3)"
+    msg = engine_error((4, 2, 3), (4, 3), (2, 3), culprit=1)
+    assert msg.startswith("RuntimeError: Matmul.backward returned a gradient of shape (4, 2, 3) for input 1")
     ch = compare("dL/db", None, x, error=msg)
     assert not ch.passed and ch.message == msg and "not summed over the batch" in ch.hint
     assert "input 1" not in ch.hint
-    assert hint_from_error("X.backward returned a gradient of shape (3, 2) for input 0, which has shape (2, 3)",
-                           {"dL/dw": (2, 3), "dL/dx": (4, 3)}) == (
-        "transposed: dL/dw (the gradient X.backward returned for its input of shape [2, 3]) has the transposed "
-        "shape [3, 2]")
+    msg = engine_error((3, 2), (2, 3), (4, 3))
+    assert hint_from_error(msg, {"dL/dw": (2, 3), "dL/dx": (4, 3)}) == (
+        "transposed: dL/dw (the gradient Matmul.backward returned for its input of shape [2, 3]) has the "
+        "transposed shape [3, 2]")
     # two inputs of that shape: named by the shape only
-    assert hint_from_error("X.backward returned a gradient of shape (3, 2) for input 0, which has shape (2, 3)",
-                           {"dL/dw": (2, 3), "dL/dv": (2, 3)}).startswith("transposed: the gradient X.backward")
+    assert hint_from_error(msg, {"dL/dw": (2, 3), "dL/dv": (2, 3)}).startswith(
+        "transposed: the gradient Matmul.backward")
+    assert hint_from_error(engine_error((4, 3), (1, 3)), {"dL/db": (1, 3)}) == (
+        "not summed over the broadcast dimensions (unbroadcast): dL/db (the gradient Matmul.backward returned "
+        "for its input of shape [1, 3]) has shape [4, 3]")
+
+
+def test_a_shape_error_is_charged_to_the_gradient_it_is_about():
+    """The engine's real error, as grading reads it: the check of the gradient whose input has the
+    failing shape gets the hint, the case's other gradients say where the backward failed."""
+    msg = engine_error((3, 5), (4, 3), (5, 3), (5,), culprit=1)
+    shapes = {"dL/dx": (4, 3), "dL/dw": (5, 3), "dL/db": (5,)}
+    assert culprits(msg, shapes) == ["dL/dw"]
+    assert _error_for(msg, "dL/dw", shapes) == (msg, hint_from_error(msg, shapes))
+    assert hint_from_error(msg, shapes).startswith("transposed: dL/dw (the gradient Matmul.backward returned")
+    assert _error_for(msg, "dL/db", shapes) == (f"not checked: the backward failed on dL/dw ({msg})", "")
 
 
 def test_fd_check_and_nan_tolerance_rules():

@@ -163,3 +163,75 @@ def test_setpriv_refuses_fixtures_other_users_can_read(tmp_path, capsys):
         sub = make_submission(str(tmp_path / "sub"))
         assert autograder_main(["hw1", "--submission", sub, "--test", "matmul", "--sandbox", "setpriv"]) == 2
         assert "readable by other users" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------
+# Both sides of the protocol: every frame the parent handles is one the child sends (``protocol.encode_*``),
+# and every other order of frames (only a forgery can produce one) is a violation that stops the child.
+def _watch(frames, items=(0, 1)):
+    import types  # noqa: PLC0415
+
+    run = types.SimpleNamespace(timeout=5.0, import_timeout=5.0, end=float("inf"))
+    watch = sandbox._Watch(run, [{"index": i, "group": 0} for i in items], 0)
+    reader = FrameReader()
+    for ev in reader.feed(b"".join(frames)):
+        watch.on_frame(ev, 0.0)
+        if watch.reason is not None:
+            break
+    return watch
+
+
+def test_the_frames_a_child_sends_are_the_frames_the_parent_accepts():
+    ok = encode_result(0, {"out/o": np.ones(2)}, {})
+    w = _watch([protocol.encode_start(0), protocol.encode_imported(), ok,
+                protocol.encode_start(1), encode_result(1, {}, {"forward": "boom"}), protocol.encode_done()])
+    assert (w.reason, w.imported, w.pos, [r[0] for r in w.raw]) == ("done", True, 2, [0, 1])
+    assert sandbox._decode(w.raw[1], None) == ({}, {"forward": "boom"})
+    w = _watch([protocol.encode_fatal("ImportError: no numpy\x1b[0m")])
+    assert (w.reason, w.fatal) == ("fatal", "ImportError: no numpy[0m")
+
+
+@pytest.mark.parametrize("frames, detail", [
+    (["S0", "S0"], "an unexpected start of test 0"),
+    (["S1"], "an unexpected start of test 1"),
+    (["S0", "R1"], "a result for test 1, which is not running"),
+    (["S0", "D"], "an early end of the tests"),
+    (["S0", "F"], "a start-up error after the tests started"),
+    (["S0", "R0", "S1", "R1", "S1"], "an unexpected start of test 1"),
+])
+def test_frames_out_of_order_are_a_violation(frames, detail):
+    make = {"S": lambda i: protocol.encode_start(i), "R": lambda i: encode_result(i, {}, {}),
+            "D": lambda: protocol.encode_done(), "F": lambda: protocol.encode_fatal("x")}
+    w = _watch([make[f[0]](*map(int, f[1:])) for f in frames])
+    assert (w.reason, w.detail) == ("protocol", detail)
+    assert sandbox._decode((0, b"PK\x03\x04garbage", b'{"errors": {}}'), None)[1]["forward"].startswith(
+        "the result of this test was rejected: the result is not a valid .npz")
+
+
+def test_a_child_that_cannot_start_is_a_grader_error():
+    """The child's FATAL frame (its job cannot be loaded) stops grading with the child's reason."""
+    items = [{"index": 0, "group": 0, "instance": "public:x[float64]", "case": "x", "dtype": "float64",
+              "dims": {}, "fd_seed": None}]
+    with pytest.raises(sandbox.SandboxError, match=r"could not start the tests \(none\): ModuleNotFoundError: "
+                                                   r"No module named 'autograder.cases.hw0'"):
+        sandbox.run_cases(os.path.dirname(sandbox.PACKAGE), "hw0", items, {}, mode="none")
+
+
+def test_a_submission_that_crashes_or_hangs_on_import_fails_all_its_cases_and_the_next_one_runs(tmp_path):
+    """No IMPORTED frame before the crash or the timeout: every case of that submission fails with
+    the reason, and a fresh child grades the next submission."""
+    from autograder.grade import grade_batch  # noqa: PLC0415
+
+    init = "minitorch/__init__.py"
+    head = '"""minitorch:'
+    crash = make_submission(str(tmp_path / "crash"), [(init, head, 'import os\nos._exit(3)\n' + head)])
+    hang = make_submission(str(tmp_path / "hang"), [(init, head, 'import time\ntime.sleep(60)\n' + head)])
+    fine = make_submission(str(tmp_path / "fine"))
+    reports = grade_batch("hw1", [(crash, ["matmul"]), (hang, ["matmul"]), (fine, ["matmul"])],
+                          timeout=5.0, finite_differences=False)
+    msgs = [{c["message"] for t in r["tests"] for c in t["checks"]} for r in reports]
+    assert msgs[0] == {"importing minitorch crashed: the process exited with status 3 "
+                       "(os._exit / sys.exit in student code?)"}
+    assert msgs[1] == {"importing minitorch did not finish within 5 s (an infinite loop or a long computation "
+                       "at import time?)"}
+    assert reports[2]["score"] == reports[2]["max_score"] > 0
