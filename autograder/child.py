@@ -169,8 +169,8 @@ def _start(job_dir, protocol):
     frameworks. Returns (job, case registry, input arrays, the ``execute`` module)."""
     with open(os.path.join(job_dir, protocol.JOB_FILE), encoding="utf-8") as f:
         job = json.load(f)
-    _limit_memory(job.get("memory_mb"))
-    for p in reversed(job.get("paths", [])):
+    _limit_memory(job["memory_mb"])
+    for p in reversed(job["paths"]):
         sys.path.insert(0, p)
     sys.meta_path.insert(0, ForbiddenImportBlocker(protocol.FORBIDDEN))
 
@@ -268,7 +268,7 @@ def main():
     except BaseException as e:  # noqa: BLE001 - the sandbox itself could not start: a grader problem
         _send(frames, protocol.encode_fatal(f"{type(e).__name__}: {e}"))
         os._exit(3)
-    subs = Submissions(job["submissions"], job.get("required_files", []), execute)
+    subs = Submissions(job["submissions"], job["required_files"], execute)
     for item in job["items"][start:]:
         _send(frames, protocol.encode_start(item["index"]))
         if item["group"] != subs.group:

@@ -206,6 +206,8 @@ def test_frames_out_of_order_are_a_violation(frames, detail):
     assert (w.reason, w.detail) == ("protocol", detail)
     assert sandbox._decode((0, b"PK\x03\x04garbage", b'{"errors": {}}'), None)[1]["forward"].startswith(
         "the result of this test was rejected: the result is not a valid .npz")
+    # the setpriv child's own exit status when its network filter cannot be installed is named, not blamed on students
+    assert "network filter (seccomp)" in sandbox._describe_exit(sandbox.EXIT_NO_NETWORK_FILTER, "setpriv")
 
 
 def test_a_child_that_cannot_start_is_a_grader_error():
