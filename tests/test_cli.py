@@ -601,12 +601,14 @@ def test_viz_attention_png(trained, tmp_path, capsys):
 
 
 def test_auto_threads_leaves_busy_cores_alone():
-    # every core on an idle machine, one thread when the load average says the cores are taken
-    assert _cli.auto_threads(cores=2, load=0.1) == 2
-    assert _cli.auto_threads(cores=2, load=0.7) == 1
-    assert _cli.auto_threads(cores=2, load=3.5) == 1
-    assert _cli.auto_threads(cores=16, load=4.2) == 12
-    assert _cli.auto_threads(cores=1, load=0.0) == 1
+    # every core on an idle machine, one thread when the cores are taken
+    assert _cli.auto_threads(cores=2, idle=1.9) == 2
+    assert _cli.auto_threads(cores=2, idle=1.3) == 1
+    assert _cli.auto_threads(cores=2, idle=0.0) == 1
+    assert _cli.auto_threads(cores=16, idle=11.8) == 12
+    assert _cli.auto_threads(cores=4, idle=7.5) == 4  # idle counts every CPU, the process may use fewer
+    idle = _cli.idle_cores(window=0.05)
+    assert idle is None or -64 < idle <= (os.cpu_count() or 1) + 1e-9
     assert 1 <= _cli.auto_threads() <= _cli.usable_cores()
 
 

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 import traceback
 
 from .. import backend
@@ -247,22 +248,43 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
-def auto_threads(model=None, cores=None, load=None):
-    """The thread count ``--threads auto`` means: the cores other work leaves free, at least 1.
+def idle_cores(window=0.25):
+    """How many cores sat idle over the last ``window`` seconds (Linux: two reads of /proc/stat), else
+    ``cores - 1-minute load average``, else None. A short sample sees the machine as it is now; the load
+    average still remembers a job that ended a minute ago."""
+    try:
+        def sample():
+            with open("/proc/stat", encoding="ascii") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+            return fields[3] + fields[4], sum(fields[:8])  # idle + iowait, all but guest time
+        idle0, total0 = sample()
+        time.sleep(window)
+        idle1, total1 = sample()
+        if total1 > total0:
+            return (os.cpu_count() or 1) * (idle1 - idle0) / (total1 - total0)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return (os.cpu_count() or 1) - os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows)
+        return None
 
-    ``cores - load average`` (1 minute), rounded: every core on an idle machine, one thread on a busy one.
-    OpenBLAS threads that wait for a busy core cost far more than they gain (a 2-core machine under load 2-3
-    ran the baby-GPT step 4x slower with 2 threads, bench/results/cli-threads-2core.txt), while on an idle
-    machine 2 threads beat 1 (baby-GPT 52 against 70 ms/step, bench/results/recipe-gpt-idle-2threads.txt).
-    ``model`` is accepted for the callers' sake; the rule does not depend on its size.
+
+def auto_threads(model=None, cores=None, idle=None):
+    """The thread count ``--threads auto`` means: one per core that is idle now (at least 1).
+
+    Every core on an idle machine, one thread on a busy one. OpenBLAS threads that wait for a busy core cost
+    far more than they gain (a 2-core machine under load 2-3 ran the baby-GPT step 4x slower with 2 threads,
+    bench/results/cli-threads-2core.txt), while on an idle machine 2 threads beat 1 (baby-GPT 52 against 70
+    ms/step, bench/results/recipe-gpt-idle-2threads.txt). ``model`` is accepted for the callers' sake; the
+    rule does not depend on its size. Where idleness cannot be measured, every core.
     """
     cores = usable_cores() if cores is None else cores
-    if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):  # no load average (Windows): assume the machine is ours
-            load = 0.0
-    return max(1, min(cores, int(cores - load + 0.5)))
+    if idle is None:
+        idle = idle_cores()
+    if idle is None:
+        return cores
+    return max(1, min(cores, int(idle + 0.5)))
 
 
 def set_threads(threads, auto=1):
