@@ -1,4 +1,5 @@
-"""Tensors, Functions, the tape and the backward engine."""
+"""Tensors, Functions, the tape and the backward engine. The import order of the modules (which imports
+which) is in tensor.py's docstring."""
 from . import factories
 from .factories import (
     arange,
@@ -32,7 +33,9 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from .tensor import MaxResult, Tensor, as_dtype, cat, concat, einsum, split, stack, where
+from .joining import cat, concat, split, stack
+from .ops import einsum, where
+from .tensor import MaxResult, Tensor, as_dtype
 
 __all__ = [
     "Context", "Function", "kernel_function", "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled",

@@ -6,8 +6,7 @@ Tensors it was called with; an input made by another op has ``t._ctx`` (its crea
 ``t._out_index`` (which of the creator's outputs it is). Leaves have ``t._ctx is None``.
 """
 from ..backend import get_array_module
-
-Tensor = None  # the Tensor class; tensor.py (which imports this module) fills it in
+from . import function  # function.Tensor: the Tensor class, which tensor.py binds once it is defined
 
 
 def topological_sort(root):
@@ -104,6 +103,6 @@ def _deposit(t, g):
     """Accumulate ``g`` into ``t.grad`` (a Tensor), copying so later in-place edits of
     ``.grad`` cannot reach arrays shared with other gradients."""
     if t.grad is None:
-        t.grad = Tensor._make(g.copy())
+        t.grad = function.Tensor._make(g.copy())
     else:
-        t.grad = Tensor._make(t.grad.data + g)
+        t.grad = function.Tensor._make(t.grad.data + g)

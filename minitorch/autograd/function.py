@@ -4,6 +4,9 @@ Subclasses define ``forward(ctx, *arrays, **options)`` and ``backward(ctx, *grad
 arrays. Positional arguments of ``apply`` are the differentiable inputs (Tensors, or None);
 keyword arguments are options (numbers, shapes, index arrays, masks) and get no gradient.
 ``backward`` returns one gradient (or None) per positional input.
+
+This module does not import tensor.py (which imports it): tensor.py hands it the Tensor class once,
+through ``bind_tensor_class`` (see the comment at ``Tensor`` below).
 """
 import inspect
 
@@ -79,9 +82,47 @@ def _device_check(fn, inputs, arrays):
         )
 
 
-# The Tensor class. tensor.py imports this module, so it fills this in once Tensor exists
-# (a module-level name is much cheaper than an import statement inside ``apply``, which runs per op).
-Tensor = None
+def _tensor_class_not_bound():
+    return RuntimeError(
+        "minitorch.autograd.function.Tensor was used before minitorch.autograd.tensor bound the Tensor class "
+        "(bind_tensor_class): a module that tensor.py imports must not run ops at import time"
+    )
+
+
+class _TensorClassNotBound(type):
+    """Metaclass of the stand-in below, so that ``isinstance(x, Tensor)`` raises the clear error too."""
+
+    def __instancecheck__(cls, obj):
+        raise _tensor_class_not_bound()
+
+
+class _UnboundTensor(metaclass=_TensorClassNotBound):
+    """Stands for the Tensor class until ``bind_tensor_class`` is called: using it raises."""
+
+    @classmethod
+    def _make(cls, *args, **kwargs):
+        raise _tensor_class_not_bound()
+
+
+# The Tensor class, which ``apply`` (and the engine, as ``function.Tensor``) needs at call time to check
+# inputs and wrap outputs. Why it is bound late instead of imported: tensor.py defines Tensor with methods
+# that call the Function classes of ``functions/``, which are built here, so tensor.py imports this module;
+# importing tensor.py from here would be an import cycle. So the order is one way -- grad_mode <- function
+# <- engine <- functions/* <- tensor -- and tensor.py calls ``bind_tensor_class(Tensor)`` once, right after
+# the class statement, before anything can run an op. Until then this name is a stand-in whose use raises
+# a clear error (instead of "'NoneType' object has no attribute '_make'"). A module-level name costs one
+# dictionary lookup per op; an import statement inside ``apply`` would cost far more.
+Tensor = _UnboundTensor
+
+
+def bind_tensor_class(cls):
+    """Make ``cls`` the class that ``Function.apply`` checks its inputs against and wraps its outputs in
+    (``cls._make(array, ctx, index)``). Called once, by minitorch.autograd.tensor, after defining Tensor."""
+    global Tensor
+    if not (isinstance(cls, type) and hasattr(cls, "_make")):
+        raise TypeError(f"bind_tensor_class: expected the Tensor class (with a _make classmethod), got {cls!r}")
+    Tensor = cls
+
 
 # Callables told of every call right after its forward, ``hook(ctx)``, recorded on the tape or not (then
 # ``ctx.needs_input_grad`` is all False): minitorch.graphviz_draw.record_scopes notes the nn.Module each op ran in,

@@ -3,6 +3,22 @@
 Operators and methods follow PyTorch's names and semantics (``dim``, ``keepdim``, true
 division, type promotion of Python scalars); each differentiable one calls a Function.
 ``tensor.data`` is the raw array (numpy or cupy), not a Tensor.
+
+This module holds the class and the few helpers that make or recognise Tensors (``_as_tensor``,
+``_binary``, ``_index_arrays``, ...); the rest lives in modules of its own. Import order, one way
+(each module imports only those on its left; none imports this one back at import time):
+
+    grad_mode, function, engine, functions/*    the tape; Function.apply gets the Tensor class from
+                                                ``function.bind_tensor_class``, called below the class
+    dtypes, shapes, indexing, formatting         dtype names and promotion, broadcasting and shape
+                                                checks, index checks, printing: no Tensor class needed
+    joining                                      cat / stack / split (Tensor methods use them)
+    tensor                                       this module
+    ops, norms, factories                        where / einsum, norms, tensor constructors: they need
+                                                the class, and the class does not need them at import time
+
+Names other modules import from here keep working: ``as_dtype``, ``cat``, ``concat``, ``stack``,
+``split``, ``parse_to_args``, ``zero_grads``.
 """
 import numbers
 import operator
@@ -13,50 +29,19 @@ import numpy as np
 from .. import backend
 from ..kernels.reduce import normalize_dims
 from . import engine
-from . import function as _function_module
-from .function import Function
+from .dtypes import as_dtype, infer_dtype, promote_pair
+from .formatting import format_values
+from .function import Function, bind_tensor_class
 from .functions import basic as B
 from .functions import nn as _nn_functions
 from .grad_mode import is_grad_enabled
+from .indexing import check_index
+from .joining import cat, concat, split, stack
+from .shapes import broadcast_check, broadcast_shapes, check_matmul, resolve_shape, shape_arg
+
+__all__ = ["MaxResult", "Tensor", "as_dtype", "cat", "concat", "parse_to_args", "split", "stack", "zero_grads"]
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
-
-_DTYPE_NAMES = {
-    "float32": np.float32, "float64": np.float64, "float16": np.float16, "int64": np.int64,
-    "int32": np.int32, "int8": np.int8, "uint8": np.uint8, "bool": np.bool_, "long": np.int64,
-    "float": np.float32, "double": np.float64, "int": np.int32, "half": np.float16,
-}
-
-
-def as_dtype(dtype):
-    """A NumPy dtype from a dtype, a type or a name such as 'float32'."""
-    if dtype is None:
-        return None
-    if isinstance(dtype, backend.core.UnsupportedDtype):
-        raise dtype.error()
-    if isinstance(dtype, str):
-        if dtype not in _DTYPE_NAMES:
-            raise TypeError(f"unknown dtype {dtype!r}")
-        return np.dtype(_DTYPE_NAMES[dtype])
-    return np.dtype(dtype)
-
-
-def _infer_dtype(data):
-    """torch.tensor's dtype rule: bools -> bool, ints -> int64, floats -> the default dtype."""
-    if isinstance(data, bool):
-        return np.dtype(np.bool_)
-    if isinstance(data, numbers.Integral):
-        return np.dtype(np.int64)
-    if isinstance(data, numbers.Real):
-        return backend.get_default_dtype()
-    arr = np.asarray(data)
-    if arr.dtype.kind == "f" and not hasattr(data, "dtype"):
-        return backend.get_default_dtype()
-    if arr.dtype.kind in "iu" and not hasattr(data, "dtype"):
-        return np.dtype(np.int64)
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype} ({type(data).__name__})")
-    return arr.dtype
 
 
 def _is_array(x):
@@ -80,7 +65,7 @@ class Tensor:
                 arr = backend.to_device(arr, "cpu")  # host arrays become strict arrays
         else:
             if dtype is None:
-                dtype = _infer_dtype(data)
+                dtype = infer_dtype(data)
             host = np.asarray(backend.to_numpy(data) if _is_array(data) else data, dtype=dtype)
             arr = backend.to_device(host, backend.core.normalize_device(device)) if (
                 device is not None or backend.get_backend() != "numpy") else host
@@ -259,7 +244,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = _format_values(backend.to_numpy(self.data))
+        body = format_values(backend.to_numpy(self.data))
         extra = []
         if self.data.dtype not in (backend.get_default_dtype(), np.int64, np.bool_):
             extra.append(f"dtype=minitorch.{self.data.dtype}")
@@ -307,7 +292,7 @@ class Tensor:
 
     def _new(self, fill, size, dtype, device, requires_grad):
         xp = backend.module_for_device(device if device is not None else self.device)
-        size = _shape_arg(size)
+        size = shape_arg(size)
         t = Tensor._make(xp.full(size, fill, dtype=as_dtype(dtype) or self.data.dtype))
         return t.requires_grad_() if requires_grad else t
 
@@ -398,7 +383,7 @@ class Tensor:
         v = value.data if isinstance(value, Tensor) else value
         xp = backend.get_array_module(self.data)
         index = _index_arrays(index, xp)
-        _check_index(index, self.shape)
+        check_index(index, self.shape)
         self.data[index] = v
 
     def _inplace(self, name, other, op):
@@ -406,7 +391,7 @@ class Tensor:
         no_grad, running statistics). Returns self."""
         self._inplace_check(name, other)
         o = other.data if isinstance(other, Tensor) else other
-        if _broadcast_shapes(self.shape, tuple(getattr(o, "shape", ()))) != self.shape:
+        if broadcast_shapes(self.shape, tuple(getattr(o, "shape", ()))) != self.shape:
             raise RuntimeError(
                 f"{name}: shape {tuple(getattr(o, 'shape', ()))} can't be broadcast to the tensor's shape {self.shape}"
             )
@@ -531,8 +516,8 @@ class Tensor:
 
     def __matmul__(self, other):
         other = _as_tensor(other, self)
-        _check_matmul("matmul", self.shape, other.shape)
-        a, b = _promote_pair(self, other)
+        check_matmul("matmul", self.shape, other.shape)
+        a, b = promote_pair(self, other)
         return B.Matmul.apply(a, b)
 
     def __rmatmul__(self, other):
@@ -554,7 +539,7 @@ class Tensor:
             raise RuntimeError(
                 f"bmm: expected (B, n, k) and (B, k, m) tensors, got shapes {self.shape} and {other.shape}"
             )
-        return B.Bmm.apply(*_promote_pair(self, other))
+        return B.Bmm.apply(*promote_pair(self, other))
 
     add = __add__
     neg = __neg__
@@ -567,7 +552,7 @@ class Tensor:
     def _compare(self, other, op, name="compare"):
         other_arr = other.data if isinstance(other, Tensor) else other
         if _is_array(other_arr):
-            _broadcast_check(name, self.shape, tuple(other_arr.shape))
+            broadcast_check(name, self.shape, tuple(other_arr.shape))
         return Tensor._make(op(self.data, other_arr))
 
     def __eq__(self, other):
@@ -673,7 +658,7 @@ class Tensor:
             raise TypeError(
                 f"masked_fill: mask must be a boolean tensor, got dtype {getattr(mask_arr, 'dtype', type(mask_arr))}"
             )
-        _broadcast_check("masked_fill", self.shape, tuple(mask_arr.shape), result_shape=self.shape)
+        broadcast_check("masked_fill", self.shape, tuple(mask_arr.shape), result_shape=self.shape)
         if isinstance(value, Tensor):
             value = value.item()
         return B.MaskedFill.apply(self, mask=mask_arr, value=value)
@@ -691,7 +676,7 @@ class Tensor:
     def sum(self, dim=None, keepdim=False, dtype=None):
         x = self if dtype is None else self.to(dtype)
         if not x.is_floating_point():
-            return Tensor._make(x.data.sum(axis=_dims(dim, x.ndim), keepdims=keepdim))
+            return Tensor._make(x.data.sum(axis=normalize_dims(dim, x.ndim), keepdims=keepdim))
         return B.Sum.apply(x, dim=dim, keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False):
@@ -708,7 +693,7 @@ class Tensor:
 
     def amax(self, dim=None, keepdim=False):
         """The largest value over ``dim`` (all dims by default); ties share the gradient equally."""
-        dims = _dims(dim, self.ndim)
+        dims = normalize_dims(dim, self.ndim)
         self._check_reduce_nonempty("amax", dims)
         if not self.is_floating_point():
             return Tensor._make(self.data.max(axis=dims, keepdims=keepdim))
@@ -716,7 +701,7 @@ class Tensor:
 
     def amin(self, dim=None, keepdim=False):
         """The smallest value over ``dim``; ties share the gradient equally."""
-        dims = _dims(dim, self.ndim)
+        dims = normalize_dims(dim, self.ndim)
         self._check_reduce_nonempty("amin", dims)
         if not self.is_floating_point():
             return Tensor._make(self.data.min(axis=dims, keepdims=keepdim))
@@ -743,7 +728,7 @@ class Tensor:
     def _extreme_along(self, name, dim, keepdim):
         if isinstance(dim, (tuple, list)):
             raise TypeError(f"{name}(dim): dim must be a single int, got {dim!r} (use amax/amin for several dims)")
-        (d,) = _dims(dim, self.ndim) or (None,)
+        (d,) = normalize_dims(dim, self.ndim) or (None,)
         if d is None:  # a 0-d tensor: itself, at index 0
             xp = backend.get_array_module(self.data)
             return MaxResult(self.reshape(()), Tensor._make(xp.zeros((), dtype=np.int64)))
@@ -770,7 +755,7 @@ class Tensor:
             self._check_reduce_nonempty(name, range(self.ndim))
             out = xp.asarray(fn(self.data)).astype(np.int64)
             return Tensor._make(out.reshape((1,) * self.ndim) if keepdim and dim is not None else out)
-        (d,) = _dims(dim, self.ndim)
+        (d,) = normalize_dims(dim, self.ndim)
         self._check_reduce_nonempty(name, (d,))
         return Tensor._make(fn(self.data, axis=d, keepdims=keepdim).astype(np.int64))
 
@@ -795,9 +780,9 @@ class Tensor:
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape):
-        shape = _shape_arg(shape)
+        shape = shape_arg(shape)
         try:
-            new = _resolve_shape(shape, self.numel())
+            new = resolve_shape(shape, self.numel())
         except ValueError as err:
             raise RuntimeError(
                 f"reshape: shape {tuple(shape)} is invalid for input of shape {self.shape}: {err}"
@@ -860,23 +845,23 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def permute(self, *dims):
-        dims = tuple(d % self.ndim for d in _shape_arg(dims))
+        dims = tuple(d % self.ndim for d in shape_arg(dims))
         if sorted(dims) != list(range(self.ndim)):
             raise RuntimeError(f"permute: {dims} is not a permutation of the {self.ndim} dims of shape {self.shape}")
         return B.Permute.apply(self, dims=dims)
 
     def expand(self, *sizes):
-        sizes = _shape_arg(sizes)
+        sizes = shape_arg(sizes)
         lead = len(sizes) - self.ndim
         shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-        _broadcast_check("expand", self.shape, shape, result_shape=shape)
+        broadcast_check("expand", self.shape, shape, result_shape=shape)
         return B.Expand.apply(self, shape=shape)
 
     def expand_as(self, other):
         return self.expand(other.shape)
 
     def repeat(self, *sizes):
-        sizes = _shape_arg(sizes)
+        sizes = shape_arg(sizes)
         x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape)
         parts = x
         for d, n in enumerate(sizes):
@@ -922,7 +907,7 @@ class Tensor:
         if self.ndim == 0:
             values, indices = self.reshape(1).topk(k, 0, largest, sorted)
             return MaxResult(values.reshape(()), indices.reshape(())) if k == 1 else MaxResult(values, indices)
-        (d,) = _dims(dim, self.ndim)
+        (d,) = normalize_dims(dim, self.ndim)
         if k > self.shape[d]:
             raise RuntimeError(f"topk: k ({k}) is larger than the size {self.shape[d]} of dim {d} (shape {self.shape})")
         xp = backend.get_array_module(self.data)
@@ -937,7 +922,7 @@ class Tensor:
         (repeats accumulate in the gradient) or boolean masks; indices are checked against the shape."""
         xp = backend.get_array_module(self.data)
         index = _index_arrays(index, xp)
-        _check_index(index, self.shape)
+        check_index(index, self.shape)
         return B.GetItem.apply(self, index=index)
 
     def gather(self, dim, index):
@@ -946,7 +931,7 @@ class Tensor:
         idx = index.data if isinstance(index, Tensor) else index
         if not _is_array(idx) or idx.dtype.kind not in "iu":
             raise TypeError(f"gather: index must be an integer tensor, got {getattr(idx, 'dtype', type(idx).__name__)}")
-        (d,) = _dims(dim, self.ndim) or (0,)
+        (d,) = normalize_dims(dim, self.ndim) or (0,)
         if idx.ndim != self.ndim or any(idx.shape[k] > self.shape[k] for k in range(self.ndim) if k != d):
             raise RuntimeError(
                 f"gather: index of shape {tuple(idx.shape)} does not fit input of shape {self.shape} "
@@ -976,32 +961,9 @@ class Tensor:
         return iter(self.unbind(0))
 
 
-def _format_values(arr):
-    """The values as torch prints them: integral floats as ``1.``, others with 4 decimals (``0.5000``),
-    scientific notation (``1.0000e-05``) for wide ranges, all right-aligned to one width."""
-    if arr.dtype.kind != "f" or arr.size == 0:
-        return np.array2string(arr, separator=", ", prefix="tensor(", max_line_width=80)
-    finite = arr[np.isfinite(arr)].astype(np.float64)
-    nonzero = np.abs(finite[finite != 0])
-    big, small = (nonzero.max(), nonzero.min()) if nonzero.size else (0.0, 0.0)
-    if finite.size and np.all(finite == np.round(finite)):
-        fmt = "{:.4e}" if big > 1e8 else "{:.0f}."
-    else:
-        fmt = "{:.4e}" if nonzero.size and (big / small > 1000 or big > 1e8 or small < 1e-4) else "{:.4f}"
-
-    def one(v):
-        return fmt.format(v) if np.isfinite(v) else str(float(v))
-
-    edge = [one(v) for v in (finite.min(), finite.max())] if finite.size else []
-    edge += [one(v) for v in arr[~np.isfinite(arr)][:1]] + ([one(-np.inf)] if np.isneginf(arr).any() else [])
-    width = max(len(e) for e in edge)
-    return np.array2string(arr, separator=", ", prefix="tensor(", max_line_width=80,
-                           formatter={"float_kind": lambda v: one(v).rjust(width)})
-
-
-# Function.apply and the engine wrap arrays into Tensors; they get the class here (no import cycle).
-_function_module.Tensor = Tensor
-engine.Tensor = Tensor
+# Function.apply (and the engine, through it) check and wrap arrays with this class: function.py cannot
+# import this module (this module imports it), so it is handed the class here, once, before any op runs.
+bind_tensor_class(Tensor)
 
 
 # --------------------------------------------------------------------- helpers
@@ -1029,35 +991,6 @@ def zero_grads(tensors, set_to_none=True):
             t.grad.data[...] = 0
 
 
-def _shape_arg(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(int(s) for s in shape)
-
-
-def _resolve_shape(shape, numel):
-    shape = tuple(int(s) for s in shape)
-    if shape.count(-1) > 1:
-        raise ValueError("only one dimension can be -1")
-    known = 1
-    for s in shape:
-        if s != -1:
-            if s < 0:
-                raise ValueError(f"invalid size {s}")
-            known *= s
-    if -1 in shape:
-        if known == 0 or numel % known:
-            raise ValueError(f"{numel} elements can't be split into {shape}")
-        shape = tuple(numel // known if s == -1 else s for s in shape)
-    elif known != numel:
-        raise ValueError(f"{numel} elements can't have shape {shape}")
-    return shape
-
-
-def _dims(dim, ndim):
-    return normalize_dims(dim, ndim)
-
-
 def _index_arrays(index, xp):
     """Tensors and lists inside an index become arrays of the data's array module ``xp``."""
     if isinstance(index, Tensor):
@@ -1067,52 +1000,6 @@ def _index_arrays(index, xp):
     if isinstance(index, tuple):
         return tuple(i.data if isinstance(i, Tensor) else xp.asarray(i) if isinstance(i, list) else i for i in index)
     return index
-
-
-def _check_index(index, shape):
-    """Raise a clear IndexError for integer-array indices out of range and boolean masks of the wrong
-    shape (NumPy would raise deep inside the kernel; CuPy would silently wrap around)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    consumed = sum(1 if not _is_array(p) or p.dtype != np.bool_ else max(p.ndim, 1)
-                   for p in parts if p is not None and p is not Ellipsis)
-    axis = 0
-    int_parts = []  # (index array, dim it indexes)
-    n_advanced = 0
-    empty = False  # advanced indices that select nothing: like torch, their values are not checked
-    for p in parts:
-        if p is None:
-            continue
-        if p is Ellipsis:
-            axis += len(shape) - consumed
-            continue
-        if _is_array(p) and p.ndim > 0:
-            n_advanced += 1
-            if p.dtype == np.bool_:
-                if tuple(p.shape) != tuple(shape[axis:axis + p.ndim]):
-                    raise IndexError(
-                        f"index: boolean mask of shape {tuple(p.shape)} does not match the tensor's shape "
-                        f"{tuple(shape)} at dim {axis}"
-                    )
-                axis += p.ndim
-                continue
-            if p.dtype.kind not in "iu":
-                raise IndexError(f"index: tensors used as indices must be integer or boolean, got {p.dtype}")
-            if axis >= len(shape):
-                raise IndexError(f"index: too many indices for a tensor of shape {tuple(shape)}")
-            empty = empty or p.size == 0
-            int_parts.append((p, axis))
-        axis += 1
-    if int_parts and n_advanced > 1:
-        empty = empty or any(p.dtype == np.bool_ and not bool(p.any()) for p in parts if _is_array(p) and p.ndim > 0)
-    if empty:
-        return
-    for p, dim in int_parts:
-        n = shape[dim]
-        if int(p.min()) < -n or int(p.max()) >= n:
-            raise IndexError(
-                f"index: values from {int(p.min())} to {int(p.max())} are out of range for dim {dim} "
-                f"of size {n} (tensor shape {tuple(shape)})"
-            )
 
 
 def _scalar_like(value, t):
@@ -1138,70 +1025,15 @@ def _as_tensor(value, like):
     return Tensor._make(xp.asarray(value, dtype=dtype))
 
 
-def _promote_pair(a, b):
-    """Cast two tensors to a common dtype the way torch does (int with float -> the float)."""
-    da, db = a.data.dtype, b.data.dtype
-    if da == db:
-        return a, b
-    if da.kind == "f" and db.kind != "f":
-        return a, b._cast(da)
-    if db.kind == "f" and da.kind != "f":
-        return a._cast(db), b
-    common = np.promote_types(da, db)
-    return (a if da == common else a._cast(common)), (b if db == common else b._cast(common))
-
-
-def _broadcast_shapes(sa, sb):
-    """The broadcast of shapes ``sa`` and ``sb``, or None when they do not broadcast. (Plain Python:
-    several times faster than np.broadcast_shapes on the short tuples every op checks.)"""
-    if len(sa) < len(sb):
-        sa, sb = sb, sa
-    lead = len(sa) - len(sb)
-    out = list(sa[:lead])
-    for x, y in zip(sa[lead:], sb):
-        if x == y or y == 1:
-            out.append(x)
-        elif x == 1:
-            out.append(y)
-        else:
-            return None
-    return tuple(out)
-
-
-def _broadcast_check(op, sa, sb, result_shape=None):
-    if sa == sb:
-        return
-    out = _broadcast_shapes(sa, sb)
-    if out is None:
-        raise RuntimeError(f"{op}: shapes {tuple(sa)} and {tuple(sb)} are not broadcastable")
-    if result_shape is not None and out != tuple(result_shape):
-        raise RuntimeError(f"{op}: shape {tuple(sb)} can't be broadcast to {tuple(result_shape)} (from {tuple(sa)})")
-
-
 def _binary(op, t, other, true_div=False):
     """(t, other) as tensors of a common dtype, with a shape check that names the op."""
     o = _as_tensor(other, t)
-    _broadcast_check(op, t.shape, o.shape)
-    a, b = _promote_pair(t, o)
+    broadcast_check(op, t.shape, o.shape)
+    a, b = promote_pair(t, o)
     if true_div and a.data.dtype.kind != "f":
         dt = backend.get_default_dtype()
         a, b = a._cast(dt), b._cast(dt)
     return a, b
-
-
-def _check_matmul(op, sa, sb):
-    if len(sa) == 0 or len(sb) == 0:
-        raise RuntimeError(f"{op}: both arguments need at least 1 dimension, got shapes {sa} and {sb}")
-    k_a = sa[-1]
-    k_b = sb[0] if len(sb) == 1 else sb[-2]
-    if k_a != k_b:
-        raise RuntimeError(
-            f"{op}: shapes {sa} and {sb} cannot be multiplied ({k_a} != {k_b}: the last dimension of the first "
-            "must equal the second-to-last dimension of the second)"
-        )
-    if len(sa) > 2 and len(sb) > 2:
-        if _broadcast_shapes(sa[:-2], sb[:-2]) is None:
-            raise RuntimeError(f"{op}: batch dimensions of {sa} and {sb} are not broadcastable")
 
 
 class _Cast(Function):
@@ -1228,99 +1060,3 @@ class _ToDevice(Function):
     @staticmethod
     def backward(ctx, dout):
         return backend.to_device(dout, ctx.cache)
-
-
-def cat(tensors, dim=0):
-    """Join tensors along an existing dim (torch.cat)."""
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("cat: expected a non-empty list of tensors")
-    ref = tensors[0]
-    d = dim % max(ref.ndim, 1)
-    for i, t in enumerate(tensors):
-        if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
-            raise RuntimeError(
-                f"cat: tensor {i} has shape {t.shape}, which does not match {ref.shape} outside dim {dim}"
-            )
-    if len(tensors) == 1:
-        return tensors[0]
-    dt = tensors[0].dtype
-    tensors = [t if t.dtype == dt else t.to(dt) for t in tensors]
-    return B.Concat.apply(*tensors, dim=d)
-
-
-concat = cat
-
-
-def stack(tensors, dim=0):
-    """Join same-shaped tensors along a new dim (torch.stack)."""
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("stack: expected a non-empty list of tensors")
-    for i, t in enumerate(tensors):
-        if t.shape != tensors[0].shape:
-            raise RuntimeError(f"stack: tensor {i} has shape {t.shape}, but tensor 0 has {tensors[0].shape}")
-    d = dim % (tensors[0].ndim + 1)
-    return B.Stack.apply(*tensors, dim=d)
-
-
-def split(tensor, split_size_or_sections, dim=0):
-    """Cut a tensor into pieces along ``dim``: equal pieces of a given size (the last may be
-    smaller) or a list of sizes (torch.split)."""
-    d = dim % tensor.ndim
-    n = tensor.shape[d]
-    if isinstance(split_size_or_sections, int):
-        size = split_size_or_sections
-        if size <= 0:
-            raise RuntimeError(f"split: split_size must be positive, got {size}")
-        sections = [size] * (n // size) + ([n % size] if n % size else [])
-    else:
-        sections = [int(s) for s in split_size_or_sections]
-        if sum(sections) != n:
-            raise RuntimeError(f"split: sections {sections} sum to {sum(sections)}, but dim {dim} has size {n}")
-    if len(sections) == 1:
-        return (tensor,)
-    return B.Split.apply(tensor, sections=sections, dim=d)
-
-
-def where(condition, input, other):  # noqa: A002 - torch's argument names
-    """Elements of ``input`` where ``condition`` is True, else of ``other`` (all three broadcast).
-    ``input`` / ``other`` may be Python numbers (torch's promotion rules)."""
-    if isinstance(input, Tensor):
-        like = input
-    elif isinstance(other, Tensor):
-        like = other
-    else:
-        like = Tensor(input)
-    xp = backend.get_array_module(like.data)
-    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
-    if cond.dtype != np.bool_:
-        cond = cond.astype(bool)
-    a, b = _promote_pair(_as_tensor(input, like), _as_tensor(other, like))
-    _broadcast_check("where", a.shape, b.shape)
-    out_shape = _broadcast_shapes(a.shape, b.shape)
-    if _broadcast_shapes(tuple(cond.shape), out_shape) is None:
-        raise RuntimeError(f"where: condition of shape {tuple(cond.shape)} does not broadcast with shapes "
-                           f"{a.shape} and {b.shape}")
-    return B.Where.apply(a, b, condition=cond)
-
-
-def einsum(equation, *operands):
-    """Sums of products over named indices, as ``torch.einsum``: ``einsum('bij,bjk->bik', a, b)`` (operands
-    may also come as one list). '...' stands for the same leading dims in each operand; an index repeated
-    within one operand (a diagonal) is not supported. Differentiable in every operand."""
-    from .functions.extra import Einsum  # noqa: PLC0415 - functions.extra imports kernels only
-
-    if not isinstance(equation, str):
-        raise TypeError(f"einsum(): the first argument must be the equation string, got {type(equation).__name__}")
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-        operands = tuple(operands[0])
-    if not operands:
-        raise ValueError("einsum(): give at least one operand")
-    for k, t in enumerate(operands):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"einsum(): operand {k} is a {type(t).__name__}, expected a Tensor")
-        if t.dtype != operands[0].dtype:
-            raise TypeError(f"einsum(): operands must have one dtype, got {operands[0].dtype} and {t.dtype} "
-                            f"(operand {k})")
-    return Einsum.apply(*operands, equation=equation)

@@ -3,7 +3,7 @@ from ...kernels import elementwise as ew
 from ...kernels import matmul as mm
 from ...kernels import reduce as rd
 from ...kernels import shape as sh
-from ..function import kernel_function
+from ..function import Function, kernel_function
 
 Add = kernel_function("Add", ew.add_forward, ew.add_backward)
 Sub = kernel_function("Sub", ew.sub_forward, ew.sub_backward)
@@ -22,7 +22,6 @@ Gelu = kernel_function("Gelu", ew.gelu_forward, ew.gelu_backward)
 Abs = kernel_function("Abs", ew.abs_forward, ew.abs_backward)
 Clamp = kernel_function("Clamp", ew.clamp_forward, ew.clamp_backward)
 Maximum = kernel_function("Maximum", ew.maximum_forward, ew.maximum_backward)
-Where = kernel_function("Where", ew.where_forward, ew.where_backward)
 MaskedFill = kernel_function("MaskedFill", ew.masked_fill_forward, ew.masked_fill_backward)
 
 Sum = kernel_function("Sum", rd.sum_forward, rd.sum_backward)
@@ -44,9 +43,17 @@ Stack = kernel_function("Stack", sh.stack_forward, sh.stack_backward)
 Split = kernel_function("Split", sh.split_forward, sh.split_backward)
 
 
-def _where_forward(ctx, a, b, condition=None):
-    out, ctx.cache = ew.where_forward(condition, a, b)
-    return out
+class Where(Function):
+    """Function calling where_forward / where_backward. Written out rather than made by ``kernel_function``
+    because the arguments come in another order: ``Where.apply(a, b, condition=mask)`` takes the two
+    differentiable inputs positionally and the mask as an option, while the kernel takes
+    ``where_forward(condition, a, b)`` (numpy's order)."""
 
+    @staticmethod
+    def forward(ctx, a, b, condition=None):
+        out, ctx.cache = ew.where_forward(condition, a, b)
+        return out
 
-Where.forward = staticmethod(_where_forward)
+    @staticmethod
+    def backward(ctx, dout):
+        return ew.where_backward(dout, ctx.cache)
