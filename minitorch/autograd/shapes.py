@@ -4,13 +4,17 @@
 Below tensor.py in the import order (tensor.py imports this module; this module imports no autograd module).
 """
 
+
 def shape_arg(shape):
+    """A size given as ``f(2, 3)`` or ``f((2, 3))`` (the ``*size`` argument of reshape, expand, new_zeros...)
+    as a tuple (the separate arguments converted to ints)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(int(s) for s in shape)
 
 
 def resolve_shape(shape, numel):
+    """``shape`` with its -1 (at most one) worked out for ``numel`` elements; ValueError when it does not fit."""
     shape = tuple(int(s) for s in shape)
     if shape.count(-1) > 1:
         raise ValueError("only one dimension can be -1")
