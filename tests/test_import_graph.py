@@ -220,9 +220,8 @@ def test_the_graph_sees_the_packages(graph):
 
 
 # Cycles known and being removed, each as the set of its modules: the check fails on any other cycle, and on
-# an entry here that is no longer a cycle (delete it then). Tensor.norm imports norms inside the method because
-# norms imports tensor.py for the Tensor class and as_dtype; issue 19's split of tensor.py removes it.
-KNOWN_CYCLES = [{"minitorch.autograd.norms", "minitorch.autograd.tensor"}]
+# an entry here that is no longer a cycle (delete it then). None at present.
+KNOWN_CYCLES = []
 
 
 def test_no_import_cycle(graph):

@@ -104,14 +104,15 @@ class _UnboundTensor(metaclass=_TensorClassNotBound):
         raise _tensor_class_not_bound()
 
 
-# The Tensor class, which ``apply`` (and the engine, as ``function.Tensor``) needs at call time to check
-# inputs and wrap outputs. Why it is bound late instead of imported: tensor.py defines Tensor with methods
-# that call the Function classes of ``functions/``, which are built here, so tensor.py imports this module;
-# importing tensor.py from here would be an import cycle. So the order is one way -- grad_mode <- function
-# <- engine <- functions/* <- tensor -- and tensor.py calls ``bind_tensor_class(Tensor)`` once, right after
-# the class statement, before anything can run an op. Until then this name is a stand-in whose use raises
-# a clear error (instead of "'NoneType' object has no attribute '_make'"). A module-level name costs one
-# dictionary lookup per op; an import statement inside ``apply`` would cost far more.
+# The Tensor class, which ``apply`` needs at call time to check inputs and wrap outputs (the engine and
+# norms.py read it here too, as ``function.Tensor``). Why it is bound late instead of imported: tensor.py
+# defines Tensor with methods that call the Function classes of ``functions/``, which are built here, so
+# tensor.py imports this module; importing tensor.py from here would be an import cycle. So imports point
+# one way -- grad_mode <- function <- engine <- functions/* <- tensor -- and tensor.py calls
+# ``bind_tensor_class(Tensor)`` once, right after the class statement, before anything can run an op.
+# Until then this name is a stand-in whose use raises a clear error (instead of "'NoneType' object has no
+# attribute '_make'"). A module-level name costs one dictionary lookup per op; an import statement inside
+# ``apply`` would cost far more.
 Tensor = _UnboundTensor
 
 

@@ -1,17 +1,22 @@
 """Norms with torch's names and rules: ``vector_norm``, ``matrix_norm`` and ``norm`` (``minitorch.linalg``),
 and ``tensor_norm`` behind ``Tensor.norm`` / ``minitorch.norm``. The math is one kernel pair
-(``minitorch.kernels.linalg``); the matrix norms are compositions of differentiable ops."""
+(``minitorch.kernels.linalg``); the matrix norms are compositions of differentiable ops.
+
+Below tensor.py in the import order: tensor.py imports this module (``Tensor.norm``), so this module does
+not import tensor.py; its input checks read the class as ``function.Tensor`` (bound by tensor.py once it
+is defined, before any op can run), like the engine."""
 import numbers
 
 from ..kernels.reduce import normalize_dims
+from . import function  # function.Tensor: the Tensor class, bound by tensor.py
+from .dtypes import as_dtype
 from .functions.linalg import VectorNorm
-from .tensor import Tensor, as_dtype
 
 INF = float("inf")
 
 
 def _check_input(op, x, dtype):
-    if not isinstance(x, Tensor):
+    if not isinstance(x, function.Tensor):
         raise TypeError(f"{op}(): expected a Tensor, got {type(x).__name__}")
     if dtype is not None:
         dt = as_dtype(dtype)
@@ -82,7 +87,7 @@ def norm(x, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     along ``dim`` (an int) or the Frobenius norm over ``dim`` (a pair). With ``ord``, a vector norm for
     1-D inputs / an int dim, a matrix norm for 2-D inputs / a pair of dims."""
     op = "linalg.norm"
-    if not isinstance(x, Tensor):
+    if not isinstance(x, function.Tensor):
         raise TypeError(f"{op}(): expected a Tensor, got {type(x).__name__}")
     if isinstance(dim, int):
         dim = (dim,)

@@ -5,17 +5,21 @@ division, type promotion of Python scalars); each differentiable one calls a Fun
 ``tensor.data`` is the raw array (numpy or cupy), not a Tensor.
 
 This module holds the class and the few helpers that make or recognise Tensors (``_as_tensor``,
-``_binary``, ``_index_arrays``, ...); the rest lives in modules of its own. Import order, one way
-(each module imports only those on its left; none imports this one back at import time):
+``_binary``, ``_index_arrays``, ...); the rest lives in modules of its own, in layers listed lowest
+first. A module imports only modules listed before it, at any depth (tests/autograd/test_layout.py and
+tests/test_import_graph.py check it):
 
-    grad_mode, function, engine, functions/*    the tape; Function.apply gets the Tensor class from
-                                                ``function.bind_tensor_class``, called below the class
-    dtypes, shapes, indexing, formatting         dtype names and promotion, broadcasting and shape
-                                                checks, index checks, printing: no Tensor class needed
-    joining                                      cat / stack / split (Tensor methods use them)
-    tensor                                       this module
-    ops, norms, factories                        where / einsum, norms, tensor constructors: they need
-                                                the class, and the class does not need them at import time
+    grad_mode, function, engine, functions/*    the tape and the Function classes
+    dtypes, shapes, indexing, formatting         dtype names and promotion, broadcasting and shape checks,
+                                                index checks, printing
+    joining, norms                               cat / stack / split, the norms (``Tensor.norm``)
+    tensor                                       this module: the class
+    ops, factories                               where / einsum, the tensor constructors
+
+The modules below this one never import it. Those that need the class at call time -- Function.apply
+and the engine to wrap arrays, norms to check its inputs -- read ``function.Tensor``, which this module
+binds once, ``function.bind_tensor_class(Tensor)`` right after the class statement, before any op can
+run. ``ops`` and ``factories``, above it, import it.
 
 Names other modules import from here keep working: ``as_dtype``, ``cat``, ``concat``, ``stack``,
 ``split``, ``parse_to_args``, ``zero_grads``.
@@ -37,6 +41,7 @@ from .functions import nn as _nn_functions
 from .grad_mode import is_grad_enabled
 from .indexing import check_index
 from .joining import cat, concat, split, stack
+from .norms import tensor_norm
 from .shapes import broadcast_check, broadcast_shapes, check_matmul, resolve_shape, shape_arg
 
 __all__ = ["MaxResult", "Tensor", "as_dtype", "cat", "concat", "parse_to_args", "split", "stack", "zero_grads"]
@@ -876,8 +881,6 @@ class Tensor:
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         """The p-norm over ``dim`` (all elements when None): 'fro' (default) is the 2-norm, a number p
         the p-norm (inf: max |x|, 0: non-zero count), as ``torch.Tensor.norm``. Differentiable."""
-        from .norms import tensor_norm  # noqa: PLC0415 - norms imports this module
-
         return tensor_norm(self, p, dim, keepdim, dtype)
 
     def _triangle(self, name, diagonal, lower):
