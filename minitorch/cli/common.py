@@ -270,6 +270,11 @@ def idle_cores(window=0.25):
         return None
 
 
+THREADS_HELP = ("BLAS threads: a number, or auto = one per core that is idle when the tool starts (every core "
+                "on an idle machine, 1 on a busy one, where more threads slow small matrix products down) "
+                "(default: auto)")
+
+
 def auto_threads(model=None, cores=None, idle=None):
     """The thread count ``--threads auto`` means: one per core that is idle now (at least 1).
 

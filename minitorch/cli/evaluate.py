@@ -17,6 +17,7 @@ from ..data import CorpusError, tinyshakespeare_path, train_val_split
 from ..models.registry import load_model
 from ..nn import functional as F
 from .common import (
+    THREADS_HELP,
     Parser,
     UsageError,
     auto_threads,
@@ -193,8 +194,7 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default: 32)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
-                   help="BLAS threads: a number, or auto = 1 for models under 5M parameters, else all cores "
-                        "(default: auto)")
+                   help=THREADS_HELP)
     p.add_debug()
     return p
 

@@ -20,7 +20,7 @@ from ..backend import manual_seed
 from ..models.registry import PRESETS, Config, build_model, lm_loss
 from ..utils.flops import FlopCounter
 from ..utils.flops import time_steps as timer
-from .common import Parser, UsageError, parse_threads, run_main, set_threads
+from .common import THREADS_HELP, Parser, UsageError, auto_threads, parse_threads, run_main, set_threads
 
 
 def _positive_int(text):
@@ -54,8 +54,7 @@ def build_parser():
                    help="also time N training steps (after one warm-up step) and print the achieved GFLOP/s "
                         "(default: no timing)")
     p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
-                   help="BLAS threads for --time: a number, or auto = 1 for models under 5M parameters, else all "
-                        "cores (default: auto)")
+                   help="for --time: " + THREADS_HELP)
     p.add_argument("--seed", type=int, default=1337, help="seed of the weights and token ids (default: 1337)")
     p.add_debug()
     return p
@@ -91,7 +90,7 @@ def measure(preset="baby-gpt", batch_size=None, block_size=None, vocab_size=65, 
 
 def _run(argv):
     args = build_parser().parse_args(argv)
-    threads = set_threads(args.threads) if args.time else None
+    threads = set_threads(args.threads, auto=auto_threads()) if args.time else None
     fc, tokens, seconds, model = measure(args.preset, args.batch_size, args.block_size, args.vocab_size, args.mode,
                                          args.time, args.seed)
     print(f"{args.preset}: {model.num_parameters():,} parameters, {tokens:,} tokens per step "

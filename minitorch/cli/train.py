@@ -55,6 +55,7 @@ from ..optim.lr_scheduler import warmup_cosine
 from ..plots import plot_loss
 from ..utils.tensorboard import INSTALL_HINT
 from .common import (
+    THREADS_HELP,
     Parser,
     UsageError,
     auto_threads,
@@ -184,9 +185,7 @@ def build_parser():
                    help="save last.ckpt and stop at this step, continue later with --resume "
                         "(default: run to --max-iters)")
     p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
-                   help="BLAS threads: a number, or auto = 1 for models under 5M parameters (measured: more threads "
-                        "do not speed up small models and slow them down on a busy machine), else all cores "
-                        "(default: auto)")
+                   help=THREADS_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--log-grads", type=int, default=0, metavar="N",
                    help="every N steps, write each parameter's gradient norm and update-to-weight ratio to "
