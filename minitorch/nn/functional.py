@@ -376,15 +376,8 @@ def sigmoid(input):  # noqa: A002
 
 
 # ----------------------------------------------------------------------------- attention (hw4)
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
-                                 scale=None, enable_gqa=False):
-    """softmax(query key^T * scale + mask) @ value, as torch. query (..., L, E), key (..., S, E),
-    value (..., S, Ev) -> (..., L, Ev); batch dims broadcast. A boolean ``attn_mask`` is True where
-    attention is allowed, a float one is added to the scores; ``is_causal`` masks keys after the query.
-    scale defaults to 1/sqrt(E). Queries with no allowed key give zeros (never NaN)."""
-    from ..autograd.functions.attention import ScaledDotProductAttention  # noqa: PLC0415
-
-    op = "scaled_dot_product_attention"
+def _attention_inputs(op, query, key, value):
+    """Check query (..., L, E), key (..., S, E), value (..., S, Ev); returns their broadcast batch shape."""
     for name, t in (("query", query), ("key", key), ("value", value)):
         _float(op, name, t)
         if t.ndim < 2:
@@ -397,14 +390,26 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if key.shape[-2] != value.shape[-2]:
         raise ValueError(f"{op}(): key (..., S, E) and value (..., S, Ev) must have the same seq_len S, got shapes "
                          f"{key.shape} and {value.shape}")
-    if enable_gqa:
-        raise NotImplementedError(f"{op}(): enable_gqa=True is not supported; broadcast key/value over heads "
-                                  "by giving them a head dim of 1 instead")
     try:
-        batch = _np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+        return _np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
     except ValueError:
         raise ValueError(f"{op}(): the batch dims of query {query.shape}, key {key.shape} and value {value.shape} "
                          "are not broadcastable") from None
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                                 scale=None, enable_gqa=False):
+    """softmax(query key^T * scale + mask) @ value, as torch. query (..., L, E), key (..., S, E),
+    value (..., S, Ev) -> (..., L, Ev); batch dims broadcast. A boolean ``attn_mask`` is True where
+    attention is allowed, a float one is added to the scores; ``is_causal`` masks keys after the query.
+    scale defaults to 1/sqrt(E). Queries with no allowed key give zeros (never NaN)."""
+    from ..autograd.functions.attention import ScaledDotProductAttention  # noqa: PLC0415
+
+    op = "scaled_dot_product_attention"
+    batch = _attention_inputs(op, query, key, value)
+    if enable_gqa:
+        raise NotImplementedError(f"{op}(): enable_gqa=True is not supported; broadcast key/value over heads "
+                                  "by giving them a head dim of 1 instead")
     scores_shape = batch + (query.shape[-2], key.shape[-2])
     if attn_mask is not None:
         _tensor(op, "attn_mask", attn_mask)
@@ -426,6 +431,29 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         raise ValueError(f"{op}(): scale must be a finite number or None, got {scale!r}")
     return ScaledDotProductAttention.apply(query, key, value, mask=attn_mask, is_causal=bool(is_causal),
                                            scale=scale, dropout_p=float(dropout_p))
+
+
+def flash_attention(query, key, value, is_causal=False, scale=None, block_q=128, block_k=128):
+    """softmax(query key^T * scale) @ value computed in tiles (the hw4 bonus kernel,
+    ``kernels/flash_attention.py``): the same result as ``scaled_dot_product_attention`` (without masks other
+    than ``is_causal``, without dropout) up to float rounding, in O(L * Ev) memory instead of O(L * S): no
+    (L, S) array of scores or weights is ever held, forward or backward (which recomputes them tile by tile).
+    query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); ``block_q`` queries by ``block_k``
+    keys per tile. Slower than the plain kernel in NumPy for short sequences (a Python loop over tiles);
+    ``scaled_dot_product_attention`` stays the default everywhere."""
+    from ..autograd.functions.attention import FlashAttention  # noqa: PLC0415
+
+    op = "flash_attention"
+    _attention_inputs(op, query, key, value)
+    if key.shape[-2] == 0:
+        raise ValueError(f"{op}(): key and value must have at least one position (S >= 1), got shape {key.shape}")
+    for name, b in (("block_q", block_q), ("block_k", block_k)):
+        if isinstance(b, bool) or not isinstance(b, (int, _np.integer)) or b < 1:
+            raise ValueError(f"{op}(): {name} must be a positive int, got {b!r}")
+    if scale is not None and not (isinstance(scale, numbers.Real) and abs(float(scale)) < float("inf")):
+        raise ValueError(f"{op}(): scale must be a finite number or None, got {scale!r}")
+    return FlashAttention.apply(query, key, value, is_causal=bool(is_causal), scale=scale, block_q=int(block_q),
+                                block_k=int(block_k))
 
 
 

@@ -19,6 +19,8 @@ How ops are counted (a FLOP is one multiply or one add; a multiply-add is 2):
 * **Attention** (``ScaledDotProductAttention``, ``...WithWeights``, ``QKVAttention``): its two GEMMs, QK^T and AV,
   ``2*B*h*T_q*T_k*d`` each (so ``4*B*h*T_q*T_k*d``), over the full T_q x T_k square even with a causal mask (as
   PyTorch counts it); backward ``2x`` forward (dV = A^T dO, dA = dO V^T, dQ = dS K, dK = dS^T Q).
+  ``FlashAttention`` (the tiled kernel) counts the same, plus ``2*B*h*T_q*T_k*d`` in the backward, which
+  recomputes q k^T instead of storing the weights (2.5x the forward for d = d_v, as the FlashAttention paper counts).
 * **Recurrent kernels** (``RNNFunction``, ``GRUFunction``, ``LSTMFunction`` and their cells): per step the input
   and hidden GEMMs, ``2*B*I*G*H + 2*B*H*G*H`` with G gates (1, 3, 4); backward as for GEMMs, the hidden one at
   every step of a sequence.
@@ -78,7 +80,7 @@ RECURRENT = {
 FREE = {"Reshape", "Permute", "Transpose", "Expand", "GetItem", "Gather", "Concat", "Stack", "Split",
         "Embedding", "_Cast", "_ToDevice"}
 GEMM_OPS = {"Matmul", "Bmm", "Linear"}
-ATTENTION_OPS = {"ScaledDotProductAttention", "ScaledDotProductAttentionWithWeights", "QKVAttention"}
+ATTENTION_OPS = {"ScaledDotProductAttention", "ScaledDotProductAttentionWithWeights", "QKVAttention", "FlashAttention"}
 # mode="all": per attention score: scale, mask, softmax (5) forward; softmax backward (4) and the scale.
 ATTENTION_SCORE_COST = (7, 5)
 
@@ -138,6 +140,8 @@ def op_flops(ctx, mode="gemm"):
             tq, tk, d, dv = q[-2], k[-2], q[-1], v[-1]
         f = 2 * batch * tq * tk * d + 2 * batch * tq * tk * dv
         fwd, bwd = f, (2 * f if any(needs) else 0)
+        if name == "FlashAttention" and any(needs):  # its backward recomputes the scores q k^T tile by tile
+            bwd += 2 * batch * tq * tk * d
         if every:
             fwd += ATTENTION_SCORE_COST[0] * batch * tq * tk + batch * tq * d  # and q * scale
             bwd += (ATTENTION_SCORE_COST[1] * batch * tq * tk + batch * tq * d) if any(needs) else 0
