@@ -16,9 +16,10 @@ code in the sandbox (``sandbox.py``), which sees only that copy: one submission'
 kill of its grader fails that student alone (the gradebook says why) and the batch continues.
 
 Writes a JSON report per student to <out>-reports/<student>.json, then the gradebook <out> (one row
-per student: points per test, total, error) last and atomically. Temporary folders are removed
-whatever happens (also on Ctrl-C). Refuses to run without isolation (bwrap or setpriv) unless
---insecure is given, and refuses to overwrite an existing gradebook unless --overwrite is given.
+per student: points per test, score, bonus (extra credit), total, error) last and atomically.
+Temporary folders are removed whatever happens (also on Ctrl-C). Refuses to run without isolation
+(bwrap or setpriv) unless --insecure is given, and refuses to overwrite an existing gradebook unless
+--overwrite is given.
 Exit status: 0 when every student was graded, 1 when some could not be, 2 for a grader error."""
 import argparse
 import csv
@@ -35,7 +36,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from .fixtures import FixtureError
-from .report import atomic_write
+from .report import atomic_write, bonus_text
 from .rubric import available_assignments, load_rubric
 from .tolerances import DEFAULT_TIMEOUT_S
 
@@ -408,21 +409,23 @@ def write_gradebook(results, assignments, out, overwrite=True):
     rows = []
     for student, report, error in results:
         row = {c: "" for c in columns}
-        total = 0.0
+        score = bonus = 0.0
         if report is not None:
             for a in report["assignments"]:
                 for t in a.get("tests", []):
                     key = f"{a.get('assignment')}:{t.get('test')}"
                     if key in row:
                         row[key] = round((row[key] or 0) + float(t.get("points", 0)), 2)
-            total = float(report["score"])
+            score, bonus = float(report["score"]), float(report.get("bonus", 0))
             _atomic_write(os.path.join(report_dir, f"{names[student]}.json"),
                           lambda f, r=report: json.dump(r, f, indent=1))
-        rows.append([_cell(student)] + [row[c] for c in columns] + [round(total, 2), _cell((error or "")[:500])])
+        rows.append([_cell(student)] + [row[c] for c in columns]
+                    + [round(score, 2), round(bonus, 2), round(score + bonus, 2), _cell((error or "")[:500])])
 
     def write(f):
         w = csv.writer(f)
-        w.writerow(["student"] + columns + ["total", "error"])
+        # score: of the regular points (100 per assignment); bonus: extra credit on top; total: their sum
+        w.writerow(["student"] + columns + ["score", "bonus", "total", "error"])
         w.writerows(rows)
     _atomic_write(out, write)
     return out
@@ -461,7 +464,8 @@ def main(argv=None):
         if args.hidden and not os.path.isdir(args.hidden):
             raise BatchError(f"--hidden {args.hidden}: no such folder")
         def progress(student, report, error, done, total):
-            what = f"{report['score']:.2f} / {report['max_score']:.2f}" if report else f"not graded: {error[:200]}"
+            what = (f"{report['score']:.2f} / {report['max_score']:.2f}{bonus_text(report)}" if report
+                    else f"not graded: {error[:200]}")
             print(f"[{done}/{total}] {student}: {what}", file=sys.stderr, flush=True)
 
         results = grade_all(args.submissions, assignments, args.hidden, args.workers, args.timeout, args.test,

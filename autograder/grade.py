@@ -263,7 +263,7 @@ def score_test(hw, test, label, checks):
     return {
         "name": test if label == "public" else f"{test} [{label}]",
         "test": test, "fixtures": label, "visibility": _visibility(hw.rubric, label),
-        "points": round(earned, 2), "max_points": round(pts, 2),
+        "points": round(earned, 2), "max_points": round(pts, 2), "bonus": hw.rubric.is_bonus(test),
         "passed": bool(checks) and all(ch.passed for ch in checks),
         "description": hw.rubric.tests[test].get("description", ""),
         "checks": [ch.as_dict() for ch in checks],
@@ -273,9 +273,13 @@ def score_test(hw, test, label, checks):
 def job_report(hw, g, job, per_test, mode, t0):
     """The report of one job: every selected test on every fixture set, the score, the forbidden imports."""
     tests = [score_test(hw, t, label, per_test.get((g, label, t), [])) for label, _ in hw.sets for t in job.tests]
+    regular = [t for t in tests if not t["bonus"]]  # extra credit (bonus = true) is reported beside the score
+    bonus = [t for t in tests if t["bonus"]]
     return {"assignment": hw.name, "title": hw.rubric.title,
-            "score": round(sum(t["points"] for t in tests), 2),
-            "max_score": round(sum(t["max_points"] for t in tests), 2), "tests": tests,
+            "score": round(sum(t["points"] for t in regular), 2),
+            "max_score": round(sum(t["max_points"] for t in regular), 2),
+            "bonus": round(sum(t["points"] for t in bonus), 2),
+            "bonus_max": round(sum(t["max_points"] for t in bonus), 2), "tests": tests,
             "forbidden_imports": {f: [list(x) for x in h] for f, h in job.forbidden.items()},
             "sandbox": mode, "seconds": round(time.perf_counter() - t0, 2)}
 
@@ -462,6 +466,8 @@ def grade(assignments, submission=None, fixtures_dir=None, hidden_dir=None, time
               "assignments": reports,
               "score": round(sum(r["score"] for r in reports), 2),
               "max_score": round(sum(r["max_score"] for r in reports), 2),
+              "bonus": round(sum(r["bonus"] for r in reports), 2),
+              "bonus_max": round(sum(r["bonus_max"] for r in reports), 2),
               "seconds": round(time.perf_counter() - t0, 2), "official": bool(official)}
     if fresh is not None:
         report["fresh"] = fresh.info()

@@ -45,7 +45,8 @@ def text(report, verbose=False):
         width = max([len(t["name"]) for t in a["tests"]] + [10])
         for t in a["tests"]:
             mark = "ok  " if t["passed"] else "FAIL"
-            out.append(f"  {mark} {t['name']:<{width}} {t['points']:6.2f} / {t['max_points']:6.2f}")
+            extra = "   (bonus)" if t.get("bonus") else ""
+            out.append(f"  {mark} {t['name']:<{width}} {t['points']:6.2f} / {t['max_points']:6.2f}{extra}")
             groups = _grouped([c for c in t["checks"] if not c["passed"]])
             shown = groups if verbose else groups[:6]
             for c, same in shown:
@@ -53,10 +54,12 @@ def text(report, verbose=False):
             if len(groups) > len(shown):
                 hidden = sum(1 + n for _, n in groups[len(shown):])
                 out.append(f"      ... {hidden} more failed checks (--verbose shows all)")
-        out.append(f"  {a['assignment']} total: {a['score']:.2f} / {a['max_score']:.2f}   ({a['seconds']:.1f} s)")
+        out.append(f"  {a['assignment']} total: {a['score']:.2f} / {a['max_score']:.2f}{bonus_text(a)}"
+                   f"   ({a['seconds']:.1f} s)")
         out.append("")
     if len(report["assignments"]) > 1:
-        out.append(f"TOTAL: {report['score']:.2f} / {report['max_score']:.2f}   ({report['seconds']:.1f} s)")
+        out.append(f"TOTAL: {report['score']:.2f} / {report['max_score']:.2f}{bonus_text(report)}"
+                   f"   ({report['seconds']:.1f} s)")
     notable = (report.get("intake") or {}).get("notable")
     if notable:
         out.append("not taken from the submission (only source files under minitorch/ are graded): "
@@ -66,6 +69,13 @@ def text(report, verbose=False):
     if report.get("official"):
         out.append(official_note(report))
     return "\n".join(out)
+
+
+def bonus_text(report):
+    """'   + bonus 7.50 / 10.00' for a report (or one assignment's) with extra credit on offer, else ''."""
+    if not report.get("bonus_max"):
+        return ""
+    return f"   + bonus {report.get('bonus', 0):.2f} / {report['bonus_max']:.2f}"
 
 
 def official_note(report):
@@ -92,7 +102,8 @@ def gradescope(report):
         prefix = f"{a['assignment']} " if len(report["assignments"]) > 1 else ""
         for t in a["tests"]:
             tests.append({
-                "name": prefix + t["name"], "score": t["points"], "max_score": t["max_points"],
+                "name": prefix + t["name"] + (" (bonus)" if t.get("bonus") else ""),
+                "score": t["points"], "max_score": t["max_points"],
                 "status": "passed" if t["passed"] else "failed", "output": test_output(t),
                 "visibility": t["visibility"],
             })
@@ -109,7 +120,12 @@ def gradescope(report):
         notes.append(report["sandbox"] + ".")
     if report.get("official"):
         notes.append(official_note(report))
-    out = {"score": report["score"], "output": " ".join(notes) or "Graded by the minitorch autograder.",
+    if report.get("bonus_max"):
+        notes.append(f"Bonus: {report.get('bonus', 0):g} of {report['bonus_max']:g} extra-credit points, on top of "
+                     f"the {report['max_score']:g} (the tests marked (bonus)); the score below includes them.")
+    # Gradescope takes this score as given (it may exceed the assignment's total points: extra credit)
+    score = round(report["score"] + report.get("bonus", 0), 2)
+    out = {"score": score, "output": " ".join(notes) or "Graded by the minitorch autograder.",
            "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
     if report.get("fresh"):
         out["extra_data"] = {"fresh_seed": report["fresh"]["seed"]}

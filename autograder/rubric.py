@@ -1,6 +1,11 @@
 """Rubrics: ``autograder/rubrics/<assignment>.toml`` maps each test to its points (total 100),
 lists the student files of the assignment, and maps solution functions to writeup sections.
 
+A test with ``bonus = true`` is extra credit: its points are not part of the 100 (the regular tests add
+up to 100 without it), so correct regular work scores 100 of 100 whether or not the bonus is attempted,
+and the bonus test's points are reported on top of them, separately (``bonus`` / ``bonus_max`` in the
+reports; Gradescope gets the sum as its score, which may exceed the assignment's total).
+
 ``hidden_weight`` (default 1.0, any value in [0, 1]) is the share of each test's points that comes
 from cases the student has never seen (hidden fixtures and fresh instances) whenever the grading
 has any: official grading always does, and then the public cases count ``1 - hidden_weight``
@@ -35,9 +40,14 @@ class Rubric:
         self.files = list(data.get("files", []))
         self.tests = {name: dict(t) for name, t in data.get("tests", {}).items()}
         self.sections = dict(data.get("sections", {}))
-        total = sum(float(t["points"]) for t in self.tests.values())
+        for name, t in self.tests.items():
+            if not isinstance(t.get("bonus", False), bool):
+                raise RubricError(f"rubric {assignment}: tests.{name}.bonus must be true or false, "
+                                  f"got {t['bonus']!r}")
+        total = sum(float(t["points"]) for name, t in self.tests.items() if not self.is_bonus(name))
         if abs(total - TOTAL) > 1e-9:
-            raise RubricError(f"rubric {assignment}: test points add up to {total:g}, not {TOTAL}")
+            raise RubricError(f"rubric {assignment}: the points of the regular (non-bonus) tests add up to "
+                              f"{total:g}, not {TOTAL}")
         if isinstance(self.hidden_weight, bool) or not isinstance(self.hidden_weight, (int, float)) \
                 or not 0.0 <= self.hidden_weight <= 1.0:
             raise RubricError(f"rubric {assignment}: hidden_weight must be a number in [0, 1], "
@@ -50,6 +60,15 @@ class Rubric:
 
     def points(self, test):
         return float(self.tests[test]["points"])
+
+    def is_bonus(self, test):
+        """True for an extra-credit test (``bonus = true``): its points come on top of the 100."""
+        return bool(self.tests[test].get("bonus", False))
+
+    @property
+    def bonus_points(self):
+        """The extra credit on offer: the points of the bonus tests (0 without any)."""
+        return sum(self.points(t) for t in self.tests if self.is_bonus(t))
 
     def section(self, function, qualname=None):
         for key in (qualname, function):

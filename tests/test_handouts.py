@@ -65,9 +65,17 @@ def test_writeup_has_the_required_parts(hw):
 def test_rubric_table_equals_rubric_file(hw):
     rubric = load_rubric(hw)
     rows, total = rubric_table(writeup(hw))
-    expected = [(name, float(t["points"]), t.get("description", "")) for name, t in rubric.tests.items()]
-    assert rows == expected
+    expected = [(name, float(t["points"]), t.get("description", "")) for name, t in rubric.tests.items()
+                 if not rubric.is_bonus(name)]
+    bonus = [(name, float(t["points"]), t.get("description", "")) for name, t in rubric.tests.items()
+             if rubric.is_bonus(name)]
+    # the regular tests, the Total row (100), then the bonus tests (extra credit on top of the 100)
+    assert rows == expected + bonus
     assert total == pytest.approx(sum(p for _, p, _ in expected)) == pytest.approx(100.0)
+    if bonus:
+        text = writeup(hw)
+        assert text.index("| **Total**") < text.index(f"| `{bonus[0][0]}`")
+        assert "extra credit" in text.lower()
 
 
 @pytest.mark.parametrize("hw", ASSIGNMENTS)

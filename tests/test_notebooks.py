@@ -10,7 +10,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK_DIR = os.path.join(REPO, "notebooks")
 EXPECTED = ["01_autograd_from_scratch", "02_recurrent_vs_transformer", "03_attention_maps", "04_optimizers",
-            "05_decoding", "06_bpe_tokenizer"]
+            "05_decoding", "06_bpe_tokenizer", "07_flash_attention"]
 SMOKE_BUDGET_S = 180  # each notebook must finish in smoke mode well within this on 2 cores
 
 

@@ -294,3 +294,96 @@ case("decoder_block/pre_norm", test="decoder_block",
 case("decoder_block/batch1_length1", test="decoder_block", edge="batch 1, length 1",
      fn=_block(1), ref=_block_ref(1), inputs=_block_inputs(),
      dims={"B": 1, "T": 1, "E": 4, "3E": 12, "F": 6}, fixed=frozenset({"E", "3E", "F"}))
+
+
+# --------------------------------------------------------------------------- flash attention (bonus, §3)
+# F.flash_attention runs the student's tiled kernel (kernels/flash_attention.py) with fixed tile sizes that do
+# not divide the lengths, so every case has several query and key blocks, a shorter last block and, when causal,
+# key blocks that are skipped, fully visible and cut by the diagonal. The reference is torch's plain attention.
+FLASH_BQ, FLASH_BK = 3, 2
+FLASH_SUM_NOT_RESCALED = ("the running sum is not rescaled: when a key block raises a row's running max from m to "
+                          "m', the sum l of exp(s - m) must be multiplied by exp(m - m') before the block's terms "
+                          "are added (the output matches the kernel that forgets this)")
+FLASH_ACC_NOT_RESCALED = ("the running output is not rescaled: when a key block raises a row's running max from m "
+                          "to m', the accumulated sum of exp(s - m) v must be multiplied by exp(m - m') too")
+FLASH_NOT_NORMALISED = ("the output is not divided by the running sum l: after the last key block, "
+                        "out = acc / l (the softmax's denominator)")
+FLASH_CAUSAL_BWD = ("causal mask ignored in backward: the forward is right, but the recomputed weights of keys "
+                    "after the query (j > i) must be set to 0 in every tile the diagonal cuts")
+
+
+def _flash(causal):
+    def fn(lib, q, k, v):
+        return F(lib).flash_attention(q, k, v, is_causal=causal, block_q=FLASH_BQ, block_k=FLASH_BK)
+    return fn
+
+
+def _plain(causal):
+    def ref(lib, q, k, v):
+        return F(lib).scaled_dot_product_attention(q, k, v, is_causal=causal)
+    return ref
+
+
+def _tiled(causal, bug):
+    """A tiled online-softmax attention with one known mistake, in library ops (torch for the fixtures, the
+    reference minitorch for fresh instances), with the tile sizes of the cases."""
+    def fn(lib, q, k, v):
+        scale = 1.0 / math.sqrt(q.shape[-1])
+        t_q, t_k = q.shape[-2], k.shape[-2]
+        rows = []
+        for i0 in range(0, t_q, FLASH_BQ):
+            i1 = min(i0 + FLASH_BQ, t_q)
+            qs = q[..., i0:i1, :] * scale
+            m = l_sum = acc = None
+            for j0 in range(0, t_k, FLASH_BK):
+                j1 = min(j0 + FLASH_BK, t_k)
+                if causal and j0 > i1 - 1:
+                    break
+                s = qs @ k[..., j0:j1, :].transpose(-1, -2)
+                if causal and j1 - 1 > i0:
+                    later = lib.arange(j0, j1).reshape(1, j1 - j0) > lib.arange(i0, i1).reshape(i1 - i0, 1)
+                    s = s.masked_fill(later, float("-inf"))
+                block_max = s.amax(dim=-1, keepdim=True)
+                m_new = block_max if m is None else lib.maximum(m, block_max)
+                p = (s - m_new).exp()
+                pv = p @ v[..., j0:j1, :]
+                if m is None:
+                    l_sum, acc = p.sum(dim=-1, keepdim=True), pv
+                else:
+                    alpha = (m - m_new).exp()
+                    l_sum = (l_sum if bug == "sum" else alpha * l_sum) + p.sum(dim=-1, keepdim=True)
+                    acc = (acc if bug == "acc" else alpha * acc) + pv
+                m = m_new
+            rows.append(acc if bug == "norm" else acc / l_sum)
+        return lib.cat(rows, dim=-2)
+    return fn
+
+
+def _causal_ignored_in_backward(lib, q, k, v):
+    """The causal forward with the gradients of the non-causal one."""
+    plain = F(lib).scaled_dot_product_attention(q, k, v)
+    return plain + (F(lib).scaled_dot_product_attention(q, k, v, is_causal=True) - plain).detach()
+
+
+FLASH_ALTS = [(FLASH_SUM_NOT_RESCALED, _tiled(False, "sum")), (FLASH_ACC_NOT_RESCALED, _tiled(False, "acc")),
+              (FLASH_NOT_NORMALISED, _tiled(False, "norm")),
+              (NO_SCALE, lambda lib, q, k, v: F(lib).scaled_dot_product_attention(q, k, v, scale=1.0))]
+FLASH_CAUSAL_ALTS = [(FLASH_SUM_NOT_RESCALED, _tiled(True, "sum")), (FLASH_ACC_NOT_RESCALED, _tiled(True, "acc")),
+                     (FLASH_NOT_NORMALISED, _tiled(True, "norm")), (NOT_CAUSAL, _plain(False)),
+                     (FLASH_CAUSAL_BWD, _causal_ignored_in_backward)]
+case("flash/self", test="flash_attention", edge="several query and key tiles, the last ones shorter",
+     fn=_flash(False), ref=_plain(False), inputs=QKV, dims=dict(B=2, H=2, T=7, S=7, D=3, E=2),
+     scales=SDPA_SCALES, alts=FLASH_ALTS)
+case("flash/causal", test="flash_attention", edge="causal: key tiles skipped, fully visible and cut by the diagonal",
+     fn=_flash(True), ref=_plain(True), inputs=QKV, dims=dict(B=1, H=2, T=8, S=8, D=4, E=3),
+     scales=SDPA_SCALES, alts=FLASH_CAUSAL_ALTS)
+case("flash/cross", test="flash_attention", edge="T_q != T_k",
+     fn=_flash(False), ref=_plain(False), inputs=QKV, dims=dict(B=2, H=1, T=4, S=9, D=3, E=2),
+     scales=SDPA_SCALES, alts=FLASH_ALTS)
+case("flash/causal_cross", test="flash_attention", edge="causal with T_q > T_k (top-left aligned, as torch)",
+     fn=_flash(True), ref=_plain(True), inputs=QKV, dims=dict(B=1, H=1, T=7, S=5, D=2, E=3),
+     scales=SDPA_SCALES, alts=FLASH_CAUSAL_ALTS)
+case("flash/large_scores", test="flash_attention", fd=False,
+     edge="scores up to ~100: exp needs the running max subtracted",
+     fn=lambda lib, q, k, v: _flash(True)(lib, q * 40.0, k, v),
+     ref=lambda lib, q, k, v: _plain(True)(lib, q * 40.0, k, v), inputs=QKV, dims=dict(B=1, H=2, T=6, S=6, D=4, E=2))

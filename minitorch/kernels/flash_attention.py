@@ -44,6 +44,11 @@ def key_blocks(i0, i1, t_k, block_k, is_causal):
     return [(j0, j1) for j0, j1 in blocks(t_k, block_k) if not is_causal or j0 <= i1 - 1]
 
 
+def transpose(a):
+    """``a`` with its last two axes swapped (a view): the transpose of every matrix of a batch."""
+    return get_array_module(a).swapaxes(a, -1, -2)
+
+
 def _batch_shape(*shapes):
     """The broadcast of the leading (batch) shapes (plain Python: the same for every array module)."""
     nd = max(len(s) for s in shapes)
@@ -75,26 +80,28 @@ def flash_attention_forward(q, k, v, is_causal=False, scale=None, block_q=DEFAUL
     batch = _batch_shape(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     out = xp.empty(batch + (t_q, v.shape[-1]), dtype=q.dtype)
     lse = xp.empty(batch + (t_q,), dtype=q.dtype)
-    kt = xp.swapaxes(k, -1, -2)
+    kt = transpose(k)
     for i0, i1 in blocks(t_q, block_q):
         qs = q[..., i0:i1, :] * scale
         # BEGIN SOLUTION hw4
-        m = xp.full(batch + (i1 - i0, 1), -xp.inf, dtype=q.dtype)  # running row max
-        l_sum = xp.zeros(batch + (i1 - i0, 1), dtype=q.dtype)     # running sum of exp(s - m)
+        m = xp.full(batch + (i1 - i0,), -xp.inf, dtype=q.dtype)  # running row max
+        l_sum = xp.zeros(batch + (i1 - i0,), dtype=q.dtype)     # running sum of exp(s - m)
         acc = xp.zeros(batch + (i1 - i0, v.shape[-1]), dtype=q.dtype)  # running sum of exp(s - m) v
         for j0, j1 in key_blocks(i0, i1, t_k, block_k, is_causal):
             s = qs @ kt[..., j0:j1]
             allowed = causal_tile(i0, i1, j0, j1, xp) if is_causal else None
             if allowed is not None:
                 s = xp.where(allowed, s, -xp.inf)
-            m_new = xp.maximum(m, s.max(axis=-1, keepdims=True))
+            m_new = xp.maximum(m, s.max(axis=-1))
             alpha = xp.exp(m - m_new)  # rescales what was summed under the old max
-            p = xp.exp(s - m_new)
-            l_sum = alpha * l_sum + p.sum(axis=-1, keepdims=True)
-            acc = alpha * acc + p @ v[..., j0:j1, :]
+            s -= m_new[..., None]
+            p = xp.exp(s, out=s)  # in place: one tile-sized array per step
+            l_sum = alpha * l_sum + p.sum(axis=-1)
+            acc *= alpha[..., None]
+            acc += p @ v[..., j0:j1, :]
             m = m_new
-        out[..., i0:i1, :] = acc / l_sum
-        lse[..., i0:i1] = (m + xp.log(l_sum))[..., 0]
+        out[..., i0:i1, :] = acc / l_sum[..., None]
+        lse[..., i0:i1] = m + xp.log(l_sum)
         # END SOLUTION
     if not need_cache:
         return out, None
@@ -112,23 +119,26 @@ def flash_attention_backward(dout, cache):
     dq = xp.zeros(batch + q.shape[-2:], dtype=q.dtype)
     dk = xp.zeros(batch + k.shape[-2:], dtype=q.dtype)
     dv = xp.zeros(batch + v.shape[-2:], dtype=q.dtype)
-    kt, vt = xp.swapaxes(k, -1, -2), xp.swapaxes(v, -1, -2)
+    kt, vt = transpose(k), transpose(v)
     for i0, i1 in blocks(t_q, block_q):
         qs = q[..., i0:i1, :] * scale
         do = dout[..., i0:i1, :]
         # BEGIN SOLUTION hw4
-        delta = (do * out[..., i0:i1, :]).sum(axis=-1, keepdims=True)  # rowsum(dO * O) = rowsum(dA * A)
+        delta = (do * out[..., i0:i1, :]).sum(axis=-1)[..., None]  # rowsum(dO * O) = rowsum(dA * A)
         row_lse = lse[..., i0:i1, None]
         for j0, j1 in key_blocks(i0, i1, t_k, block_k, is_causal):
             s = qs @ kt[..., j0:j1]
-            p = xp.exp(s - row_lse)  # the softmax weights of this tile, recomputed
+            s -= row_lse
+            p = xp.exp(s, out=s)  # the softmax weights of this tile, recomputed (in place)
             allowed = causal_tile(i0, i1, j0, j1, xp) if is_causal else None
             if allowed is not None:
                 p = xp.where(allowed, p, 0)
-            dv[..., j0:j1, :] += xp.swapaxes(p, -1, -2) @ do
-            ds = p * (do @ vt[..., j0:j1] - delta)
+            dv[..., j0:j1, :] += transpose(p) @ do
+            ds = do @ vt[..., j0:j1]  # dP, then dS = P * (dP - delta) * scale, in place
+            ds -= delta
+            ds *= p
             ds *= scale
             dq[..., i0:i1, :] += ds @ k[..., j0:j1, :]
-            dk[..., j0:j1, :] += xp.swapaxes(ds, -1, -2) @ q[..., i0:i1, :]
+            dk[..., j0:j1, :] += transpose(ds) @ q[..., i0:i1, :]
         # END SOLUTION
     return unbroadcast(dq, q.shape), unbroadcast(dk, k.shape), unbroadcast(dv, v.shape)

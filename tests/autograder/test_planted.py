@@ -13,6 +13,7 @@ from .bugs import REPO, Bug, failed_checks, grade_bugs
 L, EM, SM, N, D, O = ("minitorch/kernels/linear.py", "minitorch/kernels/embedding.py", "minitorch/kernels/softmax.py",
                       "minitorch/kernels/norm.py", "minitorch/kernels/dropout.py", "minitorch/kernels/optim.py")
 RC, AK, AC = "minitorch/kernels/recurrent.py", "minitorch/kernels/attention.py", "minitorch/nn/attention.py"
+FK = "minitorch/kernels/flash_attention.py"
 _SOFTMAX_ROWS = """    m = scores.max(axis=-1, keepdims=True)
     if mask is not None:  # a row may be fully masked: its max is -inf
         m = xp.where(xp.isfinite(m), m, 0)
@@ -176,6 +177,22 @@ BUGS = [
     Bug("hw4-attention-class-dLdA_w-not-stored", "hw4", AC, "        self.dLdA_w = d_scores * self._cache.scale",
         "        dLdA_w = d_scores * self._cache.scale  # noqa: F841", "attention_class",
         "no value came back for dLdA_w: the autograder reads it under exactly this name", exact=True),
+    # hw4 bonus: the tiled kernel (each hint wording exactly as the case declares it)
+    Bug("hw4-flash-sum-not-rescaled", "hw4", FK, "            l_sum = alpha * l_sum + p.sum(axis=-1)",
+        "            l_sum = l_sum + p.sum(axis=-1)", "flash_attention", "the running sum is not rescaled",
+        absent="running output"),
+    Bug("hw4-flash-acc-not-rescaled", "hw4", FK, "            acc *= alpha[..., None]\n", "",
+        "flash_attention", "the running output is not rescaled", absent="running sum"),
+    Bug("hw4-flash-not-normalised", "hw4", FK, "        out[..., i0:i1, :] = acc / l_sum[..., None]",
+        "        out[..., i0:i1, :] = acc", "flash_attention", "the output is not divided by the running sum l"),
+    Bug("hw4-flash-causal-tile-ignored", "hw4", FK, "                s = xp.where(allowed, s, -xp.inf)",
+        "                pass", "flash_attention", "causal mask not applied"),
+    Bug("hw4-flash-causal-ignored-in-backward", "hw4", FK, "                p = xp.where(allowed, p, 0)",
+        "                pass", "flash_attention", "causal mask ignored in backward"),
+    Bug("hw4-flash-dk-missing-scale", "hw4", FK,
+        "            ds *= scale\n            dq[..., i0:i1, :] += ds @ k[..., j0:j1, :]\n",
+        "            dq[..., i0:i1, :] += ds @ k[..., j0:j1, :] * scale\n", "flash_attention",
+        "scaled by sqrt(d_k)"),
     # ------------------------------------------------------------------ hints, all assignments
     Bug("hw1-tanh-backward-ignores-dout", "hw1", E, "return (dout * (1 - out * out),)", "return (1 - out * out,)",
         "elementwise_unary", UPSTREAM_IGNORED, exact=True),
