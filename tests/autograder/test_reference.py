@@ -61,6 +61,8 @@ def test_reference_totals(hidden_dir, fresh_set):
     for hw in available_assignments():
         report = graded(hw, hidden_dir, fresh_set)
         assert report["score"] == pytest.approx(100.0) and report["max_score"] == pytest.approx(100.0), hw
+        # extra credit (hw4's flash attention): all of it, reported beside the 100
+        assert report["bonus"] == pytest.approx(report["bonus_max"]) == pytest.approx(load_rubric(hw).bonus_points)
         hidden = [t for t in report["tests"] if t["fixtures"] == "hidden"]
         assert bool(hidden) == bool(hidden_dir) and all(t["visibility"] == "after_due_date" for t in hidden)
         fresh = [t for t in report["tests"] if t["fixtures"] == "fresh"]
