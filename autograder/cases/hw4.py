@@ -308,10 +308,6 @@ FLASH_ACC_NOT_RESCALED = ("the running output is not rescaled: when a key block 
                           "to m', the accumulated sum of exp(s - m) v must be multiplied by exp(m - m') too")
 FLASH_NOT_NORMALISED = ("the output is not divided by the running sum l: after the last key block, "
                         "out = acc / l (the softmax's denominator)")
-FLASH_CAUSAL_BWD = ("causal mask ignored in backward: the forward is right, but the recomputed weights of keys "
-                    "after the query (j > i) must be set to 0 in every tile the diagonal cuts")
-
-
 def _flash(causal):
     def fn(lib, q, k, v):
         return F(lib).flash_attention(q, k, v, is_causal=causal, block_q=FLASH_BQ, block_k=FLASH_BK)
@@ -324,53 +320,77 @@ def _plain(causal):
     return ref
 
 
-def _tiled(causal, bug):
-    """A tiled online-softmax attention with one known mistake, in library ops (torch for the fixtures, the
-    reference minitorch for fresh instances), with the tile sizes of the cases."""
+FLASH_DIAGONAL_UNMASKED = ("the tiles cut by the diagonal are not masked: where causal_tile(...) is not None, the "
+                           "scores of keys j > i must be set to -inf before the max and the exp")
+FLASH_NO_DELTA = ("dS is missing the row term: dS = P * (dO V^T - delta) * scale with delta = rowsum(dO * O) for each "
+                  "query (the softmax backward's rowsum(dA * A), see §3.2)")
+
+
+def _scores(lib, q, k, causal):
+    s = q @ k.transpose(-1, -2) * (1.0 / math.sqrt(q.shape[-1]))
+    if causal:
+        s = s.masked_fill(lib.ones(s.shape[-2], s.shape[-1], dtype=lib.bool).triu(1), float("-inf"))
+    return s
+
+
+def _tile_running_max(lib, s):
+    """For each key k of each row: the max of the row's scores over the key tiles up to and including k's own
+    (the running max m at the moment a tiled kernel adds k's term)."""
+    pieces, run = [], None
+    for j0 in range(0, s.shape[-1], FLASH_BK):
+        j1 = min(j0 + FLASH_BK, s.shape[-1])
+        block_max = s[..., j0:j1].amax(dim=-1, keepdim=True)
+        run = block_max if run is None else lib.maximum(run, block_max)
+        pieces.append(run.expand(*run.shape[:-1], j1 - j0))
+    return lib.cat(pieces, dim=-1)
+
+
+def _online_mistake(causal, bug):
+    """What a tiled kernel with one known mistake returns, in closed form (whole score matrices, not tiles): a
+    term e^(s_k - m) taken relative to the running max m of the tile that added it ("local") instead of the row's
+    final max ("final") in the running sum ("sum") or in the running output ("acc"), or the output left
+    undivided ("norm")."""
     def fn(lib, q, k, v):
-        scale = 1.0 / math.sqrt(q.shape[-1])
-        t_q, t_k = q.shape[-2], k.shape[-2]
-        rows = []
-        for i0 in range(0, t_q, FLASH_BQ):
-            i1 = min(i0 + FLASH_BQ, t_q)
-            qs = q[..., i0:i1, :] * scale
-            m = l_sum = acc = None
-            for j0 in range(0, t_k, FLASH_BK):
-                j1 = min(j0 + FLASH_BK, t_k)
-                if causal and j0 > i1 - 1:
-                    break
-                s = qs @ k[..., j0:j1, :].transpose(-1, -2)
-                if causal and j1 - 1 > i0:
-                    later = lib.arange(j0, j1).reshape(1, j1 - j0) > lib.arange(i0, i1).reshape(i1 - i0, 1)
-                    s = s.masked_fill(later, float("-inf"))
-                block_max = s.amax(dim=-1, keepdim=True)
-                m_new = block_max if m is None else lib.maximum(m, block_max)
-                p = (s - m_new).exp()
-                pv = p @ v[..., j0:j1, :]
-                if m is None:
-                    l_sum, acc = p.sum(dim=-1, keepdim=True), pv
-                else:
-                    alpha = (m - m_new).exp()
-                    l_sum = (l_sum if bug == "sum" else alpha * l_sum) + p.sum(dim=-1, keepdim=True)
-                    acc = (acc if bug == "acc" else alpha * acc) + pv
-                m = m_new
-            rows.append(acc if bug == "norm" else acc / l_sum)
-        return lib.cat(rows, dim=-2)
+        s = _scores(lib, q, k, causal)
+        final = (s - s.amax(dim=-1, keepdim=True)).exp()
+        local = (s - _tile_running_max(lib, s)).exp()
+        if bug == "sum":
+            return (final @ v) / local.sum(dim=-1, keepdim=True)
+        if bug == "acc":
+            return (local @ v) / final.sum(dim=-1, keepdim=True)
+        return final @ v
     return fn
 
 
-def _causal_ignored_in_backward(lib, q, k, v):
-    """The causal forward with the gradients of the non-causal one."""
-    plain = F(lib).scaled_dot_product_attention(q, k, v)
-    return plain + (F(lib).scaled_dot_product_attention(q, k, v, is_causal=True) - plain).detach()
+def _diagonal_tiles_unmasked(lib, q, k, v):
+    """Causal attention where only the key tiles after each query tile's last query are left out (as the given
+    key_blocks does) and the tiles the diagonal cuts are not masked."""
+    t_q, t_k = q.shape[-2], k.shape[-2]
+    seen = [[(j // FLASH_BK) * FLASH_BK <= min((i // FLASH_BQ + 1) * FLASH_BQ, t_q) - 1 for j in range(t_k)]
+            for i in range(t_q)]
+    return F(lib).scaled_dot_product_attention(q, k, v, attn_mask=lib.tensor(seen, dtype=lib.bool))
 
 
-FLASH_ALTS = [(FLASH_SUM_NOT_RESCALED, _tiled(False, "sum")), (FLASH_ACC_NOT_RESCALED, _tiled(False, "acc")),
-              (FLASH_NOT_NORMALISED, _tiled(False, "norm")),
+def _no_delta(causal):
+    """The right output, with the gradients of a backward whose dS lacks the row term delta."""
+    def fn(lib, q, k, v):
+        out = F(lib).scaled_dot_product_attention(q, k, v, is_causal=causal)
+        s = _scores(lib, q, k, causal)
+        m = s.amax(dim=-1, keepdim=True).detach()
+        lse = (m + (s - m).exp().sum(dim=-1, keepdim=True).log()).detach()
+        pv = (s - lse).exp() @ v  # its gradient: dS = P * (dO V^T), without - delta
+        return pv + (out - pv).detach()
+    return fn
+
+
+FLASH_ALTS = [(FLASH_SUM_NOT_RESCALED, _online_mistake(False, "sum")),
+              (FLASH_ACC_NOT_RESCALED, _online_mistake(False, "acc")),
+              (FLASH_NOT_NORMALISED, _online_mistake(False, "norm")), (FLASH_NO_DELTA, _no_delta(False)),
               (NO_SCALE, lambda lib, q, k, v: F(lib).scaled_dot_product_attention(q, k, v, scale=1.0))]
-FLASH_CAUSAL_ALTS = [(FLASH_SUM_NOT_RESCALED, _tiled(True, "sum")), (FLASH_ACC_NOT_RESCALED, _tiled(True, "acc")),
-                     (FLASH_NOT_NORMALISED, _tiled(True, "norm")), (NOT_CAUSAL, _plain(False)),
-                     (FLASH_CAUSAL_BWD, _causal_ignored_in_backward)]
+FLASH_CAUSAL_ALTS = [(FLASH_SUM_NOT_RESCALED, _online_mistake(True, "sum")),
+                     (FLASH_ACC_NOT_RESCALED, _online_mistake(True, "acc")),
+                     (FLASH_NOT_NORMALISED, _online_mistake(True, "norm")), (FLASH_NO_DELTA, _no_delta(True)),
+                     (FLASH_DIAGONAL_UNMASKED, _diagonal_tiles_unmasked), (NOT_CAUSAL, _plain(False))]
 case("flash/self", test="flash_attention", edge="several query and key tiles, the last ones shorter",
      fn=_flash(False), ref=_plain(False), inputs=QKV, dims=dict(B=2, H=2, T=7, S=7, D=3, E=2),
      scales=SDPA_SCALES, alts=FLASH_ALTS)
