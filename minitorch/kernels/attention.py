@@ -15,8 +15,13 @@ from ..backend import generator, get_array_module
 from .elementwise import unbroadcast
 
 AttentionCache = namedtuple("AttentionCache", ["q", "k", "v", "weights", "keep", "dropout_p", "scale"])
-AttentionCache.__doc__ = """What the backward needs: the inputs, the softmax weights (before dropout),
-the dropout keep-mask (None without dropout), dropout_p and the score scale."""
+AttentionCache.__doc__ = """attention_backward_parts' cache: q (..., T_q, D), k (..., T_k, D), v (..., T_k, D_v): the
+inputs; weights (..., T_q, T_k): the softmax weights, before dropout; keep: the dropout keep-mask (boolean, weights'
+shape), None without dropout; dropout_p: a float; scale: the score scale (a float, 1/sqrt(D) by default)."""
+
+QKVAttentionCache = namedtuple("QKVAttentionCache", ["attention", "n_head"])
+QKVAttentionCache.__doc__ = """qkv_attention_backward's cache: attention, the heads' AttentionCache (q, k, v are
+(B, H, T, E / H) views of qkv); n_head, H (an int)."""
 
 _causal_masks = {}
 
@@ -125,9 +130,10 @@ def attention_backward_parts(dout, cache, dweights=None, out=None):
     dV = A^T dO, dA = dO V^T, dS = A * (dA - rowsum(dA * A)), dQ = dS K * scale, dK = dS^T Q * scale.
     dq, dk, dv have the shapes of q, k, v (broadcast batch dims summed). ``out``: None, or three arrays
     (views) shaped like q, k, v (no broadcasting) that receive dq, dk, dv."""
-    q, k, v, weights, keep, dropout_p, scale = cache
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw4
+    q, k, v, weights, keep = cache.q, cache.k, cache.v, cache.weights, cache.keep
+    dropout_p, scale = cache.dropout_p, cache.scale
     if keep is None:
         dropped = weights
     else:
@@ -149,7 +155,8 @@ def attention_backward_parts(dout, cache, dweights=None, out=None):
     # END SOLUTION
     if out is not None:
         return dq, dk, dv, d_weights, d_scores
-    return unbroadcast(dq, q.shape), unbroadcast(dk, k.shape), unbroadcast(dv, v.shape), d_weights, d_scores
+    return (unbroadcast(dq, cache.q.shape), unbroadcast(dk, cache.k.shape), unbroadcast(dv, cache.v.shape),
+            d_weights, d_scores)
 
 
 def scaled_dot_product_attention_forward(q, k, v, mask=None, is_causal=False, scale=None, dropout_p=0.0):
@@ -191,16 +198,16 @@ def qkv_attention_forward(qkv, n_head, mask=None, is_causal=False, scale=None, d
     merged = xp.empty((b, t, n_head, e // n_head), dtype=qkv.dtype)  # the heads' outputs go straight here
     _, _, cache = _forward(heads[0], heads[1], heads[2], mask, is_causal, scale, dropout_p,
                            out=xp.swapaxes(merged, 1, 2))
-    return merged.reshape(b, t, e), (cache, n_head)
+    return merged.reshape(b, t, e), QKVAttentionCache(cache, n_head)
 
 
 def qkv_attention_backward(dout, cache):
     """dout: (B, T, E). Returns (dqkv,), (B, T, 3E): the three head gradients written straight into it."""
-    att_cache, n_head = cache
+    n_head = cache.n_head
     xp = get_array_module(dout)
     b, t, e = dout.shape
     d_heads = xp.swapaxes(dout.reshape(b, t, n_head, e // n_head), 1, 2)
     dqkv = xp.empty((b, t, 3 * e), dtype=dout.dtype)
     view = xp.transpose(dqkv.reshape(b, t, 3, n_head, e // n_head), (2, 0, 3, 1, 4))
-    attention_backward_parts(d_heads, att_cache, out=(view[0], view[1], view[2]))  # written in place
+    attention_backward_parts(d_heads, cache.attention, out=(view[0], view[1], view[2]))  # written in place
     return (dqkv,)

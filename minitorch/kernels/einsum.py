@@ -5,6 +5,7 @@ operand that has it). An index repeated within one operand (a diagonal, 'ii->i')
 of operand k is the einsum of the upstream gradient with the other operands, onto operand k's indices; indices
 only operand k has (summed away) are broadcast back."""
 import string
+from collections import namedtuple
 
 from ..backend import get_array_module
 
@@ -66,18 +67,23 @@ def parse_equation(equation, shapes):
     return expanded, out
 
 
+EinsumCache = namedtuple("EinsumCache", ["operands", "ins", "out"])
+EinsumCache.__doc__ = """einsum_backward's cache: operands, the input arrays (a tuple); ins, each operand's subscripts
+with '...' spelled out as letters (a list of str, one letter per axis); out, the output's subscripts (a str)."""
+
+
 def einsum_forward(*operands, equation):
     """operands: arrays; ``equation``: e.g. 'bhqd,bhkd->bhqk'. out = the einsum (one array)."""
     xp = get_array_module(*operands)
     ins, out = parse_equation(equation, [o.shape for o in operands])
     result = xp.einsum(",".join(ins) + "->" + out, *operands, optimize=True)
-    return xp.asarray(result).astype(operands[0].dtype), (operands, ins, out)
+    return xp.asarray(result).astype(operands[0].dtype), EinsumCache(operands, ins, out)
 
 
 def einsum_backward(dout, cache):
     """Returns one gradient per operand: d operand_k = einsum(dout, the other operands -> indices of k),
     broadcast over the indices only operand k has."""
-    operands, ins, out = cache
+    operands, ins, out = cache.operands, cache.ins, cache.out
     xp = get_array_module(dout)
     grads = []
     for k, (s, op) in enumerate(zip(ins, operands)):

@@ -1,9 +1,12 @@
 """Elementwise kernels with NumPy broadcasting (hw1), and GELU (hw2).
 
 Every ``<op>_forward(...)`` returns ``(out, cache)``; every ``<op>_backward(dout, cache)``
-returns one gradient per array input, each with that input's shape.
+returns one gradient per array input, each with that input's shape. A cache of several values is a
+named tuple defined just above its forward (``MulCache(a, b)``: the backward reads ``cache.a``); a
+cache of one value is that value itself.
 """
 import math
+from collections import namedtuple
 
 from ..backend import SQRT_2_OVER_PI, gelu_erf, get_array_module
 
@@ -27,54 +30,68 @@ def unbroadcast(grad, shape):
     # END SOLUTION
 
 
+AddCache = namedtuple("AddCache", ["a_shape", "b_shape"])
+AddCache.__doc__ = """add_backward's cache: a_shape, b_shape, the operands' shapes (tuples) to unbroadcast to."""
+
+
 def add_forward(a, b):
     """out = a + b (broadcast)."""
-    return a + b, (a.shape, b.shape)
+    return a + b, AddCache(a.shape, b.shape)
 
 
 def add_backward(dout, cache):
     """Returns (da, db)."""
-    a_shape, b_shape = cache
     # BEGIN SOLUTION hw1
-    return unbroadcast(dout, a_shape), unbroadcast(dout, b_shape)
+    return unbroadcast(dout, cache.a_shape), unbroadcast(dout, cache.b_shape)
     # END SOLUTION
+
+
+SubCache = namedtuple("SubCache", ["a_shape", "b_shape"])
+SubCache.__doc__ = """sub_backward's cache: a_shape, b_shape, the operands' shapes (tuples) to unbroadcast to."""
 
 
 def sub_forward(a, b):
     """out = a - b (broadcast)."""
-    return a - b, (a.shape, b.shape)
+    return a - b, SubCache(a.shape, b.shape)
 
 
 def sub_backward(dout, cache):
     """Returns (da, db)."""
-    a_shape, b_shape = cache
     # BEGIN SOLUTION hw1
-    return unbroadcast(dout, a_shape), unbroadcast(-dout, b_shape)
+    return unbroadcast(dout, cache.a_shape), unbroadcast(-dout, cache.b_shape)
     # END SOLUTION
+
+
+MulCache = namedtuple("MulCache", ["a", "b"])
+MulCache.__doc__ = """mul_backward's cache: a, b, the operands (arrays of broadcast-compatible shapes)."""
 
 
 def mul_forward(a, b):
     """out = a * b (broadcast)."""
-    return a * b, (a, b)
+    return a * b, MulCache(a, b)
 
 
 def mul_backward(dout, cache):
     """Returns (da, db) = (dout * b, dout * a), unbroadcast."""
-    a, b = cache
     # BEGIN SOLUTION hw1
+    a, b = cache.a, cache.b
     return unbroadcast(dout * b, a.shape), unbroadcast(dout * a, b.shape)
     # END SOLUTION
 
 
+DivCache = namedtuple("DivCache", ["a", "b"])
+DivCache.__doc__ = """div_backward's cache: a, b, the operands (arrays of broadcast-compatible shapes)."""
+
+
 def div_forward(a, b):
     """out = a / b (broadcast)."""
-    return a / b, (a, b)
+    return a / b, DivCache(a, b)
 
 
 def div_backward(dout, cache):
     """Returns (da, db) = (dout / b, -dout * a / b^2), unbroadcast."""
-    a, b = cache
     # BEGIN SOLUTION hw1
+    a, b = cache.a, cache.b
     da = dout / b
     return unbroadcast(da, a.shape), unbroadcast(-da * a / b, b.shape)
     # END SOLUTION
@@ -92,32 +109,41 @@ def neg_backward(dout, cache):
     # END SOLUTION
 
 
+PowCache = namedtuple("PowCache", ["a", "exponent"])
+PowCache.__doc__ = """pow_backward's cache: a, the base (array); exponent, a Python number."""
+
+
 def pow_forward(a, exponent):
     """out = a ** exponent for a Python-number exponent."""
-    return a ** exponent, (a, exponent)
+    return a ** exponent, PowCache(a, exponent)
 
 
 def pow_backward(dout, cache):
     """Returns (da,) = (dout * p * a^(p-1),)."""
-    a, p = cache
     # BEGIN SOLUTION hw1
+    a, p = cache.a, cache.exponent
     if p == 0:
         return (dout * 0,)
     return (dout * p * a ** (p - 1),)
     # END SOLUTION
 
 
+RpowCache = namedtuple("RpowCache", ["a", "out", "base"])
+RpowCache.__doc__ = """rpow_backward's cache: a, the exponent (array); out = base ** a (a's shape); base, a
+Python number."""
+
+
 def rpow_forward(a, base):
     """out = base ** a for a Python-number ``base`` (``2 ** t``)."""
     out = base ** a
-    return out, (a, out, base)
+    return out, RpowCache(a, out, base)
 
 
 def rpow_backward(dout, cache):
     """Returns (da,) = (dout * base^a * log(base),); zero where base == 0 and a >= 0, as in torch."""
-    a, out, base = cache
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw1
+    a, out, base = cache.a, cache.out, cache.base
     log_base = math.log(base) if base > 0 else (-math.inf if base == 0 else math.nan)
     da = dout * (out * log_base)
     if base == 0:
@@ -265,20 +291,24 @@ def gelu_backward(dout, cache):
     # END SOLUTION
 
 
+WhereCache = namedtuple("WhereCache", ["condition", "a_shape", "b_shape"])
+WhereCache.__doc__ = """where_backward's cache: condition, the boolean array (broadcasts with a and b); a_shape,
+b_shape, the operands' shapes (tuples) to unbroadcast to."""
+
+
 def where_forward(condition, a, b):
     """out = a where condition else b (all three broadcast). ``condition`` is a boolean array."""
     xp = get_array_module(a, b)
-    return xp.where(condition, a, b), (condition, a.shape, b.shape)
+    return xp.where(condition, a, b), WhereCache(condition, a.shape, b.shape)
 
 
 def where_backward(dout, cache):
     """Returns (da, db): dout routed to the side that was chosen, unbroadcast."""
-    condition, a_shape, b_shape = cache
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw1
     zero = xp.zeros((), dtype=dout.dtype)
-    return (unbroadcast(xp.where(condition, dout, zero), a_shape),
-            unbroadcast(xp.where(condition, zero, dout), b_shape))
+    return (unbroadcast(xp.where(cache.condition, dout, zero), cache.a_shape),
+            unbroadcast(xp.where(cache.condition, zero, dout), cache.b_shape))
     # END SOLUTION
 
 
@@ -331,16 +361,20 @@ def clamp_backward(dout, cache):
     # END SOLUTION
 
 
+MaximumCache = namedtuple("MaximumCache", ["a", "b"])
+MaximumCache.__doc__ = """maximum_backward's cache: a, b, the operands (arrays of broadcast-compatible shapes)."""
+
+
 def maximum_forward(a, b):
     """out = elementwise max(a, b) (broadcast); ties send half the gradient to each side."""
     xp = get_array_module(a, b)
-    return xp.maximum(a, b), (a, b)
+    return xp.maximum(a, b), MaximumCache(a, b)
 
 
 def maximum_backward(dout, cache):
     """Returns (da, db)."""
-    a, b = cache
     # BEGIN SOLUTION hw1
+    a, b = cache.a, cache.b
     wa = (a > b) + 0.5 * (a == b)
     wa = wa.astype(dout.dtype, copy=False)
     return unbroadcast(dout * wa, a.shape), unbroadcast(dout * (1 - wa), b.shape)

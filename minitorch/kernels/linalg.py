@@ -2,10 +2,17 @@
 
 Not part of a homework: the kernel pair behind ``minitorch.linalg`` and ``Tensor.norm``. The
 subgradients at zero are torch's: 0 where the norm is 0, and 0 at x = 0 for p < 1."""
+from collections import namedtuple
+
 from ..backend import get_array_module
 from .reduce import _expand_like, normalize_dims
 
 INF = float("inf")
+
+VectorNormCache = namedtuple("VectorNormCache", ["x", "out", "p", "dims", "keepdim"])
+VectorNormCache.__doc__ = """vector_norm_backward's cache: x, the input; out, the norm with the reduced axes kept
+(length 1); p, the order (a float, +-inf allowed); dims, the reduced axes (a sorted tuple); keepdim, whether the
+returned norm kept them."""
 
 
 def vector_norm_forward(x, ord=2.0, dim=None, keepdim=False):  # noqa: A002 - torch's argument name
@@ -30,15 +37,15 @@ def vector_norm_forward(x, ord=2.0, dim=None, keepdim=False):  # noqa: A002 - to
         powered = xp.where(zero, 0.0 if p > 0 else INF, xp.where(zero, 1, a) ** p).astype(x.dtype)
         out = powered.sum(axis=dims, keepdims=True) ** (1.0 / p)
     result = out if keepdim else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in dims))
-    return result, (x, out, p, dims, keepdim)
+    return result, VectorNormCache(x, out, p, dims, keepdim)
 
 
 def vector_norm_backward(dout, cache):
     """Returns (dx,). p = 2: dx = g x / ||x||; p = 1: g sign(x); p = +-inf: g sign(x) shared evenly
     among the entries with |x| = ||x||; p = 0: 0; else g sign(x) |x|^(p-1) / ||x||^(p-1)."""
-    x, out, p, dims, keepdim = cache
+    x, out, p, dims = cache.x, cache.out, cache.p, cache.dims
     xp = get_array_module(x)
-    g = _expand_like(dout, x.shape, dims, keepdim)
+    g = _expand_like(dout, x.shape, dims, cache.keepdim)
     if p == 0.0:
         return (xp.zeros(x.shape, dtype=x.dtype),)
     if p == 1.0:

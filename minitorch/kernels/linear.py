@@ -8,6 +8,11 @@ Convention for a missing bias: ``linear_forward(x, weight, None)`` skips the add
 when there was no bias (like a torch ``autograd.Function`` returning None for a None input).
 The ``Linear`` Function passes the bias slot as ``None`` then, so it has no third input to grad.
 """
+from collections import namedtuple
+
+LinearCache = namedtuple("LinearCache", ["x2", "weight", "lead", "has_bias"])
+LinearCache.__doc__ = """linear_backward's cache: x2, x flattened to (N, in_features), N = prod(lead); weight,
+(out_features, in_features); lead, x's leading dims (a tuple: x.shape[:-1]); has_bias, whether a bias was given."""
 
 
 def linear_forward(x, weight, bias=None):
@@ -21,16 +26,16 @@ def linear_forward(x, weight, bias=None):
     if bias is not None:
         y += bias
     # END SOLUTION
-    return y.reshape(lead + (out_features,)), (x2, weight, lead, bias is not None)
+    return y.reshape(lead + (out_features,)), LinearCache(x2, weight, lead, bias is not None)
 
 
 def linear_backward(dout, cache):
     """dout: (..., out). Returns (dx, dweight, dbias):
     dx = dout @ W, dW = dout^T @ x, db = sum of dout over all leading dims (None without bias)."""
-    x2, weight, lead, has_bias = cache
-    out_features, in_features = weight.shape
+    out_features, in_features = cache.weight.shape
     g = dout.reshape(-1, out_features)
     # BEGIN SOLUTION hw2
+    x2, weight, lead, has_bias = cache.x2, cache.weight, cache.lead, cache.has_bias
     dx = (g @ weight).reshape(lead + (in_features,))
     dweight = g.T @ x2
     dbias = g.sum(axis=0) if has_bias else None

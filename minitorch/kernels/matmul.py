@@ -1,17 +1,22 @@
 """Matrix products (hw1): ``matmul`` with torch.matmul's broadcasting, and strict ``bmm``."""
+from collections import namedtuple
+
 from ..backend import get_array_module
 from .elementwise import unbroadcast
+
+MatmulCache = namedtuple("MatmulCache", ["a", "b"])
+MatmulCache.__doc__ = """matmul_backward's cache: a (..., n, k) or (k,), b (..., k, m) or (k,): the operands."""
 
 
 def matmul_forward(a, b):
     """out = a @ b. 1-D operands act as a row (a) or column (b) vector and that axis is
     dropped from the result; batch dims broadcast. (..., n, k) @ (..., k, m) -> (..., n, m)."""
-    return a @ b, (a, b)
+    return a @ b, MatmulCache(a, b)
 
 
 def matmul_backward(dout, cache):
     """Returns (da, db): da = dout @ b^T, db = a^T @ dout, summed over broadcast batch dims."""
-    a, b = cache
+    a, b = cache.a, cache.b
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw1
     a2 = a[None, :] if a.ndim == 1 else a
@@ -39,14 +44,18 @@ def matmul_backward(dout, cache):
     # END SOLUTION
 
 
+BmmCache = namedtuple("BmmCache", ["a", "b"])
+BmmCache.__doc__ = """bmm_backward's cache: a (B, n, k), b (B, k, m): the operands."""
+
+
 def bmm_forward(a, b):
     """out = a @ b for (B, n, k) @ (B, k, m) -> (B, n, m), no broadcasting."""
-    return a @ b, (a, b)
+    return a @ b, BmmCache(a, b)
 
 
 def bmm_backward(dout, cache):
     """Returns (da, db) = (dout @ b^T, a^T @ dout), batch by batch."""
-    a, b = cache
+    a, b = cache.a, cache.b
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw1
     return dout @ xp.swapaxes(b, 1, 2), xp.swapaxes(a, 1, 2) @ dout

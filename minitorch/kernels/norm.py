@@ -6,6 +6,7 @@ row reductions and the affine parameters broadcast as (D,) vectors. Missing weig
 array argument, in order).
 """
 import math
+from collections import namedtuple
 
 from ..backend import get_array_module
 
@@ -31,6 +32,12 @@ def _col_sum(a):
     """a.sum(axis=0) for an (M, D) array, as one vector-matrix product."""
     xp = get_array_module(a)
     return xp.ones((a.shape[0],), dtype=a.dtype) @ a
+
+
+LayerNormCache = namedtuple("LayerNormCache", ["n", "r", "w", "has_weight", "has_bias", "x_shape", "normalized_shape"])
+LayerNormCache.__doc__ = """layer_norm_backward's cache, for x viewed as (M, D) rows, D = prod(normalized_shape):
+n, the normalised rows (x - mean) * r, (M, D); r, 1 / sqrt(var + eps), (M, 1); w, the weight as a (D,) vector or
+None; has_weight, has_bias: whether each was given; x_shape, x's shape; normalized_shape, a tuple of ints."""
 
 
 def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps=1e-5, need_cache=True):
@@ -64,17 +71,17 @@ def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps=1e-5, ne
     # END SOLUTION
     if not need_cache:
         return y.reshape(x.shape), None
-    return y.reshape(x.shape), (n, r, w, weight is not None, bias is not None, x.shape, normalized_shape)
+    return y.reshape(x.shape), LayerNormCache(n, r, w, weight is not None, bias is not None, x.shape, normalized_shape)
 
 
 def layer_norm_backward(dout, cache):
     """dout: like x. Returns (dx, dweight, dbias) (None for a missing weight/bias):
     dx = r * (dn - mean(dn) - n * mean(dn * n)), dn = dout * weight; dweight = sum dout * n; dbias = sum dout."""
-    n, r, w, has_weight, has_bias, x_shape, normalized_shape = cache
-    xp = get_array_module(n)
-    d = n.shape[1]
+    xp = get_array_module(cache.n)
+    d = cache.n.shape[1]
     g = dout.reshape(-1, d)
     # BEGIN SOLUTION hw2
+    n, r, w, normalized_shape = cache.n, cache.r, cache.w, cache.normalized_shape
     gn = g * n                                   # shared by dweight and mean(dn * n)
     w_over_d = xp.full((d,), 1.0 / d, dtype=g.dtype) if w is None else w * (1.0 / d)
     mean_dn = (g @ w_over_d)[:, None]            # mean(dn) as a matrix-vector product
@@ -83,10 +90,16 @@ def layer_norm_backward(dout, cache):
     dx -= mean_dn
     dx -= n * mean_dn_n
     dx *= r
-    dweight = _col_sum(gn).reshape(normalized_shape) if has_weight else None
-    dbias = _col_sum(g).reshape(normalized_shape) if has_bias else None
+    dweight = _col_sum(gn).reshape(normalized_shape) if cache.has_weight else None
+    dbias = _col_sum(g).reshape(normalized_shape) if cache.has_bias else None
     # END SOLUTION
-    return dx.reshape(x_shape), dweight, dbias
+    return dx.reshape(cache.x_shape), dweight, dbias
+
+
+RMSNormCache = namedtuple("RMSNormCache", ["xhat", "r", "w", "x_shape", "normalized_shape"])
+RMSNormCache.__doc__ = """rms_norm_backward's cache, for x viewed as (M, D) rows, D = prod(normalized_shape):
+xhat, x * r, (M, D); r, 1 / sqrt(mean(x^2) + eps), (M, 1); w, the weight as a (D,) vector or None; x_shape, x's
+shape; normalized_shape, a tuple of ints."""
 
 
 def rms_norm_forward(x, normalized_shape, weight=None, eps=None):
@@ -106,23 +119,23 @@ def rms_norm_forward(x, normalized_shape, weight=None, eps=None):
     xhat = x2 * r
     y = xhat.copy() if w is None else xhat * w
     # END SOLUTION
-    return y.reshape(x.shape), (xhat, r, w, x.shape, normalized_shape)
+    return y.reshape(x.shape), RMSNormCache(xhat, r, w, x.shape, normalized_shape)
 
 
 def rms_norm_backward(dout, cache):
     """Returns (dx, dweight) (dweight None without weight):
     dx = r * (g - xhat * mean(g * xhat)), g = dout * weight, xhat = x * r; dweight = sum dout * xhat."""
-    xhat, r, w, x_shape, normalized_shape = cache
-    xp = get_array_module(xhat)
-    d = xhat.shape[1]
+    xp = get_array_module(cache.xhat)
+    d = cache.xhat.shape[1]
     dy = dout.reshape(-1, d)
     # BEGIN SOLUTION hw2
+    xhat, r, w = cache.xhat, cache.r, cache.w
     gx = dy * xhat                               # shared by dweight and mean(g * xhat)
     w_over_d = xp.full((d,), 1.0 / d, dtype=dy.dtype) if w is None else w * (1.0 / d)
     mean_gx = (gx @ w_over_d)[:, None]
     dx = dy * w if w is not None else dy.copy()  # g
     dx -= xhat * mean_gx
     dx *= r
-    dweight = None if w is None else _col_sum(gx).reshape(normalized_shape)
+    dweight = None if w is None else _col_sum(gx).reshape(cache.normalized_shape)
     # END SOLUTION
-    return dx.reshape(x_shape), dweight
+    return dx.reshape(cache.x_shape), dweight

@@ -7,7 +7,13 @@ Cells take batched 2-D inputs x (B, I), h (B, H). Sequence kernels take time-maj
 and run one direction of one layer: the input projection of all T steps is one GEMM, only the
 recurrence loops over time (forward in order, backward in reverse), and the weight gradients
 are accumulated with one GEMM each after the backward loop.
+
+Each forward returns its cache as a named tuple defined just above it (``LSTMCache`` ...): the backward reads
+``cache.gates``, ``cache.w_hh``. The sequence kernels are fused for speed (in-place updates, one tanh for all
+LSTM gates); comments beside them give the plain equations they compute, which the cell kernels spell out.
 """
+from collections import namedtuple
+
 from ..backend import get_array_module
 
 
@@ -83,6 +89,11 @@ def _previous_states(seq, s0, reverse):
 
 
 # ============================================================================ cells
+RNNCellCache = namedtuple("RNNCellCache", ["x", "h", "w_ih", "w_hh", "b_ih", "b_hh", "h_new", "nonlinearity"])
+RNNCellCache.__doc__ = """rnn_cell_backward's cache: x (B, I), h (B, H), w_ih (H, I), w_hh (H, H), b_ih, b_hh (H,) or
+None: the inputs; h_new (B, H): the output act(a); nonlinearity: 'tanh' or 'relu'."""
+
+
 def rnn_cell_forward(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     """x: (B, I), h: (B, H), w_ih: (H, I), w_hh: (H, H). Returns h' (B, H).
     h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu."""
@@ -92,21 +103,27 @@ def rnn_cell_forward(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"
     a = _affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)
     h_new = xp.tanh(a) if nonlinearity == "tanh" else xp.maximum(a, 0)
     # END SOLUTION
-    return h_new, (x, h, w_ih, w_hh, b_ih, b_hh, h_new, nonlinearity)
+    return h_new, RNNCellCache(x, h, w_ih, w_hh, b_ih, b_hh, h_new, nonlinearity)
 
 
 def rnn_cell_backward(dh_new, cache):
     """Returns (dx, dh, dw_ih, dw_hh, db_ih, db_hh); bias gradients are None without biases.
     da = dh' * act'(a);  dx = da W_ih, dh = da W_hh, dW_ih = da^T x, dW_hh = da^T h, db = sum(da)."""
-    x, h, w_ih, w_hh, b_ih, b_hh, h_new, nonlinearity = cache
     # BEGIN SOLUTION hw3
-    if nonlinearity == "tanh":
+    x, h, w_ih, w_hh, h_new = cache.x, cache.h, cache.w_ih, cache.w_hh, cache.h_new
+    if cache.nonlinearity == "tanh":
         da = dh_new * (1 - h_new * h_new)
     else:
         da = dh_new * (h_new > 0)
-    db_ih, db_hh = _bias_grads(da, b_ih, b_hh)
+    db_ih, db_hh = _bias_grads(da, cache.b_ih, cache.b_hh)
     return da @ w_ih, da @ w_hh, da.T @ x, da.T @ h, db_ih, db_hh
     # END SOLUTION
+
+
+GRUCellCache = namedtuple("GRUCellCache", ["x", "h", "w_ih", "w_hh", "b_ih", "b_hh", "r", "z", "n", "hn"])
+GRUCellCache.__doc__ = """gru_cell_backward's cache: x (B, I), h (B, H), w_ih (3H, I), w_hh (3H, H), b_ih, b_hh (3H,)
+or None: the inputs; r, z, n (B, H): the reset, update and new gates after their nonlinearity; hn (B, H):
+h W_hn^T + b_hn, the hidden part of n before the reset gate multiplies it."""
 
 
 def gru_cell_forward(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -123,24 +140,31 @@ def gru_cell_forward(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     n = xp.tanh(gi[:, 2 * H:] + r * hn)
     h_new = (1 - z) * n + z * h
     # END SOLUTION
-    return h_new, (x, h, w_ih, w_hh, b_ih, b_hh, r, z, n, hn)
+    return h_new, GRUCellCache(x, h, w_ih, w_hh, b_ih, b_hh, r, z, n, hn)
 
 
 def gru_cell_backward(dh_new, cache):
     """Returns (dx, dh, dw_ih, dw_hh, db_ih, db_hh).
     dn = dh'(1-z), dz = dh'(h-n), dh = dh' z + [da_r, da_z, da_n r] W_hh, with da_r = da_n hn r(1-r)."""
-    x, h, w_ih, w_hh, b_ih, b_hh, r, z, n, hn = cache
     xp = get_array_module(dh_new)
     # BEGIN SOLUTION hw3
+    x, h, w_ih, w_hh = cache.x, cache.h, cache.w_ih, cache.w_hh
+    r, z, n, hn = cache.r, cache.z, cache.n, cache.hn
     da_n = dh_new * (1 - z) * (1 - n * n)
     da_z = dh_new * (h - n) * z * (1 - z)
     da_r = da_n * hn * r * (1 - r)
     dgi = xp.concatenate([da_r, da_z, da_n], axis=-1)
     dgh = xp.concatenate([da_r, da_z, da_n * r], axis=-1)
     dh = dh_new * z + dgh @ w_hh
-    db_ih, db_hh = _bias_grads(dgi, b_ih, b_hh, dgh)
+    db_ih, db_hh = _bias_grads(dgi, cache.b_ih, cache.b_hh, dgh)
     return dgi @ w_ih, dh, dgi.T @ x, dgh.T @ h, db_ih, db_hh
     # END SOLUTION
+
+
+LSTMCellCache = namedtuple("LSTMCellCache", ["x", "h", "c", "w_ih", "w_hh", "b_ih", "b_hh", "i", "f", "g", "o", "tc"])
+LSTMCellCache.__doc__ = """lstm_cell_backward's cache: x (B, I), h, c (B, H), w_ih (4H, I), w_hh (4H, H), b_ih, b_hh
+(4H,) or None: the inputs; i, f, g, o (B, H): the input, forget, cell-candidate and output gates after their
+nonlinearity; tc (B, H): tanh(c'), c' the new cell state."""
 
 
 def lstm_cell_forward(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -158,15 +182,16 @@ def lstm_cell_forward(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
     tc = xp.tanh(c_new)
     h_new = o * tc
     # END SOLUTION
-    return (h_new, c_new), (x, h, c, w_ih, w_hh, b_ih, b_hh, i, f, g, o, tc)
+    return (h_new, c_new), LSTMCellCache(x, h, c, w_ih, w_hh, b_ih, b_hh, i, f, g, o, tc)
 
 
 def lstm_cell_backward(dh_new, dc_new, cache):
     """Returns (dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh).
     dc* = dc' + dh' o (1 - tanh^2 c'); di = dc* g, df = dc* c, dg = dc* i, do = dh' tanh c'; dc = dc* f."""
-    x, h, c, w_ih, w_hh, b_ih, b_hh, i, f, g, o, tc = cache
     xp = get_array_module(dh_new)
     # BEGIN SOLUTION hw3
+    x, h, c, w_ih, w_hh = cache.x, cache.h, cache.c, cache.w_ih, cache.w_hh
+    i, f, g, o, tc = cache.i, cache.f, cache.g, cache.o, cache.tc
     dc = dc_new + dh_new * o * (1 - tc * tc)
     da = xp.concatenate([
         dc * g * i * (1 - i),
@@ -174,12 +199,18 @@ def lstm_cell_backward(dh_new, dc_new, cache):
         dc * i * (1 - g * g),
         dh_new * tc * o * (1 - o),
     ], axis=-1)
-    db_ih, db_hh = _bias_grads(da, b_ih, b_hh)
+    db_ih, db_hh = _bias_grads(da, cache.b_ih, cache.b_hh)
     return da @ w_ih, da @ w_hh, dc * f, da.T @ x, da.T @ h, db_ih, db_hh
     # END SOLUTION
 
 
 # ============================================================================ sequences
+RNNCache = namedtuple("RNNCache", ["x", "h0", "w_ih", "w_hh", "b_ih", "b_hh", "out", "nonlinearity", "reverse"])
+RNNCache.__doc__ = """rnn_backward's cache: x (T, B, I), h0 (B, H), w_ih (H, I), w_hh (H, H), b_ih, b_hh (H,) or None:
+the inputs; out (T, B, H): h_t of every step (out[t] is step t's, also when reverse); nonlinearity: 'tanh' or
+'relu'; reverse: whether the steps ran t = T-1 .. 0."""
+
+
 def rnn_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", reverse=False):
     """One layer, one direction. x: (T, B, I), h0: (B, H). Returns (output (T, B, H), h_n (B, H)).
     h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh); ``reverse`` runs t = T-1 .. 0."""
@@ -192,7 +223,7 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", re
         out += b_hh
     w_hh_t = xp.ascontiguousarray(w_hh.T)  # one copy; the per-step GEMMs run faster on it
     h = h0
-    for t in _time_steps(T, reverse):
+    for t in _time_steps(T, reverse):  # a_t = x_t W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T; h_t = act(a_t) in out[t]
         a = out[t]
         a += h @ w_hh_t
         if nonlinearity == "tanh":
@@ -202,17 +233,17 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", re
         h = a
     h_n = h.copy()
     # END SOLUTION
-    return (out, h_n), (x, h0, w_ih, w_hh, b_ih, b_hh, out, nonlinearity, reverse)
+    return (out, h_n), RNNCache(x, h0, w_ih, w_hh, b_ih, b_hh, out, nonlinearity, reverse)
 
 
 def rnn_backward(dout, dh_n, cache):
     """dout: (T, B, H), dh_n: (B, H). Returns (dx, dh0, dw_ih, dw_hh, db_ih, db_hh).
     Reverse loop: da_t = (dout_t + dh_t) * act'(a_t), dh_{t-1} = da_t W_hh; weight gradients summed over t."""
-    x, h0, w_ih, w_hh, b_ih, b_hh, out, nonlinearity, reverse = cache
     xp = get_array_module(dout)
-    T, B, _ = x.shape
+    T, B, _ = cache.x.shape
     # BEGIN SOLUTION hw3
-    deriv = 1 - out * out if nonlinearity == "tanh" else (out > 0).astype(out.dtype)
+    x, h0, w_ih, w_hh, out, reverse = cache.x, cache.h0, cache.w_ih, cache.w_hh, cache.out, cache.reverse
+    deriv = 1 - out * out if cache.nonlinearity == "tanh" else (out > 0).astype(out.dtype)
     da = xp.empty_like(out)
     dh = dh_n
     for t in _time_steps(T, not reverse):
@@ -221,9 +252,16 @@ def rnn_backward(dout, dh_n, cache):
     da2 = da.reshape(T * B, -1)
     h_prev = _previous_states(out, h0, reverse).reshape(T * B, -1)
     dx = (da2 @ w_ih).reshape(x.shape)
-    db_ih, db_hh = _bias_grads(da2, b_ih, b_hh)
+    db_ih, db_hh = _bias_grads(da2, cache.b_ih, cache.b_hh)
     return dx, dh, da2.T @ x.reshape(T * B, -1), da2.T @ h_prev, db_ih, db_hh
     # END SOLUTION
+
+
+GRUCache = namedtuple("GRUCache", ["x", "h0", "w_ih", "w_hh", "b_ih", "b_hh", "gates", "hn", "out", "reverse"])
+GRUCache.__doc__ = """gru_backward's cache: x (T, B, I), h0 (B, H), w_ih (3H, I), w_hh (3H, H), b_ih, b_hh (3H,) or
+None: the inputs; gates (T, B, 3H): [r, z, n] of every step after their nonlinearity; hn (T, B, H): h_{t-1} W_hn^T
++ b_hn of every step; out (T, B, H): h_t of every step (out[t] is step t's, also when reverse); reverse: whether
+the steps ran t = T-1 .. 0."""
 
 
 def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
@@ -237,6 +275,9 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     hn = xp.empty((T, B, H), dtype=x.dtype)   # W_hn h_{t-1} + b_hn, needed by the backward
     out = xp.empty((T, B, H), dtype=x.dtype)
     w_hh_t = xp.ascontiguousarray(w_hh.T)  # one copy; the per-step GEMMs run faster on it
+    # The plain step (gru_cell_forward), computed below in place in gates[t], hn[t] and out[t]:
+    #   gh = h_{t-1} W_hh^T + b_hh;  r = sigmoid(gi_r + gh_r),  z = sigmoid(gi_z + gh_z)
+    #   n = tanh(gi_n + r * gh_n);   h_t = (1 - z) * n + z * h_{t-1}  (written as z * (h_{t-1} - n) + n)
     h = h0
     for t in _time_steps(T, reverse):
         gh = h @ w_hh_t
@@ -255,17 +296,18 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
         h = out[t]
     h_n = h.copy()
     # END SOLUTION
-    return (out, h_n), (x, h0, w_ih, w_hh, b_ih, b_hh, gates, hn, out, reverse)
+    return (out, h_n), GRUCache(x, h0, w_ih, w_hh, b_ih, b_hh, gates, hn, out, reverse)
 
 
 def gru_backward(dout, dh_n, cache):
     """dout: (T, B, H), dh_n: (B, H). Returns (dx, dh0, dw_ih, dw_hh, db_ih, db_hh).
     Reverse loop of ``gru_cell_backward``; the W_ih and W_hh gradients are one GEMM each afterwards."""
-    x, h0, w_ih, w_hh, b_ih, b_hh, gates, hn, out, reverse = cache
     xp = get_array_module(dout)
-    T, B, _ = x.shape
-    H = h0.shape[-1]
+    T, B, _ = cache.x.shape
+    H = cache.h0.shape[-1]
     # BEGIN SOLUTION hw3
+    x, h0, w_ih, w_hh, reverse = cache.x, cache.h0, cache.w_ih, cache.w_hh, cache.reverse
+    gates, hn, out = cache.gates, cache.hn, cache.out
     r, z, n = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
     h_prev = _previous_states(out, h0, reverse)
     # Step-independent factors, for all t at once: da_n = dh k_n, da_z = dh k_z, da_r = da_n k_r.
@@ -286,9 +328,17 @@ def gru_backward(dout, dh_n, cache):
     dgi[..., 2 * H:] = da_n
     dgi2, dgh2 = dgi.reshape(T * B, -1), dgh.reshape(T * B, -1)
     dx = (dgi2 @ w_ih).reshape(x.shape)
-    db_ih, db_hh = _bias_grads(dgi2, b_ih, b_hh, dgh2)
+    db_ih, db_hh = _bias_grads(dgi2, cache.b_ih, cache.b_hh, dgh2)
     return dx, dh, dgi2.T @ x.reshape(T * B, -1), dgh2.T @ h_prev.reshape(T * B, -1), db_ih, db_hh
     # END SOLUTION
+
+
+LSTMCache = namedtuple("LSTMCache", ["x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh", "gates", "cs", "tcs", "out",
+                                     "reverse"])
+LSTMCache.__doc__ = """lstm_backward's cache: x (T, B, I), h0, c0 (B, H), w_ih (4H, I), w_hh (4H, H), b_ih, b_hh (4H,)
+or None: the inputs; gates (T, B, 4H): [i, f, g, o] of every step after their nonlinearity; cs (T, B, H): the cell
+states c_t; tcs (T, B, H): tanh(c_t); out (T, B, H): the hidden states h_t; reverse: whether the steps ran
+t = T-1 .. 0. Index [t] is step t's, also when reverse."""
 
 
 def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
@@ -301,8 +351,13 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     gates = _affine(x, w_ih, b_ih)        # (T, B, 4H): x part of every step; becomes [i, f, g, o]
     if b_hh is not None:
         gates += b_hh
-    # sigmoid(a) = 0.5 tanh(a / 2) + 0.5, so all four gates take one tanh: scale, tanh, affine. The scale
-    # (0.5 for i, f, o; 1 for g) is applied to the x part and to W_hh once, before the loop (exact: a power of 2).
+    # The plain step (lstm_cell_forward), which the loop below computes in place:
+    #   a = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh,  split into the gate blocks a_i, a_f, a_g, a_o   (B, H) each
+    #   i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
+    #   c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t)
+    # Fused: sigmoid(a) = 0.5 tanh(a / 2) + 0.5, so all four gates take one tanh: scale, tanh, affine
+    # ([i, f, g, o] = scale * tanh(scale * a) + shift, scale 0.5 and shift 0.5 for i, f, o; 1 and 0 for g). The
+    # inner scale is applied to the x part and to W_hh once, before the loop (exact: a power of 2).
     scale = xp.full((4 * H,), 0.5, dtype=x.dtype)
     scale[2 * H:3 * H] = 1
     shift = scale.copy()
@@ -323,29 +378,34 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
         a += shift
         i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
         xp.multiply(f, c, out=cs[t])
-        cs[t] += xp.multiply(i, g, out=ig)
+        cs[t] += xp.multiply(i, g, out=ig)      # c_t = f * c_{t-1} + i * g
         c = cs[t]
         xp.tanh(c, out=tcs[t])
-        xp.multiply(o, tcs[t], out=out[t])
+        xp.multiply(o, tcs[t], out=out[t])      # h_t = o * tanh(c_t)
         h = out[t]
     h_n, c_n = h.copy(), c.copy()
     # END SOLUTION
-    return (out, h_n, c_n), (x, h0, c0, w_ih, w_hh, b_ih, b_hh, gates, cs, tcs, out, reverse)
+    return (out, h_n, c_n), LSTMCache(x, h0, c0, w_ih, w_hh, b_ih, b_hh, gates, cs, tcs, out, reverse)
 
 
 def lstm_backward(dout, dh_n, dc_n, cache):
     """dout: (T, B, H), dh_n, dc_n: (B, H). Returns (dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh).
     Reverse loop of ``lstm_cell_backward`` (dc carried through f); weight gradients are one GEMM each."""
-    x, h0, c0, w_ih, w_hh, b_ih, b_hh, gates, cs, tcs, out, reverse = cache
     xp = get_array_module(dout)
-    T, B, _ = x.shape
-    H = h0.shape[-1]
+    T, B, _ = cache.x.shape
+    H = cache.h0.shape[-1]
     # BEGIN SOLUTION hw3
+    x, w_ih, w_hh, gates, tcs, reverse = cache.x, cache.w_ih, cache.w_hh, cache.gates, cache.tcs, cache.reverse
     i, f, g, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
-    c_prev = _previous_states(cs, c0, reverse)
-    # Step-independent factors, for all t at once (in place: no large temporaries):
+    c_prev = _previous_states(cache.cs, cache.c0, reverse)
+    # The plain reverse step (lstm_cell_backward), with dh_t = dout_t + the dh that step t+1 passed back:
+    #   dc_t = dc_{t+1} f_{t+1} + dh_t o (1 - tanh^2 c_t)
+    #   da_i = dc_t g i (1-i),  da_f = dc_t c_{t-1} f (1-f),  da_g = dc_t i (1-g^2),  da_o = dh_t tanh(c_t) o (1-o)
+    #   step t passes back dh = da_t W_hh and dc_t f_t (dh_n and dc_n enter at the last step).
+    # Fused: the factors that do not depend on dh, dc are computed for all t at once, before the loop:
     #   dc_t = dc_{t+1} f_{t+1} + dh_t k_c,  da_{i,f,g} = dc_t k_{i,f,g},  da_o = dh_t k_o, with
-    #   k_i = g i(1-i), k_f = c_{t-1} f(1-f), k_g = i (1-g^2), k_o = tanh(c_t) o(1-o), k_c = o (1-tanh^2 c_t).
+    #   k_i = g i(1-i), k_f = c_{t-1} f(1-f), k_g = i (1-g^2), k_o = tanh(c_t) o(1-o), k_c = o (1-tanh^2 c_t);
+    #   k = [k_i, k_f, k_g, k_o] (T, B, 4H) is built in place from 1 - gates, block by block (no temporaries).
     k = 1 - gates
     k *= gates                            # sigmoid' = s (1 - s) for i, f, o ...
     k_g = k[..., 2 * H:3 * H]
@@ -370,8 +430,8 @@ def lstm_backward(dout, dh_n, dc_n, cache):
         dc = dc * f[t]
         dh = _step_matmul(da[t].reshape(B, 4 * H), w_hh_rows, out=xp.empty_like(dh), tmp=tmp)  # da_t @ W_hh
     da2 = da.reshape(T * B, 4 * H)
-    h_prev = _previous_states(out, h0, reverse).reshape(T * B, H)
+    h_prev = _previous_states(cache.out, cache.h0, reverse).reshape(T * B, H)
     dx = (da2 @ w_ih).reshape(x.shape)
-    db_ih, db_hh = _bias_grads(da2, b_ih, b_hh)
+    db_ih, db_hh = _bias_grads(da2, cache.b_ih, cache.b_hh)
     return dx, dh, dc, da2.T @ x.reshape(T * B, -1), da2.T @ h_prev, db_ih, db_hh
     # END SOLUTION

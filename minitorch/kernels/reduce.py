@@ -1,5 +1,6 @@
 """Reductions over any axes (hw1). ``dim`` is None (all axes), an int or a tuple of ints."""
 import operator
+from collections import namedtuple
 
 from ..backend import get_array_module
 
@@ -36,18 +37,27 @@ def _expand_like(dout, shape, dims, keepdim):
     return xp.broadcast_to(dout, shape)
 
 
+SumCache = namedtuple("SumCache", ["shape", "dims", "keepdim"])
+SumCache.__doc__ = """sum_backward's cache: shape, x's shape; dims, the summed axes (a sorted tuple); keepdim,
+whether the output kept them (as length-1 axes)."""
+
+
 def sum_forward(x, dim=None, keepdim=False):
     """out = x summed over ``dim``."""
     dims = normalize_dims(dim, x.ndim)
-    return x.sum(axis=dims, keepdims=keepdim), (x.shape, dims, keepdim)
+    return x.sum(axis=dims, keepdims=keepdim), SumCache(x.shape, dims, keepdim)
 
 
 def sum_backward(dout, cache):
     """Returns (dx,): dout broadcast back over the summed axes."""
-    shape, dims, keepdim = cache
     # BEGIN SOLUTION hw1
-    return (_expand_like(dout, shape, dims, keepdim),)
+    return (_expand_like(dout, cache.shape, cache.dims, cache.keepdim),)
     # END SOLUTION
+
+
+MeanCache = namedtuple("MeanCache", ["shape", "dims", "keepdim", "count"])
+MeanCache.__doc__ = """mean_backward's cache: shape, x's shape; dims, the averaged axes (a sorted tuple); keepdim,
+whether the output kept them; count, how many entries each mean averaged (an int)."""
 
 
 def mean_forward(x, dim=None, keepdim=False):
@@ -56,15 +66,20 @@ def mean_forward(x, dim=None, keepdim=False):
     count = 1
     for d in dims:
         count *= x.shape[d]
-    return x.mean(axis=dims, keepdims=keepdim), (x.shape, dims, keepdim, count)
+    return x.mean(axis=dims, keepdims=keepdim), MeanCache(x.shape, dims, keepdim, count)
 
 
 def mean_backward(dout, cache):
     """Returns (dx,) = (dout / count broadcast back,)."""
-    shape, dims, keepdim, count = cache
     # BEGIN SOLUTION hw1
+    shape, dims, keepdim, count = cache.shape, cache.dims, cache.keepdim, cache.count
     return (_expand_like(dout / count, shape, dims, keepdim),)
     # END SOLUTION
+
+
+MaxCache = namedtuple("MaxCache", ["mask", "dims", "keepdim"])
+MaxCache.__doc__ = """max_backward's cache: mask, x == max (boolean, x's shape); dims, the reduced axes (a sorted
+tuple); keepdim, whether the output kept them."""
 
 
 def max_forward(x, dim=None, keepdim=False):
@@ -75,17 +90,23 @@ def max_forward(x, dim=None, keepdim=False):
     dims = normalize_dims(dim, x.ndim)
     out = x.max(axis=dims, keepdims=True)
     mask = x == out
-    return (out if keepdim else out.reshape([n for i, n in enumerate(x.shape) if i not in dims])), (mask, dims, keepdim)
+    return (out if keepdim else out.reshape([n for i, n in enumerate(x.shape) if i not in dims])), \
+        MaxCache(mask, dims, keepdim)
 
 
 def max_backward(dout, cache):
     """Returns (dx,): dout shared evenly by the maxima of each reduced slice."""
-    mask, dims, keepdim = cache
     # BEGIN SOLUTION hw1
+    mask, dims, keepdim = cache.mask, cache.dims, cache.keepdim
     count = mask.sum(axis=dims, keepdims=True)
     share = _expand_like(dout, mask.shape, dims, keepdim) / count.astype(dout.dtype)
     return (share * mask,)
     # END SOLUTION
+
+
+VarCache = namedtuple("VarCache", ["centered", "dims", "keepdim", "scale"])
+VarCache.__doc__ = """var_backward's cache: centered, x - mean (x's shape); dims, the reduced axes (a sorted
+tuple); keepdim, whether the output kept them; scale, 1 / (N - correction) (a float, inf when N <= correction)."""
 
 
 def var_forward(x, dim=None, correction=1, keepdim=False):
@@ -99,13 +120,13 @@ def var_forward(x, dim=None, correction=1, keepdim=False):
     denom = max(count - correction, 0)
     scale = 1.0 / denom if denom else float("inf")
     out = (centered * centered).sum(axis=dims, keepdims=keepdim) * scale
-    return out, (centered, dims, keepdim, scale)
+    return out, VarCache(centered, dims, keepdim, scale)
 
 
 def var_backward(dout, cache):
     """Returns (dx,) = (2 (x - mean) dout / (N - correction),)."""
-    centered, dims, keepdim, scale = cache
     # BEGIN SOLUTION hw1
-    g = _expand_like(dout, centered.shape, dims, keepdim)
-    return (g * centered * (2.0 * scale),)
+    centered = cache.centered
+    g = _expand_like(dout, centered.shape, cache.dims, cache.keepdim)
+    return (g * centered * (2.0 * cache.scale),)
     # END SOLUTION

@@ -1,6 +1,8 @@
 """Shape kernels (hw1): reshape, permute, getitem, gather, concat, stack, split, expand.
 
 These move values around without arithmetic; their backward moves gradients back."""
+from collections import namedtuple
+
 from ..backend import get_array_module, index_add
 from .elementwise import unbroadcast
 
@@ -34,17 +36,21 @@ def permute_backward(dout, cache):
     # END SOLUTION
 
 
+TransposeCache = namedtuple("TransposeCache", ["dim0", "dim1"])
+TransposeCache.__doc__ = """transpose_backward's cache: dim0, dim1, the two swapped axes (ints)."""
+
+
 def transpose_forward(x, dim0, dim1):
     """out = x with axes ``dim0`` and ``dim1`` swapped."""
     xp = get_array_module(x)
-    return xp.swapaxes(x, dim0, dim1), (dim0, dim1)
+    return xp.swapaxes(x, dim0, dim1), TransposeCache(dim0, dim1)
 
 
 def transpose_backward(dout, cache):
     """Returns (dx,): the same swap undoes itself."""
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw1
-    return (xp.swapaxes(dout, *cache),)
+    return (xp.swapaxes(dout, cache.dim0, cache.dim1),)
     # END SOLUTION
 
 
@@ -61,20 +67,30 @@ def expand_backward(dout, cache):
     # END SOLUTION
 
 
+GetItemCache = namedtuple("GetItemCache", ["shape", "dtype", "index"])
+GetItemCache.__doc__ = """getitem_backward's cache: shape, dtype, x's shape and dtype; index, the index used (ints,
+slices, None, Ellipsis, integer or boolean arrays, or a tuple of them)."""
+
+
 def getitem_forward(x, index):
     """out = x[index] for basic (ints, slices, None, Ellipsis) and integer/boolean array indices."""
-    return x[index], (x.shape, x.dtype, index)
+    return x[index], GetItemCache(x.shape, x.dtype, index)
 
 
 def getitem_backward(dout, cache):
     """Returns (dx,): zeros with dout added at ``index`` (repeated indices accumulate)."""
-    shape, dtype, index = cache
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw1
+    shape, index = cache.shape, cache.index
     dx = xp.zeros(shape, dtype=dout.dtype)
     index_add(dx, index, dout)
     return (dx,)
     # END SOLUTION
+
+
+GatherCache = namedtuple("GatherCache", ["shape", "index", "dim"])
+GatherCache.__doc__ = """gather_backward's cache: shape, x's shape; index, the integer index array (the output's
+shape); dim, the gathered axis (an int)."""
 
 
 def gather_forward(x, index, dim):
@@ -84,14 +100,14 @@ def gather_forward(x, index, dim):
     src = x
     if index.shape[:dim] + index.shape[dim + 1:] != x.shape[:dim] + x.shape[dim + 1:]:
         src = x[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))]
-    return xp.take_along_axis(src, index, axis=dim), (x.shape, index, dim)
+    return xp.take_along_axis(src, index, axis=dim), GatherCache(x.shape, index, dim)
 
 
 def gather_backward(dout, cache):
     """Returns (dx,): dout scattered back to the gathered positions, repeats accumulated."""
-    shape, index, dim = cache
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw1
+    shape, index, dim = cache.shape, cache.index, cache.dim
     dx = xp.zeros(shape, dtype=dout.dtype)
     grids = list(xp.indices(index.shape, sparse=True))
     grids[dim] = index
@@ -100,38 +116,46 @@ def gather_backward(dout, cache):
     # END SOLUTION
 
 
+ConcatCache = namedtuple("ConcatCache", ["sizes", "dim"])
+ConcatCache.__doc__ = """concat_backward's cache: sizes, each input's length along dim (a list of ints); dim, the
+joined axis (an int)."""
+
+
 def concat_forward(*xs, dim=0):
     """out = the arrays joined along existing axis ``dim``."""
     xp = get_array_module(*xs)
-    return xp.concatenate(xs, axis=dim), ([x.shape[dim] for x in xs], dim)
+    return xp.concatenate(xs, axis=dim), ConcatCache([x.shape[dim] for x in xs], dim)
 
 
 def concat_backward(dout, cache):
     """Returns one slice of dout per input."""
-    sizes, dim = cache
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw1
     bounds = []
     total = 0
-    for n in sizes[:-1]:
+    for n in cache.sizes[:-1]:
         total += n
         bounds.append(total)
-    return tuple(xp.split(dout, bounds, axis=dim))
+    return tuple(xp.split(dout, bounds, axis=cache.dim))
     # END SOLUTION
+
+
+StackCache = namedtuple("StackCache", ["n", "dim"])
+StackCache.__doc__ = """stack_backward's cache: n, the number of stacked inputs (an int); dim, the new axis (an
+int)."""
 
 
 def stack_forward(*xs, dim=0):
     """out = the arrays joined along a new axis ``dim``."""
     xp = get_array_module(*xs)
-    return xp.stack(xs, axis=dim), (len(xs), dim)
+    return xp.stack(xs, axis=dim), StackCache(len(xs), dim)
 
 
 def stack_backward(dout, cache):
     """Returns one slice of dout per input, the stacking axis removed."""
-    n, dim = cache
     xp = get_array_module(dout)
     # BEGIN SOLUTION hw1
-    return tuple(xp.take(dout, i, axis=dim) for i in range(n))
+    return tuple(xp.take(dout, i, axis=cache.dim) for i in range(cache.n))
     # END SOLUTION
 
 

@@ -5,6 +5,8 @@ Losses follow ``torch.nn.functional``'s shape convention: the class axis is axis
 ``(N, C)`` or ``(N, C, d1, ...)`` (axis 0 of an unbatched ``(C,)`` input), and ``target``
 holds class indices with the remaining shape ``(N,)`` / ``(N, d1, ...)`` / ``()``.
 """
+from collections import namedtuple
+
 from ..backend import get_array_module
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -26,36 +28,44 @@ def _sum(a, dim, b=None):
     return out.reshape(a.shape[:-1] + (1,))
 
 
+SoftmaxCache = namedtuple("SoftmaxCache", ["y", "dim"])
+SoftmaxCache.__doc__ = """softmax_backward's cache: y, the softmax output (x's shape); dim, its axis (an int)."""
+
+
 def softmax_forward(x, dim=-1):
     """y = exp(x - max) / sum(exp(x - max)) along ``dim``; same shape as x."""
     xp = get_array_module(x)
     if x.size == 0:  # nothing to normalise (a max over an empty axis would raise)
-        return x.copy(), (x, dim)
+        return x.copy(), SoftmaxCache(x, dim)
     # BEGIN SOLUTION hw2
     y = x - x.max(axis=dim, keepdims=True)
     xp.exp(y, out=y)
     y /= _sum(y, dim)
     # END SOLUTION
-    return y, (y, dim)
+    return y, SoftmaxCache(y, dim)
 
 
 def softmax_backward(dout, cache):
     """Returns (dx,): the Jacobian-vector product dx = y * (dout - sum(dout * y, dim))."""
-    y, dim = cache
-    if y.size == 0:
+    if cache.y.size == 0:
         return (dout.copy(),)
     # BEGIN SOLUTION hw2
+    y, dim = cache.y, cache.dim
     dx = dout - _sum(dout, dim, y)
     dx *= y
     # END SOLUTION
     return (dx,)
 
 
+LogSoftmaxCache = namedtuple("LogSoftmaxCache", ["p", "dim"])
+LogSoftmaxCache.__doc__ = """log_softmax_backward's cache: p, the softmax exp(out) (x's shape); dim, its axis."""
+
+
 def log_softmax_forward(x, dim=-1):
     """out = x - lse, lse = max + log(sum(exp(x - max))) along ``dim``; same shape as x."""
     xp = get_array_module(x)
     if x.size == 0:
-        return x.copy(), (x, dim)
+        return x.copy(), LogSoftmaxCache(x, dim)
     # BEGIN SOLUTION hw2
     out = x - x.max(axis=dim, keepdims=True)
     p = xp.exp(out)
@@ -63,16 +73,15 @@ def log_softmax_forward(x, dim=-1):
     out -= xp.log(s)
     p /= s  # softmax, kept for the backward (saves recomputing exp(out))
     # END SOLUTION
-    return out, (p, dim)
+    return out, LogSoftmaxCache(p, dim)
 
 
 def log_softmax_backward(dout, cache):
     """Returns (dx,) = (dout - softmax(x) * sum(dout, dim),)."""
-    p, dim = cache
-    if p.size == 0:
+    if cache.p.size == 0:
         return (dout.copy(),)
     # BEGIN SOLUTION hw2
-    dx = dout - p * _sum(dout, dim)
+    dx = dout - cache.p * _sum(dout, cache.dim)
     # END SOLUTION
     return (dx,)
 
@@ -129,6 +138,15 @@ def _row_scale(dout, reduction, denom):
     return dout / denom if reduction == "mean" else dout
 
 
+CrossEntropyCache = namedtuple("CrossEntropyCache", ["p", "t_safe", "valid", "wt", "weight", "eps", "reduction",
+                                                     "denom", "logits_shape"])
+CrossEntropyCache.__doc__ = """cross_entropy_backward's cache, for the logits as (M, C) rows (class axis last):
+p, the softmax, (M, C); t_safe, the targets with ignored entries set to class 0, (M,) int; valid, target !=
+ignore_index, (M,) bool; wt, each row's weight w[t] (0 where ignored), (M,); weight, the (C,) class weights or None;
+eps, the label smoothing (a float); reduction, 'none', 'mean' or 'sum'; denom, the mean's divisor sum(wt) (a 0-d
+array, 1 where it was 0), None for 'sum' and 'none'; logits_shape, the logits' shape in torch's layout."""
+
+
 def cross_entropy_forward(logits, target, ignore_index=-100, label_smoothing=0.0, reduction="mean", weight=None):
     """logits: (C,), (N, C) or (N, C, d1, ...); target: class indices of shape (), (N,) or (N, d1, ...).
 
@@ -156,20 +174,20 @@ def cross_entropy_forward(logits, target, ignore_index=-100, label_smoothing=0.0
         loss = (1 - eps) * loss + (eps / c) * smooth
     # END SOLUTION
     out, denom = _reduce(loss, wt, reduction, target.shape)
-    return out, (p, t_safe, valid, wt, weight, eps, reduction, denom, logits.shape)
+    return out, CrossEntropyCache(p, t_safe, valid, wt, weight, eps, reduction, denom, logits.shape)
 
 
 def cross_entropy_backward(dout, cache):
     """Returns (dlogits,): per row, dz = g_i * ((1-eps) w[t] + (eps/C) v W) * softmax - g_i * target_dist,
     target_dist = (1-eps) w[t] onehot(t) + (eps/C) v w  (= (softmax - onehot) / N_valid in the plain mean case)."""
-    p, t_safe, valid, wt, weight, eps, reduction, denom, shape = cache
-    xp = get_array_module(p)
-    m_rows, c = p.shape
-    g = _row_scale(dout, reduction, denom)
+    xp = get_array_module(cache.p)
+    m_rows, c = cache.p.shape
+    g = _row_scale(dout, cache.reduction, cache.denom)
     # BEGIN SOLUTION hw2
+    p, t_safe, wt, weight, eps = cache.p, cache.t_safe, cache.wt, cache.weight, cache.eps
     gw = g * wt                                           # (M,) or broadcast scalar * (M,)
     if eps > 0:
-        gv = (g * valid) * (eps / c)
+        gv = (g * cache.valid) * (eps / c)
         w_total = float(c) if weight is None else weight.sum()
         dz = p * ((1 - eps) * gw + gv * w_total)[:, None]
         dz -= gv[:, None] if weight is None else gv[:, None] * weight
@@ -178,7 +196,14 @@ def cross_entropy_backward(dout, cache):
         dz = p * gw[:, None]
         dz[xp.arange(m_rows), t_safe] -= gw
     # END SOLUTION
-    return (_unrows(dz, shape),)
+    return (_unrows(dz, cache.logits_shape),)
+
+
+NLLLossCache = namedtuple("NLLLossCache", ["t_safe", "wt", "reduction", "denom", "rows_shape", "log_probs_shape"])
+NLLLossCache.__doc__ = """nll_loss_backward's cache, for log_probs as (M, C) rows (class axis last): t_safe, the
+targets with ignored entries set to class 0, (M,) int; wt, each row's weight w[t] (0 where ignored), (M,);
+reduction, 'none', 'mean' or 'sum'; denom, the mean's divisor (a 0-d array) or None; rows_shape, (M, C);
+log_probs_shape, log_probs' shape in torch's layout."""
 
 
 def nll_loss_forward(log_probs, target, ignore_index=-100, reduction="mean", weight=None):
@@ -191,16 +216,16 @@ def nll_loss_forward(log_probs, target, ignore_index=-100, reduction="mean", wei
     loss = -z[xp.arange(z.shape[0]), t_safe] * wt
     # END SOLUTION
     out, denom = _reduce(loss, wt, reduction, target.shape)
-    return out, (t_safe, wt, reduction, denom, z.shape, log_probs.shape)
+    return out, NLLLossCache(t_safe, wt, reduction, denom, z.shape, log_probs.shape)
 
 
 def nll_loss_backward(dout, cache):
     """Returns (dlog_probs,): -g_i w[t_i] at each row's target, 0 elsewhere."""
-    t_safe, wt, reduction, denom, rows_shape, shape = cache
-    xp = get_array_module(wt)
-    g = _row_scale(dout, reduction, denom)
+    xp = get_array_module(cache.wt)
+    g = _row_scale(dout, cache.reduction, cache.denom)
     # BEGIN SOLUTION hw2
+    t_safe, wt, rows_shape = cache.t_safe, cache.wt, cache.rows_shape
     dz = xp.zeros(rows_shape, dtype=wt.dtype)
     dz[xp.arange(rows_shape[0]), t_safe] = -(g * wt)
     # END SOLUTION
-    return (_unrows(dz, shape),)
+    return (_unrows(dz, cache.log_probs_shape),)

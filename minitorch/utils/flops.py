@@ -183,11 +183,11 @@ def _recurrent_flops(name, shapes, needs, every):
 
 
 def _qkv_heads(ctx):
-    """QKVAttention's n_head, from its kernel cache ``(attention cache, n_head)``; 1 if unknown (then only the
+    """QKVAttention's n_head, from its kernel cache (a ``QKVAttentionCache``); 1 if unknown (then only the
     "all" per-score terms are off: the GEMM FLOPs do not depend on the head count)."""
-    cache = ctx.cache
-    if isinstance(cache, tuple) and len(cache) == 2 and isinstance(cache[1], int) and cache[1] > 0:
-        return cache[1]
+    n_head = getattr(ctx.cache, "n_head", None)
+    if isinstance(n_head, int) and n_head > 0:
+        return n_head
     return 1
 
 

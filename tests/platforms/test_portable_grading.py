@@ -180,8 +180,9 @@ def test_windows_full_solution_scores_100_and_a_hang_is_stopped(tmp_path):
     src = mm.read_text(encoding="utf-8")
     flag = tmp_path / "hung-once"  # only the first matmul case hangs (each hang costs the full timeout)
     hang = (f"    import os\n    if not os.path.exists({str(flag)!r}):\n        open({str(flag)!r}, 'w').close()\n"
-            "        while True:\n            pass\n    return a @ b, (a, b)")
-    mm.write_text(src.replace("    return a @ b, (a, b)", hang, 1), encoding="utf-8")
+            "        while True:\n            pass\n    return a @ b, MatmulCache(a, b)")
+    assert "    return a @ b, MatmulCache(a, b)" in src
+    mm.write_text(src.replace("    return a @ b, MatmulCache(a, b)", hang, 1), encoding="utf-8")
     r = _run_sim(["-m", "autograder", "hw1", "--submission", str(sub), "--test", "matmul", "--test", "broadcasting",
                   "--timeout", "3"], REPO, tmp_path, PYTHONPATH=os.pathsep.join([str(SIM), str(REPO)]))
     assert r.returncode == 0, r.stdout + r.stderr
