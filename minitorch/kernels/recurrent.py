@@ -8,9 +8,8 @@ and run one direction of one layer: the input projection of all T steps is one G
 recurrence loops over time (forward in order, backward in reverse), and the weight gradients
 are accumulated with one GEMM each after the backward loop.
 
-Each forward returns its cache as a named tuple defined just above it (``LSTMCache`` ...): the backward reads
-``cache.gates``, ``cache.w_hh``. The sequence kernels are fused for speed (in-place updates, one tanh for all
-LSTM gates); comments beside them give the plain equations they compute, which the cell kernels spell out.
+Each forward returns its cache as a named tuple defined just above it (``LSTMCache`` ...), with the fields'
+shapes in its docstring: the backward reads ``cache.gates``, ``cache.w_hh``.
 """
 from collections import namedtuple
 
