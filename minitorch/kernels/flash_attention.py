@@ -19,8 +19,9 @@ from ..backend import get_array_module
 from .elementwise import unbroadcast
 
 FlashCache = namedtuple("FlashCache", ["q", "k", "v", "out", "lse", "is_causal", "scale", "block_q", "block_k"])
-FlashCache.__doc__ = """What the backward needs: the inputs, the output, the row log-sum-exp of the scaled scores
-(..., T_q), the causal flag, the score scale and the block sizes. No (T_q, T_k) array."""
+FlashCache.__doc__ = """flash_attention_backward's cache: q (..., T_q, D), k (..., T_k, D), v (..., T_k, D_v): the
+inputs; out (..., T_q, D_v): the output; lse (..., T_q): the row log-sum-exp of the scaled scores; is_causal: a bool;
+scale: the score scale (a float); block_q, block_k: the tile sizes (ints). No (T_q, T_k) array."""
 
 DEFAULT_BLOCK = 128
 
@@ -112,7 +113,8 @@ def flash_attention_backward(dout, cache):
     """dout: (..., T_q, D_v). Returns (dq, dk, dv), shaped like q, k, v. Recomputes each tile of weights
     P = exp(s - L) from the cached log-sum-exp L and, with delta = rowsum(dout * out):
     dV += P^T dO,  dS = P * (dO V^T - delta),  dQ += dS K * scale,  dK += dS^T Q * scale."""
-    q, k, v, out, lse, is_causal, scale, block_q, block_k = cache
+    q, k, v, out, lse = cache.q, cache.k, cache.v, cache.out, cache.lse
+    is_causal, scale, block_q, block_k = cache.is_causal, cache.scale, cache.block_q, cache.block_k
     xp = get_array_module(dout)
     t_q, t_k = q.shape[-2], k.shape[-2]
     batch = out.shape[:-2]
