@@ -136,7 +136,8 @@ def reference_backward():
         "from .elementwise", "from minitorch.kernels.elementwise")
     ns = {{}}
     exec(compile(code, src, "exec"), ns)
-    return ns["matmul_backward"]
+    # the reference's own forward builds the cache its backward reads (a named tuple)
+    return lambda dout, operands: ns["matmul_backward"](dout, ns["matmul_forward"](*operands)[1])
 
 
 def torch_module():
