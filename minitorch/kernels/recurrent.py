@@ -309,6 +309,9 @@ def gru_backward(dout, dh_n, cache):
     gates, hn, out = cache.gates, cache.hn, cache.out
     r, z, n = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
     h_prev = _previous_states(out, h0, reverse)
+    # The plain reverse step (gru_cell_backward), with dh_t = dout_t + the dh that step t+1 passed back:
+    #   da_n = dh_t (1-z) (1-n^2),  da_z = dh_t (h_{t-1} - n) z (1-z),  da_r = da_n hn r (1-r)
+    #   step t passes back dh_t z + [da_r, da_z, da_n r] W_hh   (the input side gets [da_r, da_z, da_n]).
     # Step-independent factors, for all t at once: da_n = dh k_n, da_z = dh k_z, da_r = da_n k_r.
     k_n = (1 - z) * (1 - n * n)
     k_z = (h_prev - n) * z * (1 - z)
