@@ -254,6 +254,31 @@ def run_item(item, registry, data, subs):
     return results, errors
 
 
+def _run_lm(items, data, frames, protocol, describe):
+    """The training-task items: the grader's NumPy GPT on the handed-in weights (``autograder.lm``);
+    this process never imports the submission's ``minitorch``."""
+    from autograder.lm import LMError  # noqa: PLC0415
+    from autograder.lm import run_item as run_lm_item  # noqa: PLC0415
+
+    for item in items:
+        _send(frames, protocol.encode_start(item["index"]))
+        results, errors = {}, {}
+        try:
+            results = run_lm_item(data, item["instance"])
+        except LMError as e:
+            errors["forward"] = str(e)
+        except BaseException as e:  # noqa: BLE001
+            errors["forward"] = describe(e)
+        try:
+            frame = protocol.encode_result(item["index"], results, errors)
+        except BaseException as e:  # noqa: BLE001
+            frame = protocol.encode_result(item["index"], {}, {"forward": "the results could not be sent back: "
+                                                                          + describe(e)})
+        _send(frames, frame)
+    _send(frames, protocol.encode_done())
+    os._exit(0)
+
+
 def main():
     job_dir, start = sys.argv[1], int(sys.argv[2])
     frames = os.dup(1)  # the frames go to the pipe on stdout; student prints go to stderr
@@ -268,6 +293,8 @@ def main():
     except BaseException as e:  # noqa: BLE001 - the sandbox itself could not start: a grader problem
         _send(frames, protocol.encode_fatal(f"{type(e).__name__}: {e}"))
         os._exit(3)
+    if job["lm"]:  # hw4's training task: grader code on a handed-in checkpoint, no student code imported
+        _run_lm(job["items"][start:], data, frames, protocol, execute.describe)
     subs = Submissions(job["submissions"], job["required_files"], execute)
     for item in job["items"][start:]:
         _send(frames, protocol.encode_start(item["index"]))

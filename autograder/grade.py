@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import lmtask
 from .compare import UPSTREAM_IGNORED, Check, _close, compare, compare_fd, culprits, hint_from_error
 from .fixtures import FixtureSet, default_dir, read_manifest
 from .fresh import FreshError, FreshSet, default_reference
 from .intake import SubmissionError, take_in  # noqa: F401 - SubmissionError re-exported
-from .rubric import available_assignments, load_rubric
+from .rubric import available_assignments, load_rubric, set_weights  # noqa: F401 - set_weights re-exported
+from .rubric import visibility as _visibility
 from .sandbox import describe_mode, detect_mode, run_cases
 from .scan import affected, scan_submission
 from .spec import load_registry, resolve_shape  # noqa: F401 - resolve_shape re-exported for cases
@@ -51,28 +53,12 @@ def _fixture_sets(fixtures_dir, hidden_dir, assignment, fresh_dir=None):
     return sets
 
 
-def set_weights(rubric, labels):
-    """{fixture set label: share of each test's points}. Without unseen cases (hidden fixtures,
-    fresh instances) the public cases carry everything; with them, the unseen sets share
-    ``hidden_weight`` equally and the public cases keep the rest (0 by default: feedback only)."""
-    unseen = [lb for lb in labels if lb != "public"]
-    if not unseen:
-        return {"public": 1.0}
-    out = {lb: rubric.hidden_weight / len(unseen) for lb in unseen}
-    out["public"] = 1.0 - rubric.hidden_weight
-    return out
-
-
 def _fresh_private(fresh_dir):
     """The fresh instances and the reference that computed them: the sandbox must not read either."""
     if not fresh_dir:
         return []
     ref = read_manifest(fresh_dir).get("reference")
     return [fresh_dir] + ([os.path.join(ref, "minitorch")] if ref else [])
-
-
-def _visibility(rubric, label):
-    return {"public": "visible", "hidden": rubric.hidden_visibility, "fresh": rubric.fresh_visibility}[label]
 
 
 def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
@@ -123,6 +109,7 @@ class Job:
     submission: str
     tests: list
     forbidden: dict       # {file: [(line, module), ...]} that affect this assignment
+    trained_model: bool = False  # hw4's training task (lmtask.TEST) is graded for this job
 
 
 @dataclass
@@ -185,10 +172,11 @@ def plan_jobs(hw, jobs, violations):
     """A ``Job`` per (submission, tests or None); a submission without given ``violations`` is scanned."""
     out = []
     for (submission, tests), found in zip(jobs, violations or [None] * len(jobs)):
-        selected = [t for t in hw.rubric.tests if tests is None or t in tests]
+        selected = [t for t in hw.rubric.tests if (tests is None or t in tests) and t != lmtask.TEST]
         if found is None:
             found = scan_submission(submission)
-        out.append(Job(submission, selected, affected(found, hw.rubric, hw.all_files)))
+        out.append(Job(submission, selected, affected(found, hw.rubric, hw.all_files),
+                       lmtask.enabled(hw.rubric) and (tests is None or lmtask.TEST in tests)))
     return out
 
 
@@ -298,7 +286,11 @@ def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DE
     instances = plan_instances(hw, planned, finite_differences)
     results = run_instances(hw, planned, instances, opts)
     per_test = check_instances(instances, results, finite_differences)
-    return [job_report(hw, g, job, per_test, opts.mode, t0) for g, job in enumerate(planned)]
+    reports = [job_report(hw, g, job, per_test, opts.mode, t0) for g, job in enumerate(planned)]
+    for job, report in zip(planned, reports):
+        if job.trained_model:  # the training task: the handed-in model, run by the grader's own code
+            lmtask.add_to_report(report, hw.rubric, job, opts, t0)
+    return reports
 
 
 FD_NEEDS_FORWARD = ("the backward agrees with finite differences of your forward, but the forward output of "

@@ -31,7 +31,7 @@ DEF = re.compile(r"^(\s*)(?:async\s+)?(def|class)\s+(\w+)")
 MIN_LEAK_LEN = 16
 # instructor tooling left out of handouts (the fixture generator; the mutation tester and its lists,
 # which quote solution lines)
-INSTRUCTOR_ONLY = ("generate.py", "mutate.py", "mutants_equivalent.toml", "coverage_allowlist.toml")
+INSTRUCTOR_ONLY = ("generate.py", "mutate.py", "mutants_equivalent.toml", "coverage_allowlist.toml", "oracle.py")
 
 
 class LeakError(RuntimeError):
@@ -167,17 +167,25 @@ def array_digests(npz_path):
     return out
 
 
+def _has_lm_task(rubrics, hw):
+    """hw4's training task (fixtures/lm: public windows, vocabulary, oracle) ships with its handout only."""
+    from .lmtask import TEST  # noqa: PLC0415
+
+    return hw in rubrics and TEST in rubrics[hw].tests
+
+
 def check_tree(out_dir, first_hw, hidden_dirs=()):
     """Raise LeakError if ``out_dir`` holds solution lines of assignments >= first_hw or hidden fixtures
     (a hidden file, or any distinctive hidden array inside another .npz)."""
     sol = solution_lines(first_hw)
     hidden_hashes, hidden_arrays = set(), {}
-    for d in hidden_dirs:
-        for f in os.listdir(d):
-            if f.endswith((".npz", ".json")):
-                hidden_hashes.add(sha256_file(os.path.join(d, f)))
-            if f.endswith(".npz"):
-                hidden_arrays.update(array_digests(os.path.join(d, f)))
+    for top in hidden_dirs:
+        for d in (top, os.path.join(top, "lm")):  # lm/: hw4's hidden windows and prompts (autograder.oracle)
+            for f in (os.listdir(d) if os.path.isdir(d) else []):
+                if f.endswith((".npz", ".json")):
+                    hidden_hashes.add(sha256_file(os.path.join(d, f)))
+                if f.endswith(".npz"):
+                    hidden_arrays.update(array_digests(os.path.join(d, f)))
     problems = []
     for dirpath, _, files in os.walk(out_dir):
         for f in files:
@@ -246,7 +254,9 @@ def build(hw, out_dir, hidden_dirs=(), force=False, root=REPO):
         shutil.copytree(os.path.join(root, "autograder"), ag_out,
                         ignore=lambda d, names: _ignore(d, names) + [n for n in names if n in INSTRUCTOR_ONLY
                                                                     or (n.endswith(".npz") and d == FIXTURE_DIR)
-                                                                    or (n == "manifest.json" and d == FIXTURE_DIR)])
+                                                                    or (n == "manifest.json" and d == FIXTURE_DIR)
+                                                                    or (n == "lm" and d == FIXTURE_DIR
+                                                                        and not _has_lm_task(rubrics, hw))])
         manifest = read_manifest(FIXTURE_DIR)
         files = {}
         for a in ASSIGNMENTS[: ASSIGNMENTS.index(hw) + 1]:

@@ -18,7 +18,7 @@ import tarfile
 import zlib
 from dataclasses import dataclass, field
 
-MAX_INPUT_BYTES = 32 * 1024 * 1024     # the tar file itself (compressed)
+MAX_INPUT_BYTES = 32 * 1024 * 1024     # the tar file itself (compressed), plus the LM files' caps below
 MAX_TOTAL_BYTES = 16 * 1024 * 1024     # everything the tar expands to (headers, dropped members included)
 MAX_FILE_BYTES = 4 * 1024 * 1024       # one file
 MAX_MEMBERS = 2000                     # entries in the tar / files and folders walked in a folder
@@ -26,6 +26,11 @@ MAX_DEPTH = 16                         # path components
 MAX_NAME = 255                         # bytes in one path component
 PACKAGE = "minitorch"
 EXTRA_FILES = ("HANDIN.json",)         # taken at the root besides the package
+# hw4's trained model and its run summary (autograder/lmtask.py), each with its own cap, not counted in
+# the source total; the decompressed stream of a tar may hold them on top of MAX_TOTAL_BYTES
+LM_FILES = {"lm/best.ckpt": 24 * 1024 * 1024, "lm/summary.json": 64 * 1024}
+MAX_STREAM_BYTES = MAX_TOTAL_BYTES + sum(LM_FILES.values())
+MAX_INPUT_BYTES += sum(LM_FILES.values())
 SOURCE_SUFFIXES = (".py", ".txt", ".json", ".md", ".toml", ".cfg", ".csv")
 CHUNK = 1 << 16
 ROUTINE_DROPS = ("compiled cache", "compiled file", "hidden file", "hidden folder")
@@ -62,7 +67,7 @@ def _why_not(rel):
     """None when ``rel`` (a '/'-separated relative path of a regular file) is taken, else why not."""
     parts = rel.split("/")
     if parts[0] != PACKAGE:
-        return None if rel in EXTRA_FILES else f"outside {PACKAGE}/"
+        return None if rel in EXTRA_FILES or rel in LM_FILES else f"outside {PACKAGE}/"
     if any(p == "__pycache__" for p in parts):
         return "compiled cache"
     name = parts[-1]
@@ -105,21 +110,24 @@ def _strip_wrapper(rel, wrappers):
     if parts[0] != PACKAGE and len(parts) == 2 and parts[1] in EXTRA_FILES:
         wrappers.add(parts[0])
         return parts[1]
+    if parts[0] != PACKAGE and len(parts) == 3 and "/".join(parts[1:]) in LM_FILES:
+        wrappers.add(parts[0])
+        return "/".join(parts[1:])
     return rel
 
 
 class _Budget:
-    """A reader over the decompressed stream that refuses to deliver more than MAX_TOTAL_BYTES."""
+    """A reader over the decompressed stream that refuses to deliver more than MAX_STREAM_BYTES."""
 
     def __init__(self, raw, what):
         self.raw, self.what, self.read_bytes = raw, what, 0
 
     def read(self, n=-1):
-        want = MAX_TOTAL_BYTES + 1 - self.read_bytes if n is None or n < 0 else n
-        data = self.raw.read(min(want, MAX_TOTAL_BYTES + 1 - self.read_bytes))
+        want = MAX_STREAM_BYTES + 1 - self.read_bytes if n is None or n < 0 else n
+        data = self.raw.read(min(want, MAX_STREAM_BYTES + 1 - self.read_bytes))
         self.read_bytes += len(data)
-        if self.read_bytes > MAX_TOTAL_BYTES:
-            raise SubmissionError(f"{self.what} expands to more than {_mib(MAX_TOTAL_BYTES)} (the limit): refused "
+        if self.read_bytes > MAX_STREAM_BYTES:
+            raise SubmissionError(f"{self.what} expands to more than {_mib(MAX_STREAM_BYTES)} (the limit): refused "
                                   "before extraction finished (a submission is a few hundred KB of source)")
         return data
 
@@ -213,10 +221,11 @@ def _read_tar(stream, what, dest, intake):
                         "device" if (m.ischr() or m.isblk()) else "FIFO" if m.isfifo() else "not a regular file")
                 intake.dropped.append((rel, kind))
                 continue
-            if m.size > MAX_FILE_BYTES:
-                raise SubmissionError(f"{what}: {rel} is {_mib(m.size)}, over the {_mib(MAX_FILE_BYTES)} limit "
-                                      "for one file: refused before extraction finished")
             rel = _strip_wrapper(rel, wrappers)
+            cap = LM_FILES.get(rel, MAX_FILE_BYTES)
+            if m.size > cap:
+                raise SubmissionError(f"{what}: {rel} is {_mib(m.size)}, over the {_mib(cap)} limit "
+                                      "for one file: refused before extraction finished")
             why = _why_not(rel)
             if why:
                 intake.dropped.append((rel, why))
@@ -225,10 +234,15 @@ def _read_tar(stream, what, dest, intake):
                 intake.dropped.append((rel, "duplicate entry (the first one is kept)"))
                 continue
             seen.add(rel)
+            if rel not in LM_FILES and intake.bytes + m.size > MAX_TOTAL_BYTES:
+                raise SubmissionError(f"{what} expands to more than {_mib(MAX_TOTAL_BYTES)} of source files (the "
+                                      "limit): refused before extraction finished (a submission is a few hundred "
+                                      "KB of source)")
             fobj = tf.extractfile(m)
             _write_member(fobj, os.path.join(dest, *rel.split("/")), m.size, rel)
             intake.files += 1
-            intake.bytes += m.size
+            if rel not in LM_FILES:
+                intake.bytes += m.size
     if len(wrappers) > 1:
         raise SubmissionError(f"{what} holds several minitorch/ packages ({', '.join(sorted(wrappers))}): "
                               "hand in one")
@@ -267,8 +281,8 @@ def _from_folder(src, dest, intake):
         raise SubmissionError(f"{src}: no minitorch/ package found in the submission"
                               + (f" (several: {', '.join(wrapped)}; hand in one)" if wrapped else ""))
     entries = 0
-    for extra in EXTRA_FILES:
-        _copy_file(os.path.join(src, extra), extra, dest, intake, missing_ok=True)
+    for extra in EXTRA_FILES + tuple(LM_FILES):
+        _copy_file(os.path.join(src, *extra.split("/")), extra, dest, intake, missing_ok=True)
     stack = [(pkg, PACKAGE, 1)]
     while stack:
         folder, rel_folder, depth = stack.pop()
@@ -320,14 +334,16 @@ def _copy_file(path, rel, dest, intake, missing_ok=False):
         return
     with os.fdopen(fd, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        if size > MAX_FILE_BYTES:
-            raise SubmissionError(f"{rel} is {_mib(size)}, over the {_mib(MAX_FILE_BYTES)} limit for one file")
-        if intake.bytes + size > MAX_TOTAL_BYTES:
+        cap = LM_FILES.get(rel, MAX_FILE_BYTES)
+        if size > cap:
+            raise SubmissionError(f"{rel} is {_mib(size)}, over the {_mib(cap)} limit for one file")
+        if rel not in LM_FILES and intake.bytes + size > MAX_TOTAL_BYTES:
             raise SubmissionError(f"the submission is over the {_mib(MAX_TOTAL_BYTES)} limit "
                                   f"(at {rel}; a submission is a few hundred KB of source)")
         _write_member(_Capped(f, size), os.path.join(dest, *rel.split("/")), size, rel)
     intake.files += 1
-    intake.bytes += size
+    if rel not in LM_FILES:
+        intake.bytes += size
 
 
 class _Capped:

@@ -24,9 +24,10 @@ def test_output(test, max_failures=8):
     failed = [c for c in test["checks"] if not c["passed"]]
     if not test["checks"]:
         return "no checks"
+    notes = [f"  {n}" for n in test.get("notes", ())]  # e.g. the training task's measured values
     if not failed:
-        return f"all {len(test['checks'])} checks passed"
-    lines = [f"{len(test['checks']) - len(failed)} of {len(test['checks'])} checks passed"]
+        return "\n".join([f"all {len(test['checks'])} checks passed"] + notes)
+    lines = [f"{len(test['checks']) - len(failed)} of {len(test['checks'])} checks passed"] + notes
     groups = _grouped(failed)
     for c, same in groups[:max_failures]:
         lines += _check_lines(c, indent="  ", same=same)
@@ -47,6 +48,7 @@ def text(report, verbose=False):
             mark = "ok  " if t["passed"] else "FAIL"
             extra = "   (bonus)" if t.get("bonus") else ""
             out.append(f"  {mark} {t['name']:<{width}} {t['points']:6.2f} / {t['max_points']:6.2f}{extra}")
+            out += [f"      {n}" for n in t.get("notes", ())]
             groups = _grouped([c for c in t["checks"] if not c["passed"]])
             shown = groups if verbose else groups[:6]
             for c, same in shown:

@@ -77,6 +77,23 @@ class Rubric:
         return None
 
 
+def set_weights(rubric, labels):
+    """{fixture set label: share of each test's points}. Without unseen cases (hidden fixtures,
+    fresh instances) the public cases carry everything; with them, the unseen sets share
+    ``hidden_weight`` equally and the public cases keep the rest (0 by default: feedback only)."""
+    unseen = [lb for lb in labels if lb != "public"]
+    if not unseen:
+        return {"public": 1.0}
+    out = {lb: rubric.hidden_weight / len(unseen) for lb in unseen}
+    out["public"] = 1.0 - rubric.hidden_weight
+    return out
+
+
+def visibility(rubric, label):
+    """The Gradescope visibility of a test graded on the fixture set ``label``."""
+    return {"public": "visible", "hidden": rubric.hidden_visibility, "fresh": rubric.fresh_visibility}[label]
+
+
 def load_rubric(assignment):
     path = os.path.join(RUBRIC_DIR, f"{assignment}.toml")
     if not os.path.exists(path):

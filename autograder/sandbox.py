@@ -59,7 +59,8 @@ ENV_MODE = "MINITORCH_SANDBOX"
 ENV_UID = "MINITORCH_SANDBOX_UID"       # first uid of the pool used as root (default 63100)
 UID_POOL = 64
 # the grader modules the child needs (none holds a secret: they ship in every handout)
-CHILD_FILES = ("__init__.py", "child.py", "protocol.py", "execute.py", "spec.py", "tolerances.py", "compare.py")
+CHILD_FILES = ("__init__.py", "child.py", "protocol.py", "execute.py", "spec.py", "tolerances.py", "compare.py",
+               "lm.py")
 CHILD_DIRS = ("cases",)
 # what the kernels may import besides the standard library
 ALLOWED_PACKAGES = ("numpy", "numpy.libs", "scipy", "scipy.libs")
@@ -770,7 +771,7 @@ def _limits(mode, memory_mb, cpu_s):
 # --------------------------------------------------------------------------- running cases
 def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, memory_mb=DEFAULT_MEMORY_MB,
               import_timeout=IMPORT_TIMEOUT_S, required_files=(), expect=None, mode=None, budget=DEFAULT_BUDGET_S,
-              private=()):
+              private=(), lm=False):
     """Run ``items`` (dicts with index, instance, case, dtype, dims, fd_seed and group, an index
     into ``submission``, a folder or a list of folders) in the sandbox.
 
@@ -778,7 +779,8 @@ def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, 
     values). ``expect``: {index: {result key: max elements}} — keys the parent accepts (others are
     dropped); None accepts any well-formed key within a generic cap. ``mode``: an isolation mode
     (default ``detect_mode()``). ``budget``: total wall seconds for all items. ``private``: extra
-    paths (e.g. hidden fixtures) the setpriv uid must not be able to read.
+    paths (e.g. hidden fixtures) the setpriv uid must not be able to read. ``lm``: hw4's training-task
+    items (``autograder.lm.run_item`` on a handed-in checkpoint): the child imports no submission.
 
     Returns {index: (arrays, errors)}, validated (numeric arrays within their caps, capped messages);
     a case that produced nothing gets an error. Raises SandboxError for a grader-side problem."""
@@ -799,7 +801,7 @@ def run_cases(submission, assignment, items, inputs, timeout=DEFAULT_TIMEOUT_S, 
         with tempfile.TemporaryDirectory(prefix=f"mtgrade-{os.getpid()}-", dir=parent, **keep) as job_dir:
             run = _Run(mode, job_dir, slot, timeout, import_timeout, memory_mb, budget)
             _write_job(run, subs, {"assignment": assignment, "items": items, "memory_mb": memory_mb,
-                                   "required_files": list(required_files)}, inputs)
+                                   "required_files": list(required_files), "lm": bool(lm)}, inputs)
             _run_items(run, items, out, expect)
     finally:
         if slot is not None:

@@ -151,6 +151,9 @@ def test_built_handout_grades_to_zero_without_errors(built, hw):
     failed = [c for t in a["tests"] for c in t["checks"] if not c["passed"]]
     assert failed
     for c in failed:  # every failure is a TODO of this assignment, never a crash of given code
+        if c["name"].endswith(" trained model"):  # hw4's training task: no model handed in yet
+            assert c["message"].startswith("no trained model handed in (lm/best.ckpt)"), c["message"]
+            continue
         m = re.match(rf"NotImplementedError: {hw} §(\d+\.\d+) [\w.]+: see handouts/{hw}/README\.md", c["message"])
         assert m, f"{hw}: {c['name']} failed with {c['message'][:200]!r}"
         assert m.group(1) in heads
