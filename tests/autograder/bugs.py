@@ -31,6 +31,16 @@ def make_submission(dest, edits=()):
     return dest
 
 
+def hand_in_trained_model(dest):
+    """Put a trained model into the submission folder ``dest`` (``lm/best.ckpt``, hw4's training task): the
+    oracle itself, a GPT on the task's vocabulary well within its limits that earns the test's full points."""
+    from autograder import lm
+
+    os.makedirs(os.path.join(dest, "lm"), exist_ok=True)
+    shutil.copyfile(os.path.join(lm.LM_DIR, "oracle.ckpt"), os.path.join(dest, *lm.HANDIN_CKPT.split("/")))
+    return dest
+
+
 def grade_bugs(bugs, tmp_root, workers=2):
     """{bug name: report, or the exception (e.g. an edit that no longer applies) for that bug alone}.
 

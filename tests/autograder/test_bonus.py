@@ -13,7 +13,7 @@ from autograder.handout import strip_solutions
 from autograder.report import autolab, gradescope, text
 from autograder.rubric import Rubric, RubricError, load_rubric
 
-from .bugs import make_submission
+from .bugs import hand_in_trained_model, make_submission
 
 FLASH = "minitorch/kernels/flash_attention.py"
 
@@ -43,7 +43,8 @@ def graded(tmp_path_factory):
     assert [b[2] for b in blocks] == ["3.1", "3.2"]
     with open(path, "w", encoding="utf-8") as f:
         f.write(stub)
-    full = make_submission(str(root / "full"))
+    full = hand_in_trained_model(make_submission(str(root / "full")))
+    hand_in_trained_model(skipped)  # hw4's training task: a trained model, so that correct work can reach 100
     return {"full": grade_assignment("hw4", full, finite_differences=False),
             "no_bonus": grade_assignment("hw4", skipped, finite_differences=False)}
 

@@ -205,7 +205,7 @@ def _submission(tmp_path, tree=None, raw=None):
         os.makedirs(os.path.join(sub, "lm"))
         with open(os.path.join(sub, "lm", "best.ckpt"), "wb") as f:
             f.write(raw if raw is not None else lm.checkpoint_bytes(tree))
-        with open(os.path.join(sub, "lm", "summary.json"), "w") as f:
+        with open(os.path.join(sub, "lm", "summary.json"), "w", encoding="utf-8") as f:
             json.dump({"steps": 2000, "best_val_loss": 1.9}, f)
     return sub
 
@@ -246,7 +246,7 @@ def test_handin_puts_a_weights_only_model_into_the_tar(tmp_path):
     tree = tiny_tree()
     tree["optimizer"] = {"m": np.ones((300, 300), np.float32)}
     (run / "best.ckpt").write_bytes(lm.checkpoint_bytes(tree))
-    (run / "summary.json").write_text('{"steps": 3}')
+    (run / "summary.json").write_text('{"steps": 3}', encoding="utf-8")
     out = str(tmp_path / "handin.tar")
     make_handin(REPO, "hw4", out, run_dir=str(run))
     with tarfile.open(out) as tf:
@@ -308,7 +308,7 @@ def test_hidden_windows_carry_the_points_and_are_checked(tmp_path):
     from autograder.fixtures import sha256_file
 
     (hidden / "lm" / "manifest.json").write_text(json.dumps(
-        {"files": {"hidden.npz": {"sha256": sha256_file(str(hidden / "lm" / "hidden.npz"))}}}))
+        {"files": {"hidden.npz": {"sha256": sha256_file(str(hidden / "lm" / "hidden.npz"))}}}), encoding="utf-8")
     sub = _submission(tmp_path, tiny_tree())
     rubric = load_rubric("hw4")
     tests = lmtask.grade(rubric, sub, hidden_dir=str(hidden), official=True)
