@@ -227,17 +227,20 @@ def require_device(device):
 
 
 # ----------------------------------------------------------------------------- threads
-def parse_threads(text):
-    """``--threads``: 'auto' or a positive integer."""
-    if text == "auto":
-        return text
+def positive_int(text, what="integer"):
+    """An int >= 1 (sizes, counts); ``what`` names the expected value in the error."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: use a positive integer or 'auto'") from None
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: use a positive {what}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def parse_threads(text):
+    """``--threads``: 'auto' or a positive integer."""
+    return text if text == "auto" else positive_int(text, "integer or 'auto'")
 
 
 def usable_cores():

@@ -10,7 +10,6 @@ Counting conventions (see minitorch/utils/flops.py): ``--mode gemm`` (default) c
 and attention's QK^T and AV (2*B*h*T_q*T_k*d each), backward 2x forward, as torch.utils.flop_counter does;
 ``--mode all`` adds elementwise ops, norms, softmax and biases with a per-element cost table.
 """
-import argparse
 import sys
 
 import numpy as np
@@ -20,17 +19,16 @@ from ..backend import manual_seed
 from ..models.registry import PRESETS, Config, build_model, lm_loss
 from ..utils.flops import FlopCounter
 from ..utils.flops import time_steps as timer
-from .common import THREADS_HELP, Parser, UsageError, auto_threads, parse_threads, run_main, set_threads
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+from .common import (
+    THREADS_HELP,
+    Parser,
+    UsageError,
+    auto_threads,
+    parse_threads,
+    positive_int,
+    run_main,
+    set_threads,
+)
 
 
 def build_parser():
@@ -38,19 +36,19 @@ def build_parser():
     p.add_argument("--preset", choices=sorted(PRESETS), default="baby-gpt",
                    help=f"the model and batch shape of this training preset: {', '.join(sorted(PRESETS))} "
                         "(default: baby-gpt)")
-    p.add_argument("--batch-size", type=_positive_int, default=None, metavar="B",
+    p.add_argument("--batch-size", type=positive_int, default=None, metavar="B",
                    help="sequences per step (default: the preset's)")
-    p.add_argument("--block-size", type=_positive_int, default=None, metavar="T",
+    p.add_argument("--block-size", type=positive_int, default=None, metavar="T",
                    help="tokens per sequence, the model's context (default: the preset's)")
-    p.add_argument("--vocab-size", type=_positive_int, default=65, metavar="V",
+    p.add_argument("--vocab-size", type=positive_int, default=65, metavar="V",
                    help="vocabulary size (default: 65, TinyShakespeare's characters)")
     p.add_argument("--mode", choices=("gemm", "all"), default="gemm",
                    help="gemm: matrix products and attention only, as torch.utils.flop_counter counts; all: also "
                         "elementwise ops, norms, softmax and biases (default: gemm)")
-    p.add_argument("--depth", type=_positive_int, default=3, metavar="K",
+    p.add_argument("--depth", type=positive_int, default=3, metavar="K",
                    help="group modules by the first K parts of their names, e.g. 3 = transformer.h.0 "
                         "(default: 3)")
-    p.add_argument("--time", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--time", type=positive_int, default=None, metavar="N",
                    help="also time N training steps (after one warm-up step) and print the achieved GFLOP/s "
                         "(default: no timing)")
     p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
