@@ -34,6 +34,9 @@ def build_parser(prog="python -m autograder"):
     p.add_argument("assignment", nargs="?", default=None, choices=list(ASSIGNMENTS) + ["all"],
                    help="default: this handout's assignment (elsewhere: all)")
     p.add_argument("--submission", default=None, help="a folder holding minitorch/, or a handin.tar")
+    p.add_argument("--model", default=None, metavar="PATH",
+                   help="hw4: grade this trained model (a best.ckpt, or the run folder holding it) instead of the "
+                        "hand-in's lm/best.ckpt; local feedback only (default: the hand-in's)")
     p.add_argument("--format", default="text", choices=sorted(FORMATS))
     p.add_argument("--hidden", default=None, metavar="FIXTURE_DIR", help="also grade against hidden fixtures")
     p.add_argument("--official", action="store_true",
@@ -93,6 +96,20 @@ def choose_assignments(requested, handout, available):
         f"here (available: {', '.join(available) or 'none'}). Reinstall the autograder, or grade one of those")
 
 
+def trained_model(path, official):
+    """``--model``: the checkpoint file it names (a file, or a run folder holding best.ckpt), or None."""
+    if path is None:
+        return None
+    if official:
+        raise UsageProblem("--model is for local feedback: official grading takes the model from the hand-in "
+                           "(python -m autograder.handin --run-dir RUN puts it there)")
+    ckpt = os.path.join(path, "best.ckpt") if os.path.isdir(path) else path
+    if not os.path.isfile(ckpt):
+        raise UsageProblem(f"--model {path}: no checkpoint there ({ckpt} is not a file); give the best.ckpt of a "
+                           "python -m minitorch.train run, or its run folder")
+    return os.path.abspath(ckpt)
+
+
 def graded_package(submission):
     """A one-line description of the minitorch that gets graded, and a warning or ''."""
     from .grade import installed_submission  # noqa: PLC0415
@@ -124,13 +141,14 @@ def run(args):
     if args.format in RECORD_FORMATS:
         require_isolation(mode, args.insecure, f"--format {args.format}")
     fresh = FreshDir(args.fresh_dir) if args.fresh_dir else None
+    official = args.official or args.format in OFFICIAL_FORMATS or fresh is not None
+    model = trained_model(args.model, official)
     line, warn = graded_package(args.submission)
     # every sandboxed process is dead when grade() returns: the report is written after that
     report = grade(assignments, args.submission, fixtures_dir=args.fixtures, hidden_dir=args.hidden,
                    timeout=args.timeout, memory_mb=args.memory, tests=args.test, mode=mode,
-                   budget=args.budget,
-                   official=args.official or args.format in OFFICIAL_FORMATS or fresh is not None,
-                   reference=args.reference, seed=args.seed, fresh=fresh)
+                   budget=args.budget, official=official, reference=args.reference, seed=args.seed, fresh=fresh,
+                   model=model)
     fmt = FORMATS[args.format]
     out = fmt(report, verbose=args.verbose) if args.format == "text" else fmt(report)
     if args.format == "text":

@@ -63,14 +63,15 @@ def _fresh_private(fresh_dir):
 
 def grade_assignment(assignment, submission, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
                      memory_mb=DEFAULT_MEMORY_MB, tests=None, violations=None, finite_differences=True,
-                     mode=None, budget=DEFAULT_BUDGET_S, fresh_dir=None):
+                     mode=None, budget=DEFAULT_BUDGET_S, fresh_dir=None, model=None):
     """Grade one assignment; returns its report dict. Fixture problems raise FixtureError.
     ``finite_differences=False`` skips the gradient checks against finite differences (faster;
     the torch comparisons remain). ``mode``: the sandbox mode (default: detected); ``budget``:
     total wall seconds for the assignment's cases. ``fresh_dir``: fresh instances
-    (``fresh.FreshSet.dir``)."""
+    (``fresh.FreshSet.dir``). ``model``: hw4's trained checkpoint, instead of the hand-in's."""
     return grade_batch(assignment, [(submission, tests)], fixtures_dir, hidden_dir, timeout, memory_mb,
-                       finite_differences, [violations], mode=mode, budget=budget, fresh_dir=fresh_dir)[0]
+                       finite_differences, [violations], mode=mode, budget=budget, fresh_dir=fresh_dir,
+                       model=model)[0]
 
 
 def _expected_keys(case, arrays):
@@ -147,6 +148,7 @@ class SandboxOptions:
     memory_mb: int
     budget: float
     fixture_dirs: tuple   # (fixtures, hidden fixtures, fresh instances), each may be None
+    model: str = None     # hw4's trained model to grade instead of the hand-in's lm/best.ckpt (local grading)
 
     def private_paths(self):
         fixtures_dir, hidden_dir, fresh_dir = self.fixture_dirs
@@ -274,14 +276,14 @@ def job_report(hw, g, job, per_test, mode, t0):
 
 def grade_batch(assignment, jobs, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
                 memory_mb=DEFAULT_MEMORY_MB, finite_differences=True, violations=None, mode=None,
-                budget=DEFAULT_BUDGET_S, fresh_dir=None):
+                budget=DEFAULT_BUDGET_S, fresh_dir=None, model=None):
     """Grade several submissions of one assignment in one sandbox run: ``jobs`` is a list of
     (submission folder, tests or None). The child imports one submission after the other (numpy is
     imported once), so this is for trusted code (the planted-bug self-tests); real students are
     graded one process each (``grade``). Returns one report per job."""
     t0 = time.perf_counter()
     hw = load_assignment(assignment, fixtures_dir, hidden_dir, fresh_dir)
-    opts = SandboxOptions(detect_mode(mode), timeout, memory_mb, budget, (fixtures_dir, hidden_dir, fresh_dir))
+    opts = SandboxOptions(detect_mode(mode), timeout, memory_mb, budget, (fixtures_dir, hidden_dir, fresh_dir), model)
     planned = plan_jobs(hw, jobs, violations)
     instances = plan_instances(hw, planned, finite_differences)
     results = run_instances(hw, planned, instances, opts)
@@ -427,14 +429,15 @@ def official_fresh(assignments, hidden_dir=None, reference=None, seed=None, test
 
 def grade(assignments, submission=None, fixtures_dir=None, hidden_dir=None, timeout=DEFAULT_TIMEOUT_S,
           memory_mb=DEFAULT_MEMORY_MB, tests=None, mode=None, budget=DEFAULT_BUDGET_S, official=False,
-          reference=None, seed=None, fresh=None):
+          reference=None, seed=None, fresh=None, model=None):
     """Grade several assignments of one submission. Returns the full report dict; its ``sandbox``
     line names the isolation used (``mode``: forced, or detected once here).
 
     ``official``: points from unseen cases only (see ``set_weights``): fresh instances drawn with
     ``seed`` (new when None) and computed by the reference minitorch at ``reference`` (default: this
     grader's repository), plus the hidden fixtures when ``hidden_dir`` is given. ``fresh``: an open
-    ``fresh.FreshSet`` to use instead (batch grading draws one for all submissions)."""
+    ``fresh.FreshSet`` to use instead (batch grading draws one for all submissions). ``model``: hw4's
+    trained checkpoint to grade instead of the hand-in's ``lm/best.ckpt`` (local feedback only)."""
     t0 = time.perf_counter()
     mode = detect_mode(mode)
     own = None
@@ -448,7 +451,8 @@ def grade(assignments, submission=None, fixtures_dir=None, hidden_dir=None, time
             sub = intake.root
             violations = scan_submission(sub)
             reports = [grade_assignment(a, sub, fixtures_dir, hidden_dir, timeout, memory_mb, tests, violations,
-                                        mode=mode, budget=budget, fresh_dir=fresh.dir if fresh else None)
+                                        mode=mode, budget=budget, fresh_dir=fresh.dir if fresh else None,
+                                        model=model)
                        for a in assignments]
     finally:
         if own is not None:

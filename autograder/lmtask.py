@@ -36,19 +36,28 @@ def enabled(rubric):
 def handed_in(root):
     """(checkpoint path or None, summary dict or None, problem or None) of a submission folder."""
     ckpt = os.path.join(root, *lm.HANDIN_CKPT.split("/"))
-    summ = os.path.join(root, *lm.HANDIN_SUMMARY.split("/"))
     if not os.path.isfile(ckpt):
         return None, None, None
-    summary, problem = None, None
-    if os.path.isfile(summ):
-        try:
-            if os.path.getsize(summ) > lm.MAX_SUMMARY_BYTES:
-                raise ValueError("too large")
-            with open(summ, encoding="utf-8") as f:
-                summary = json.load(f)
-        except (OSError, ValueError) as e:
-            problem = f"{lm.HANDIN_SUMMARY} cannot be read ({e})"
-    return ckpt, summary, problem
+    return (ckpt, *_read_summary(os.path.join(root, *lm.HANDIN_SUMMARY.split("/")), lm.HANDIN_SUMMARY))
+
+
+def given_model(path):
+    """(checkpoint, summary or None, problem or None) of ``--model``: a checkpoint file, with the run's
+    summary.json read from beside it when there is one."""
+    return (path, *_read_summary(os.path.join(os.path.dirname(path), "summary.json"), "summary.json"))
+
+
+def _read_summary(path, name):
+    """(summary dict or None, problem or None) of a run's summary.json (size-capped; absent is fine)."""
+    if not os.path.isfile(path):
+        return None, None
+    try:
+        if os.path.getsize(path) > lm.MAX_SUMMARY_BYTES:
+            raise ValueError("too large")
+        with open(path, encoding="utf-8") as f:
+            return json.load(f), None
+    except (OSError, ValueError) as e:
+        return None, f"{name} cannot be read ({e})"
 
 
 def _sets(hidden_dir):
@@ -110,18 +119,19 @@ class _Scorer:
 
 
 NO_MODEL = (f"no trained model handed in ({lm.HANDIN_CKPT}): train it (handouts/hw4/README.md, Training task); "
-            "python -m autograder.handin --run-dir runs/baby-gpt puts it into handin.tar, and "
-            "python -m autograder hw4 --submission handin.tar grades it")
+            "python -m autograder hw4 --model runs/baby-gpt grades it here, and "
+            "python -m autograder.handin --run-dir runs/baby-gpt puts it into handin.tar")
 
 
 def grade(rubric, root, hidden_dir=None, mode=None, memory_mb=None, budget=None, official=False, forbidden=None,
-          timeout=LM_TIMEOUT_S):
-    """The report entries of the ``language_model`` test for the submission folder ``root``."""
+          timeout=LM_TIMEOUT_S, model=None):
+    """The report entries of the ``language_model`` test for the submission folder ``root`` (its
+    ``lm/best.ckpt``, or the checkpoint file ``model`` when given: ``--model``)."""
     sets = _sets(hidden_dir)
     if len(sets) > 1:
         _check_hidden(hidden_dir)
     scorer = _Scorer(rubric, sets, official)
-    ckpt, summary, problem = handed_in(root)
+    ckpt, summary, problem = handed_in(root) if model is None else given_model(model)
     raw = None
     if ckpt is not None and not forbidden:
         with open(ckpt, "rb") as f:
@@ -205,7 +215,7 @@ def add_to_report(report, rubric, job, opts, t0):
 
     _, hidden_dir, fresh_dir = opts.fixture_dirs
     report["tests"] += grade(rubric, job.submission, hidden_dir, opts.mode, opts.memory_mb, opts.budget,
-                             official=fresh_dir is not None, forbidden=job.forbidden)
+                             official=fresh_dir is not None, forbidden=job.forbidden, model=opts.model)
     regular = [t for t in report["tests"] if not t.get("bonus")]  # extra credit stays beside the score
     report["score"] = round(sum(t["points"] for t in regular), 2)
     report["max_score"] = round(sum(t["max_points"] for t in regular), 2)

@@ -3,6 +3,7 @@ untrusted checkpoints are refused with a reason, the guards catch degenerate tex
 text above shuffled and random text, and a hand-in is graded end to end in the sandbox."""
 import json
 import os
+import shutil
 import tarfile
 import zipfile
 
@@ -234,6 +235,29 @@ def test_untrained_missing_and_broken_hand_ins(tmp_path):
     bad["extra"]["config"]["model"] = "lstm"
     t = _grade(_submission(tmp_path / "c", bad))[0]
     assert t["points"] == 0.0 and "could not be run: the model is 'lstm'" in t["checks"][0]["message"]
+
+
+def test_model_flag_grades_a_run_folder_locally_and_is_refused_officially(tmp_path, capsys):
+    from autograder.__main__ import main
+
+    run = tmp_path / "runs" / "baby-gpt"
+    run.mkdir(parents=True)
+    shutil.copyfile(os.path.join(lm.LM_DIR, "oracle.ckpt"), run / "best.ckpt")
+    (run / "summary.json").write_text(json.dumps({"steps": 3000, "best_val_loss": 1.52}), encoding="utf-8")
+    sub = _submission(tmp_path)                                     # code only: no lm/ folder handed in
+    out = tmp_path / "report.json"
+    assert main(["hw4", "--submission", sub, "--test", lmtask.TEST, "--model", str(run), "--format", "json",
+                 "--out", str(out)]) == 0
+    (test,) = [t for t in json.loads(out.read_text(encoding="utf-8"))["assignments"][0]["tests"]
+               if t["test"] == lmtask.TEST]
+    assert test["points"] == pytest.approx(20.0), test
+    assert any("summary.json: steps 3000" in n for n in test["notes"])
+    capsys.readouterr()
+    assert main(["hw4", "--submission", sub, "--model", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "--model" in err and "no checkpoint there" in err
+    assert main(["hw4", "--submission", sub, "--model", str(run), "--official"]) == 2
+    assert "local feedback" in capsys.readouterr().err
 
 
 def test_handin_puts_a_weights_only_model_into_the_tar(tmp_path):
