@@ -88,6 +88,10 @@ class Parser(argparse.ArgumentParser):
     def add_debug(self):
         self.add_argument("--debug", action="store_true", help="show the full traceback of an error")
 
+    def add_threads(self, when=""):
+        """``--threads N|auto`` (default auto, see ``auto_threads``); ``when``: a prefix for its help."""
+        self.add_argument("--threads", type=parse_threads, default="auto", metavar="N", help=when + THREADS_HELP)
+
 
 _TRUE, _FALSE = ("1", "true", "yes", "y", "on"), ("0", "false", "no", "n", "off")
 

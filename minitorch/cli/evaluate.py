@@ -17,13 +17,11 @@ from ..data import CorpusError, tinyshakespeare_path, train_val_split
 from ..models.registry import load_model
 from ..nn import functional as F
 from .common import (
-    THREADS_HELP,
     Parser,
     UsageError,
     auto_threads,
     describe_corpus,
     load_run_corpus,
-    parse_threads,
     require_device,
     run_main,
     set_threads,
@@ -193,8 +191,7 @@ def build_parser():
                    help="sequences in a newly created prediction set (default: 128)")
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default: 32)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
-                   help=THREADS_HELP)
+    p.add_threads()
     p.add_debug()
     return p
 

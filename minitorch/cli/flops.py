@@ -20,11 +20,9 @@ from ..models.registry import PRESETS, Config, build_model, lm_loss
 from ..utils.flops import FlopCounter
 from ..utils.flops import time_steps as timer
 from .common import (
-    THREADS_HELP,
     Parser,
     UsageError,
     auto_threads,
-    parse_threads,
     positive_int,
     run_main,
     set_threads,
@@ -51,8 +49,7 @@ def build_parser():
     p.add_argument("--time", type=positive_int, default=None, metavar="N",
                    help="also time N training steps (after one warm-up step) and print the achieved GFLOP/s "
                         "(default: no timing)")
-    p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
-                   help="for --time: " + THREADS_HELP)
+    p.add_threads("for --time: ")
     p.add_argument("--seed", type=int, default=1337, help="seed of the weights and token ids (default: 1337)")
     p.add_debug()
     return p

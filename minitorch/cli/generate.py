@@ -12,7 +12,7 @@ import sys
 from ..data import TokenizerError
 from ..generation import STRATEGIES, generate_text
 from ..models.registry import load_model
-from .common import THREADS_HELP, Parser, UsageError, auto_threads, parse_threads, require_device, run_main, set_threads
+from .common import Parser, UsageError, auto_threads, require_device, run_main, set_threads
 
 
 def check_prompt(tok, prompt, flag="--prompt"):
@@ -46,8 +46,7 @@ def build_parser():
                    help="beam search: rank by logprob / length**alpha (default: 0 = raw log-probability)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the sampling strategies (default: 0)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
-                   help=THREADS_HELP)
+    p.add_threads()
     p.add_argument("--json", action="store_true", help="print the result as JSON (with beam probabilities)")
     p.add_debug()
     return p

@@ -55,7 +55,6 @@ from ..optim.lr_scheduler import warmup_cosine
 from ..plots import plot_loss
 from ..utils.tensorboard import INSTALL_HINT
 from .common import (
-    THREADS_HELP,
     Parser,
     UsageError,
     auto_threads,
@@ -63,7 +62,6 @@ from .common import (
     describe_corpus,
     load_run_corpus,
     parse_bool,
-    parse_threads,
     positive_float,
     require_device,
     resolve_corpus,  # noqa: F401 - part of this module's API (bench/recipe.py)
@@ -184,8 +182,7 @@ def build_parser():
     p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
                    help="save last.ckpt and stop at this step, continue later with --resume "
                         "(default: run to --max-iters)")
-    p.add_argument("--threads", type=parse_threads, default="auto", metavar="N",
-                   help=THREADS_HELP)
+    p.add_threads()
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--log-grads", type=int, default=0, metavar="N",
                    help="every N steps, write each parameter's gradient norm and update-to-weight ratio to "
