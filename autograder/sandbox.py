@@ -1106,9 +1106,7 @@ def _import_failure(run, proc, watch):
     if watch.reason == "timeout":
         return (f"importing minitorch did not finish within {run.timeout:g} s "
                 "(an infinite loop or a long computation at import time?)")
-    msg = f"importing minitorch crashed: {_describe_exit(proc.returncode, run.mode)}"
-    tail = watch.tail(300)
-    return msg + (f"; last output: {tail[-300:]}" if tail else "")
+    return _crashed("importing minitorch crashed", run, proc, watch)
 
 
 def _case_failure(run, proc, watch):
@@ -1121,9 +1119,13 @@ def _case_failure(run, proc, watch):
     if watch.reason == "protocol":
         return (f"the sandbox's result channel was misused ({watch.detail}): student code must not write to it; "
                 "the test was stopped")
-    msg = f"crashed: {_describe_exit(proc.returncode, run.mode)}"
+    return _crashed("crashed", run, proc, watch)
+
+
+def _crashed(what, run, proc, watch):
+    """'<what>: <how the child exited>', with the last 300 characters it printed."""
     tail = watch.tail(300)
-    return msg + (f"; last output: {tail[-300:]}" if tail else "")
+    return f"{what}: {_describe_exit(proc.returncode, run.mode)}" + (f"; last output: {tail[-300:]}" if tail else "")
 
 
 def _kill(run, proc, info, grace=0.0):
