@@ -20,6 +20,7 @@ from .core import (
     to_device,
     to_numpy,
 )
+from .memory import keep_freed_memory, malloc_status
 from .ops import SQRT_2_OVER_PI, erf, gelu_erf, index_add, scatter_add_rows
 from .random import Generator, generator, manual_seed, numpy_generator, seed_state, set_seed_state
 from .threads import get_num_threads, set_num_threads
@@ -31,4 +32,7 @@ __all__ = [
     "generator", "seed_state", "set_seed_state", "scatter_add_rows", "erf", "gelu_erf", "index_add",
     "SQRT_2_OVER_PI",
     "Device", "Generator", "numpy_generator", "get_num_threads", "set_num_threads",
+    "keep_freed_memory", "malloc_status",
 ]
+
+keep_freed_memory()  # training steps reuse their freed buffers instead of page-faulting them in (see memory.py)
