@@ -160,7 +160,7 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 # accuracy in the tail): erfc(z) = t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) exp(-z^2), t = 1 / (1 + p z).
 # Below, z = |x| / sqrt 2 is folded into p, and the 1/2 of Phi into the a_k.
 _F32 = np.float32
-_AS_P = _F32(0.3275911 * _SQRT_HALF)
+_AS_INV_P = _F32(1.0 / (0.3275911 * _SQRT_HALF))  # 1 / p', p' = p / sqrt 2
 _AS_A = tuple(_F32(0.5 * a) for a in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429))
 _GELU_BLOCK = 32768  # elements per block: x, out, deriv and the scratch rows of a block stay in the L2 cache
 
@@ -179,9 +179,8 @@ def _gelu_erf_steps(xp, x, out, deriv, ax, t, h, e, sign):
         deriv = Phi(x) + x phi(x) = 0.5 + sign(x) (0.5 - h) + x exp(-x^2 / 2) / sqrt(2 pi)"""
     a1, a2, a3, a4, a5 = _AS_A
     xp.abs(x, out=ax)
-    xp.multiply(ax, _AS_P, out=t)
-    t += _F32(1)
-    xp.reciprocal(t, out=t)                      # t = 1 / (1 + p |x| / sqrt 2)
+    xp.add(ax, _AS_INV_P, out=t)
+    xp.divide(_AS_INV_P, t, out=t)               # t = 1 / (1 + p |x| / sqrt 2) = (1/p') / (|x| + 1/p'), two passes
     xp.multiply(t, a5, out=h)
     for a in (a4, a3, a2):
         h += a
