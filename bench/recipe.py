@@ -257,7 +257,8 @@ def run_minitorch(cfg, vocab_size, train_ids, val_ids, threads="auto"):
     return dict(train_loss=train_loss, val_loss=val_loss, wall=float(summary["elapsed_s"]), loop=loop,
                 step_ms=median_step_ms(ends), losses=[float(r["train_loss"]) for r in rows[:-1]],
                 lrs=[float(r["lr"]) for r in rows], logged=logged, parameters=summary["parameters"],
-                corpus=summary["corpus"], threads=_blas_threads(), version=np.__version__)
+                corpus=summary["corpus"], threads=_blas_threads(), version=np.__version__,
+                malloc=backend.malloc_status())
 
 
 def _blas_threads():
@@ -368,7 +369,8 @@ def report(cfg, args, mt, th, loads, vocab_size, code=""):
         f"init {args.init}; eval {cfg.eval_iters} batches per split",
         f"machine: {_cpu_name()}, {os.cpu_count()} CPUs; torch {th['version']} ({th['threads']} threads), "
         f"numpy {mt['version']} (BLAS threads: {mt['threads']}; "
-        f"{'--threads ' + str(args.threads) if args.threads else 'each framework its default'}), "
+        f"{'--threads ' + str(args.threads) if args.threads else 'each framework its default'}; "
+        f"minitorch's malloc: {mt.get('malloc', 'not recorded')}), "
         f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"code: {code}",
         "order: " + " then ".join(k.split()[1] for k in loads if k.startswith("before ")) + ", each in its own "
