@@ -86,12 +86,12 @@ def layer_norm_backward(dout, cache):
     w_over_d = xp.full((d,), 1.0 / d, dtype=g.dtype) if w is None else w * (1.0 / d)
     mean_dn = (g @ w_over_d)[:, None]            # mean(dn) as a matrix-vector product
     mean_dn_n = (gn @ w_over_d)[:, None]         # mean(dn * n)
-    dx = g * w if w is not None else g.copy()    # dn
-    dx -= mean_dn
-    dx -= n * mean_dn_n
-    dx *= r
     dweight = _col_sum(gn).reshape(normalized_shape) if cache.has_weight else None
     dbias = _col_sum(g).reshape(normalized_shape) if cache.has_bias else None
+    dx = g * w if w is not None else g.copy()    # dn
+    dx -= mean_dn
+    dx -= xp.multiply(n, mean_dn_n, out=gn)      # gn's buffer is free now: no new (M, D) temporary
+    dx *= r
     # END SOLUTION
     return dx.reshape(cache.x_shape), dweight, dbias
 
