@@ -109,7 +109,7 @@ def clip_grads_by_norm_(grads, max_norm, total_norm):
     # BEGIN SOLUTION hw2
     coef = _scalar(max_norm, total_norm) / (total_norm + _scalar(1e-6, total_norm))
     coef = xp.minimum(coef, _scalar(1.0, total_norm))
-    if coef != 1:                # a factor of exactly 1 changes nothing: skip the passes (nan still scales)
+    if not coef >= 1:            # scaling by exactly 1 changes nothing: skip it (nan still scales)
         for g in grads:
             g *= coef.astype(g.dtype)
     return coef

@@ -65,6 +65,20 @@ def test_clip_grad_norm_scales_to_max_norm():
     np.testing.assert_array_equal(p.grad.numpy(), before)
 
 
+def test_clip_grad_norm_below_max_norm_leaves_the_gradients_untouched():
+    # A factor of exactly 1 is skipped (same values as torch's multiply by 1): the gradients are not even
+    # written, so read-only arrays pass; one nan gradient still turns all of them nan (test_nonfinite_total_norm).
+    mps, _ = _pair(np.float32)
+    for m in mps:
+        if m.grad is not None:
+            m.grad.data.flags.writeable = False
+    before = [m.grad.numpy().copy() for m in mps if m.grad is not None]
+    total = clip_grad_norm_(mps, 1e6)
+    assert 0 < float(total) < 1e6
+    for b, m in zip(before, (m for m in mps if m.grad is not None)):
+        np.testing.assert_array_equal(m.grad.numpy(), b)
+
+
 def test_clip_grad_norm_in_place_and_no_grads():
     p = Parameter(np.ones(3))
     p.grad = minitorch.tensor([2.0, 2.0, 1.0])
