@@ -14,12 +14,18 @@ L, EM, SM, N, D, O = ("minitorch/kernels/linear.py", "minitorch/kernels/embeddin
                       "minitorch/kernels/norm.py", "minitorch/kernels/dropout.py", "minitorch/kernels/optim.py")
 RC, AK, AC = "minitorch/kernels/recurrent.py", "minitorch/kernels/attention.py", "minitorch/nn/attention.py"
 FK = "minitorch/kernels/flash_attention.py"
-_SOFTMAX_ROWS = """    m = scores.max(axis=-1, keepdims=True)
+_SOFTMAX_ROWS = """    m = _softmax_shift(scores, key0_allowed=mask is None)  # the row max (or a cheaper safe shift)
     if mask is not None:  # a row may be fully masked: its max is -inf
         m = xp.where(xp.isfinite(m), m, 0)
     scores -= m
     xp.exp(scores, out=scores)
-    total = scores.sum(axis=-1, keepdims=True)"""
+    total = _row_sum(scores)"""
+_SOFTMAX_COLUMNS = """    m = scores.max(axis=-2, keepdims=True)
+    if mask is not None:
+        m = xp.where(xp.isfinite(m), m, 0)
+    scores -= m
+    xp.exp(scores, out=scores)
+    total = scores.sum(axis=-2, keepdims=True)"""
 E, R, M, S, G = ("minitorch/kernels/elementwise.py", "minitorch/kernels/reduce.py", "minitorch/kernels/matmul.py",
                  "minitorch/kernels/shape.py", "minitorch/autograd/engine.py")
 
@@ -145,9 +151,8 @@ BUGS = [
         "    return dx, dh, da2.T @ x.reshape(T * B, -1) / T, da2.T @ h_prev, db_ih, db_hh", "rnn_sequence",
         "divided by the sequence length = 3: got 0.333333 x the expected value", exact=True),
     # ------------------------------------------------------------------ hw4
-    Bug("hw4-sdpa-missing-scale", "hw4", AK, "    scores = (q * scale) @ xp.swapaxes(k, -1, -2)",
-        "    scores = q @ xp.swapaxes(k, -1, -2)", "attention_kernel", "missing 1/sqrt(d_k)"),
-    Bug("hw4-softmax-wrong-axis", "hw4", AK, _SOFTMAX_ROWS, _SOFTMAX_ROWS.replace("axis=-1", "axis=-2"),
+    Bug("hw4-sdpa-missing-scale", "hw4", AK, "    k_t *= scale", "    pass", "attention_kernel", "missing 1/sqrt(d_k)"),
+    Bug("hw4-softmax-wrong-axis", "hw4", AK, _SOFTMAX_ROWS, _SOFTMAX_COLUMNS,
         "attention_kernel", "wrong axis"),
     Bug("hw4-mask-not-applied", "hw4", AK, "        scores = xp.where(allowed, scores, -xp.inf)\n",
         "        scores = scores + 0 * allowed\n", "attention_kernel", "mask not applied"),

@@ -106,7 +106,8 @@ def test_causal_matches_explicit_mask_and_weights_sum_to_one():
     q, k, v = _inputs(SHAPES[1], seed=4)
     out_c, cache = K.scaled_dot_product_attention_forward(q, k, v, is_causal=True)
     out_m, _ = K.scaled_dot_product_attention_forward(q, k, v, mask=np.tril(np.ones((3, 6), dtype=bool)))
-    np.testing.assert_array_equal(out_c, out_m)
+    # the same up to rounding: without a mask the softmax shifts each row by its key-0 score, not its max
+    np.testing.assert_allclose(out_c, out_m, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(cache.weights.sum(-1), 1.0, rtol=1e-12)
     assert np.all(np.triu(cache.weights[0], k=1) == 0)
 
@@ -114,6 +115,44 @@ def test_causal_matches_explicit_mask_and_weights_sum_to_one():
 def test_causal_mask_offset_aligns_the_last_query_with_the_last_key():
     m = K.causal_mask(2, 5, np, offset=3)
     np.testing.assert_array_equal(m, [[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]])
+
+
+def _softmax_rows(s):
+    """The textbook softmax over the last axis (row max subtracted), the reference for the kernel's shift."""
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_unmasked_rows_shift_by_the_key0_score_only_while_exp_cannot_overflow(is_causal):
+    """Without a mask masked_softmax subtracts key 0's score (cheaper than the row max); rows whose spread
+    could overflow exp fall back to the row max. Both give the textbook softmax."""
+    causal = np.where(np.tril(np.ones((5, 7), dtype=bool)), 0.0, -np.inf) if is_causal else 0.0
+    for spread, expect_key0 in ((3.0, True), (40.0, True), (200.0, False)):
+        s = randn((2, 3, 5, 7), seed=21) * spread / 3
+        s[..., 0] = -spread / 2  # key 0 at the bottom: the shifted scores reach about the full spread
+        for dtype in (np.float64, np.float32):
+            shift = K._softmax_shift((s + causal).astype(dtype), key0_allowed=True)
+            assert np.array_equal(shift, s[..., :1].astype(dtype)) == (expect_key0 or dtype == np.float64), spread
+            w = K.masked_softmax(s.astype(dtype), is_causal=is_causal)
+            assert w.dtype == dtype and np.all(np.isfinite(w))
+            np.testing.assert_allclose(w, _softmax_rows(s + causal), **TOL[np.dtype(dtype)])
+    assert K._softmax_shift(np.array([[1.0, 5.0, 2.0]]), key0_allowed=False).item() == 5.0  # masks: the row max
+
+
+@pytest.mark.parametrize("q_shape,k_shape", [((2, 3, 4), (2, 1, 4)), ((2, 3, 1), (2, 5, 1)), ((1, 1), (1, 1))])
+def test_the_kernel_never_writes_into_its_inputs(q_shape, k_shape):
+    """k^T is copied before it is scaled in place, also where swapping k's last axes is already contiguous."""
+    q, k = randn(q_shape, seed=1), randn(k_shape, seed=2)
+    v = randn(k_shape[:-1] + (3,), seed=3)
+    before = [a.copy() for a in (q, k, v)]
+    for kw in (dict(), dict(is_causal=True), dict(scale=2.0)):
+        out, cache = K.scaled_dot_product_attention_forward(q, k, v, **kw)
+        dout = np.ones_like(out)
+        K.scaled_dot_product_attention_backward(dout, cache)
+        for a, b in zip((q, k, v), before):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(dout, 1.0)
 
 
 def test_float32_stays_float32():
