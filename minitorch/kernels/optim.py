@@ -71,13 +71,14 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
     if max_exp_avg_sq is not None:
         xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         second = max_exp_avg_sq
-    # step_size * m / (sqrt(v) / c2 + eps) with c2 = sqrt(1 - b2^t) equals (step_size * c2) * m / (sqrt(v) + eps * c2):
-    # the same update with one pass over the arrays fewer.
-    c2 = math.sqrt(1.0 - beta2 ** step)
+    step_size = lr / (1.0 - beta1 ** step)
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+    # step_size * m / (sqrt(v) / bc2 + eps) = (step_size * bc2) * m / (sqrt(v) + eps * bc2), bc2 the square root
+    # above: the same update with one pass over the arrays fewer.
     xp.sqrt(second, out=tmp)
-    tmp += _scalar(eps * c2, param)                     # c2 * denom
+    tmp += _scalar(eps * bias_correction2_sqrt, param)  # bc2 * denom
     xp.divide(exp_avg, tmp, out=tmp)
-    tmp *= _scalar(lr / (1.0 - beta1 ** step) * c2, param)
+    tmp *= _scalar(step_size * bias_correction2_sqrt, param)
     param -= tmp                                        # param -= step_size * m / denom
     # END SOLUTION
 
