@@ -90,7 +90,9 @@ def _softmax_shift(scores, key0_allowed=False):
     """What masked_softmax subtracts from each row of the masked ``scores`` before exp, (..., T_q, 1): the row max.
     softmax(s) = softmax(s - c) for any per-row c, and NumPy's max over short rows is a slow reduction, so when every
     row may attend to key 0 (``key0_allowed``: no mask, causal or not), key 0's score serves instead as long as no
-    shifted score can overflow exp or the row sums (checked with the largest score and the smallest key-0 score)."""
+    shifted score can overflow exp or the row sums (checked with the largest score and the smallest key-0 score).
+    Either way a row is shifted by one of its own scores (so a causal row's weights depend on earlier keys only);
+    which of the two, the check decides for the whole array, and they differ by rounding."""
     if key0_allowed and scores.shape[-1]:
         c = scores[..., :1].copy()  # a copy: the caller subtracts it from scores in place
         if scores.max() - c.min() <= _exp_limit(scores):
