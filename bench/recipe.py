@@ -234,10 +234,10 @@ def run_torch(cfg, vocab_size, train_ids, val_ids, init_state=None):
 
 
 # ----------------------------------------------------------------------------- minitorch
-def run_minitorch(cfg, vocab_size, train_ids, val_ids, threads="auto"):
-    """Train with ``minitorch.cli.train.train(cfg)`` (``threads`` as the CLI's --threads); read its log, rescore its
-    final checkpoint."""
-    summary = train(cfg, quiet=True, threads=threads)
+def run_minitorch(cfg, vocab_size, train_ids, val_ids, threads="auto", procs=1):
+    """Train with ``minitorch.cli.train.train(cfg)`` (``threads``, ``procs`` as the CLI's --threads, --procs); read
+    its log, rescore its final checkpoint."""
+    summary = train(cfg, quiet=True, threads=threads, procs=procs)
     with open(os.path.join(cfg.out_dir, "log.csv"), newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     steps = [int(r["step"]) for r in rows]
@@ -370,7 +370,8 @@ def report(cfg, args, mt, th, loads, vocab_size, code=""):
         f"machine: {_cpu_name()}, {os.cpu_count()} CPUs; torch {th['version']} ({th['threads']} threads), "
         f"numpy {mt['version']} (BLAS threads: {mt['threads']}; "
         f"{'--threads ' + str(args.threads) if args.threads else 'each framework its default'}; "
-        f"minitorch's malloc: {mt.get('malloc', 'not recorded')}), "
+        f"minitorch's malloc: {mt.get('malloc', 'not recorded')}; "
+        f"minitorch processes (--procs): {mt.get('procs', 1)}), "
         f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"code: {code}",
         "order: " + " then ".join(k.split()[1] for k in loads if k.startswith("before ")) + ", each in its own "
@@ -386,9 +387,11 @@ def report(cfg, args, mt, th, loads, vocab_size, code=""):
     lines.append("")
     lines.append(f"{'framework':<10} {'threads':>7} {'GFLOP/s':>8} {'peak RSS MiB':>13} {'growth MiB':>11}   "
                  f"(GEMM work {flops / 1e9:.2f} GFLOP per step; RSS: whole training process, growth after "
-                 f"imports and data)")
+                 f"imports and data" + ("; minitorch: its processes together, threads per process)"
+                                        if mt.get("procs", 1) > 1 else ")"))
     for name, r in (("minitorch", mt), ("torch", th)):
-        lines.append(f"{name:<10} {r['threads']:>7} {flops / r['step_ms'] / 1e6:8.1f} {r['peak_rss']:13.1f} "
+        threads = f"{r.get('procs', 1)}x{r['threads']}" if r.get("procs", 1) > 1 else r["threads"]
+        lines.append(f"{name:<10} {threads:>7} {flops / r['step_ms'] / 1e6:8.1f} {r['peak_rss']:13.1f} "
                      f"{r['peak_rss'] - r['base_rss']:11.1f}")
     lines.append("")
     lines.extend(agreement_lines(cfg, mt, th, args.init == "shared"))
@@ -415,6 +418,9 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None,
                    help="threads for both frameworks (BLAS and torch.set_num_threads); default: minitorch.train's "
                         "--threads auto and PyTorch's own default")
+    p.add_argument("--procs", type=int, default=1,
+                   help="minitorch trains data-parallel in this many processes (minitorch.train --procs; "
+                        "default 1); its peak RSS then adds the workers' (main + (procs - 1) x the largest worker)")
     p.add_argument("--corpus", default="tinyshakespeare",
                    help="corpus name or text file path (default tinyshakespeare; set MINITORCH_DATA to its folder)")
     p.add_argument("--seed", type=int, default=None, help="default: the preset's (1337)")
@@ -429,7 +435,7 @@ def parse_args(argv=None):
     p.add_argument("--child", choices=("torch", "minitorch"), help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    for name in ("max_iters", "eval_iters", "threads"):
+    for name in ("max_iters", "eval_iters", "threads", "procs"):
         value = getattr(args, name)
         if value is not None and value <= 0:
             p.error(f"--{name.replace('_', '-')} must be positive, got {value}")
@@ -477,8 +483,15 @@ def child(args):
         if args.child == "torch":
             result = run_torch(cfg, vocab_size, train_ids, val_ids, init_state)
         else:
-            result = run_minitorch(cfg, vocab_size, train_ids, val_ids, threads=args.threads or "auto")
-    result.update(peak_rss=_common.peak_rss_mib(), base_rss=base, vocab_size=vocab_size)
+            result = run_minitorch(cfg, vocab_size, train_ids, val_ids, threads=args.threads or "auto",
+                                   procs=args.procs)
+    workers = 0.0
+    if args.child == "minitorch" and args.procs > 1:  # the workers have ended: the largest one's peak RSS
+        import resource  # noqa: PLC0415
+
+        workers = (args.procs - 1) * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    result.update(peak_rss=_common.peak_rss_mib() + workers, base_rss=base, vocab_size=vocab_size,
+                  procs=args.procs if args.child == "minitorch" else 1)
     with open(args.result, "w", encoding="utf-8") as fh:
         json.dump(result, fh)
     return 0
@@ -495,7 +508,8 @@ def run_phase(args, model, name, loads):
         path = os.path.join(tmp, "result.json")
         cmd = [sys.executable, os.path.abspath(__file__), "--child", name, "--result", path, "--model", model,
                "--eval-iters", str(args.eval_iters), "--corpus", args.corpus, "--init", args.init]
-        for flag, value in (("--max-iters", args.max_iters), ("--threads", args.threads), ("--seed", args.seed)):
+        for flag, value in (("--max-iters", args.max_iters), ("--threads", args.threads), ("--seed", args.seed),
+                            ("--procs", args.procs if name == "minitorch" else None)):
             if value is not None:
                 cmd += [flag, str(value)]
         proc = subprocess.run(cmd)

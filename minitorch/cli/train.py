@@ -63,11 +63,13 @@ from .common import (
     load_run_corpus,
     parse_bool,
     positive_float,
+    positive_int,
     require_device,
     resolve_corpus,  # noqa: F401 - part of this module's API (bench/recipe.py)
     run_main,
     set_threads,
 )
+from .parallel import DataParallel
 
 
 def build_tokenizer(kind, text, vocab_size=512):
@@ -80,13 +82,17 @@ def build_tokenizer(kind, text, vocab_size=512):
 
 
 @no_grad()
-def estimate_loss(model, data, cfg, seed):
+def estimate_loss(model, data, cfg, seed, parallel=None):
     """Mean loss over ``cfg.eval_iters`` random batches of ``data`` drawn with their own ``seed``
-    (so evaluation never disturbs the training batch stream)."""
+    (so evaluation never disturbs the training batch stream). ``parallel``: a ``DataParallel`` over ``model``
+    that splits each batch between its processes (the same batches, the same mean)."""
     was_training = model.training
     model.eval()
     sampler = RandomBatchSampler(data, cfg.block_size, cfg.batch_size, seed=seed, device=cfg.device)
-    losses = [lm_loss(model, *sampler()).item() for _ in range(cfg.eval_iters)]
+    if parallel is None:
+        losses = [lm_loss(model, *sampler()).item() for _ in range(cfg.eval_iters)]
+    else:
+        losses = [parallel.loss(*(t.data for t in sampler())) for _ in range(cfg.eval_iters)]
     model.train(was_training)
     return float(np.mean(losses))
 
@@ -183,6 +189,10 @@ def build_parser():
                    help="save last.ckpt and stop at this step, continue later with --resume "
                         "(default: run to --max-iters)")
     p.add_threads()
+    p.add_argument("--procs", type=positive_int, default=1, metavar="N",
+                   help="train data-parallel in N processes on the CPU (each batch split by rows, gradients "
+                        "averaged; one BLAS thread per process unless --threads is a number): uses every core for "
+                        "the elementwise work too, which one NumPy process cannot (default: 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--log-grads", type=int, default=0, metavar="N",
                    help="every N steps, write each parameter's gradient norm and update-to-weight ratio to "
@@ -415,6 +425,7 @@ class Run:
     log: object = None
     monitor: object = None
     bar: object = None
+    parallel: object = None  # a DataParallel with --procs > 1
 
     @property
     def last_path(self):
@@ -429,7 +440,7 @@ class Run:
 
 
 def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None, threads=None, log_grads=0,
-          tensorboard=False):
+          tensorboard=False, procs=1):
     """Run training as configured; returns the summary dict, or None when a resumed run has nothing left to do.
 
     ``resume``: False, True (continue from ``cfg.out_dir``/last.ckpt) or the path of a checkpoint or run folder
@@ -437,12 +448,16 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     match the checkpoint's on resume (None: all fields but ``RESUMABLE``). ``force``: start over in a folder that
     holds a run. ``stop_at``: save and stop at that step (the schedule still runs to ``cfg.max_iters``).
     ``threads``: BLAS threads (a number or 'auto'; None leaves them alone). ``log_grads`` / ``tensorboard``:
-    gradient-flow and TensorBoard logging (minitorch/gradflow.py).
+    gradient-flow and TensorBoard logging (minitorch/gradflow.py). ``procs``: processes for data-parallel training
+    on the CPU (minitorch/cli/parallel.py; 1 = this process only); with more than one, ``threads`` 'auto' means one
+    BLAS thread per process. A script that calls ``train`` with ``procs`` > 1 needs the ``if __name__ ==
+    "__main__":`` guard (the workers are started with multiprocessing's spawn method).
 
     Everything is checked before any file is written: a start that fails leaves the folder as it was.
     Raises ``minitorch.errors.UsageError`` (and the data/checkpoint errors) for user errors."""
     notes = _check_config(cfg)
     _check_options(log_grads, tensorboard, stop_at)
+    _check_procs(procs, cfg)
     if resume is False or resume is None:
         _check_new_folder(cfg.out_dir, force)
         run = Run(cfg, cfg.out_dir)
@@ -454,16 +469,36 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     require_device(run.cfg.device)
     _load_data(run)
     _build_model(run)
-    thread_text = set_threads(threads, auto=auto_threads(run.model)) if threads is not None else None
+    auto = 1 if procs > 1 else auto_threads(run.model)
+    thread_text = set_threads(threads, auto=auto) if threads is not None else None
     _take_best_along(run)
     # everything checked: from here on files are written
     _prepare_folder(run, force, log_grads, tensorboard)
-    _print_header(run, notes, thread_text)
-    _train_loop(run, stop_at, quiet)
+    if procs > 1:
+        per_process = 1 if threads in (None, "auto") else int(threads)
+        run.parallel = DataParallel(run.model, procs, seed=cfg.seed, threads=per_process)
+        thread_text = f"data-parallel in {procs} processes, {per_process} BLAS thread{'s' * (per_process > 1)} each"
+    try:
+        _print_header(run, notes, thread_text)
+        _train_loop(run, stop_at, quiet)
+    finally:
+        if run.parallel is not None:
+            run.parallel.close()
     return _finish(run)
 
 
 # --------------------------------------------------------------- checks before anything is written
+def _check_procs(procs, cfg):
+    if not isinstance(procs, int) or isinstance(procs, bool) or procs < 1:
+        raise UsageError(f"--procs must be a positive number of processes, got {procs!r}")
+    if procs > 1 and cfg.device != "cpu":
+        raise UsageError(f"--procs {procs} splits batches between CPU processes; on --device {cfg.device} "
+                         "use --procs 1")
+    if procs > cfg.batch_size:
+        raise UsageError(f"--procs {procs} is more than the --batch-size {cfg.batch_size} rows a batch can be split "
+                         "into", f"use --procs {cfg.batch_size} or fewer")
+
+
 def _check_options(log_grads, tensorboard, stop_at):
     if log_grads < 0:
         raise UsageError(f"--log-grads must be 0 (off) or a positive number of steps, got {log_grads}")
@@ -754,19 +789,24 @@ def _train_step(run):
     cfg, model, opt, monitor = run.cfg, run.model, run.opt, run.monitor
     t0 = time.perf_counter()
     model.train()
-    loss = lm_loss(model, *run.batches())
-    opt.zero_grad()
-    loss.backward()
+    if run.parallel is None:
+        loss = lm_loss(model, *run.batches())
+        opt.zero_grad()
+        loss.backward()
+        loss_v = loss.item()
+    else:
+        loss_v = run.parallel.loss_and_grads(*(t.data for t in run.batches()))
     if monitor is not None:
         monitor.after_backward(run.step + 1)
     if cfg.grad_clip > 0:
         clip_grad_norm_(model.parameters(), cfg.grad_clip)
     opt.step()
+    if run.parallel is not None:
+        run.parallel.publish()
     lr_now = opt.param_groups[0]["lr"]
     if run.sched is not None and cfg.schedule != "plateau":
         run.sched.step()
     run.step += 1
-    loss_v = loss.item()
     if monitor is not None:
         monitor.after_update(run.step, loss_v, lr_now)
     if not math.isfinite(loss_v):
@@ -783,8 +823,8 @@ def _evaluate(run, lr_now, tokens_per_s):
     """Estimate both losses, print them (and a sample), save best.ckpt when the validation loss improved and
     last.ckpt always, and log the row."""
     cfg, step = run.cfg, run.step
-    tr = estimate_loss(run.model, run.train_ids, cfg, cfg.seed + 10_000 + step)
-    run.val_loss = val_loss = estimate_loss(run.model, run.val_ids, cfg, cfg.seed + 20_000 + step)
+    tr = estimate_loss(run.model, run.train_ids, cfg, cfg.seed + 10_000 + step, run.parallel)
+    run.val_loss = val_loss = estimate_loss(run.model, run.val_ids, cfg, cfg.seed + 20_000 + step, run.parallel)
     if cfg.schedule == "plateau":
         run.sched.step(val_loss)
     bpc = val_loss / math.log(2) / run.chars_per_token
@@ -829,7 +869,7 @@ def _run(argv):
     cfg, args = parse_args(argv)
     summary = train(cfg, resume=False if args.resume is None else (args.resume or True), quiet=args.quiet,
                     stop_at=args.stop_at, force=args.force, given=args.given, threads=args.threads,
-                    log_grads=args.log_grads, tensorboard=args.tensorboard)
+                    log_grads=args.log_grads, tensorboard=args.tensorboard, procs=args.procs)
     if summary is not None:
         print(json.dumps(summary, indent=2))
     return summary

@@ -1,0 +1,245 @@
+"""Data parallelism over processes for training on the CPU (``python -m minitorch.train --procs N``).
+
+NumPy runs every elementwise operation on one core; only the matrix products use more. With ``--procs N``
+the training process starts N - 1 worker processes, each with a replica of the model and one BLAS thread,
+and every batch is split by rows: each process computes the loss and gradients of its rows, the main
+process averages the gradients (weighted by rows, so the result is the full batch's mean-loss gradient
+up to float rounding), clips and steps the optimizer, and publishes the new parameters. Evaluation
+batches are split the same way. This is PyTorch's DistributedDataParallel, on one machine, with the
+arrays passed through shared memory:
+
+- parameters: one shared buffer written by the main process after each optimizer step; the workers'
+  parameters are views of it (they never change them);
+- gradients: one shared buffer per worker, written by the worker after its backward;
+- requests and losses: small messages over a pipe per worker.
+
+Workers only compute gradients: the optimizer, its state, the schedule, checkpoints and logs live in the
+main process, so a resumed run needs nothing from them. A worker that fails reports its error, which
+the main process raises as a RuntimeError naming the worker. With dropout each worker draws its own
+masks (seed + rank), so such runs are not bit-for-bit those of ``--procs 1``.
+"""
+import multiprocessing
+import os
+import pickle
+import traceback
+
+import numpy as np
+
+from ..autograd import no_grad, tensor
+from ..backend import manual_seed
+from ..models.registry import lm_loss
+
+_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _layout(params):
+    """[(offset, size, shape)] of each parameter in a flat buffer, and the total size."""
+    spans, offset = [], 0
+    for p in params:
+        spans.append((offset, p.data.size, p.data.shape))
+        offset += p.data.size
+    return spans, offset
+
+
+def _views(flat, spans):
+    return [flat[o:o + n].reshape(shape) for o, n, shape in spans]
+
+
+class DataParallel:
+    """``procs`` processes (this one and ``procs - 1`` workers) computing a model's loss on row slices of each
+    batch. ``loss_and_grads(x, y)`` leaves the full batch's gradients in the parameters' ``.grad`` and returns
+    its loss; ``loss(x, y)`` is the forward-only (evaluation) loss; ``publish()`` sends the current parameters
+    to the workers (after every optimizer step); ``close()`` stops them (also on ``with`` exit)."""
+
+    def __init__(self, model, procs, seed=0, threads=1):
+        if procs < 2:
+            raise ValueError(f"DataParallel needs at least 2 processes, got {procs}")
+        self.model, self.procs = model, procs
+        self.params = list(model.parameters())
+        dtype = self.params[0].data.dtype
+        spans, total = _layout(self.params)
+        ctx = multiprocessing.get_context("spawn")
+        self._param_raw = ctx.RawArray("b", total * dtype.itemsize)
+        self._grad_raws = [ctx.RawArray("b", total * dtype.itemsize) for _ in range(procs - 1)]
+        self._spans, self._dtype = spans, dtype
+        self._param_views = _views(np.frombuffer(self._param_raw, dtype=dtype), spans)
+        self._grad_views = [_views(np.frombuffer(raw, dtype=dtype), spans) for raw in self._grad_raws]
+        self.publish()
+        self._workers, self._conns = [], []
+        try:
+            self._start(ctx, pickle.dumps(model), seed, threads)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, ctx, model_bytes, seed, threads):
+        saved = {k: os.environ.get(k) for k in _THREAD_VARS}
+        os.environ.update({k: str(threads) for k in _THREAD_VARS})  # read by each worker's BLAS as it loads
+        try:
+            for rank in range(1, self.procs):
+                mine, theirs = ctx.Pipe()
+                w = ctx.Process(target=_worker, name=f"minitorch-dp-{rank}", daemon=True,
+                                args=(rank, theirs, model_bytes, self._param_raw, self._grad_raws[rank - 1],
+                                      self._spans, self._dtype.str, seed))
+                w.start()
+                theirs.close()
+                self._workers.append(w)
+                self._conns.append(mine)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        for rank in range(1, self.procs):
+            self._reply(rank)  # "ready"
+
+    # ------------------------------------------------------------------ requests
+    def publish(self):
+        """Copy the model's parameters into the shared buffer the workers read."""
+        for view, p in zip(self._param_views, self.params):
+            view[...] = p.data
+
+    def _split(self, n):
+        parts = np.array_split(np.arange(n), min(self.procs, n))
+        return [(int(r[0]), int(r[-1]) + 1) for r in parts]
+
+    def _stopped(self, rank):
+        w = self._workers[rank - 1]
+        w.join(timeout=1)
+        return RuntimeError(f"data-parallel worker {rank} stopped (exit code {w.exitcode})")
+
+    def _send(self, rank, message):
+        try:
+            self._conns[rank - 1].send(message)
+        except OSError:
+            raise self._stopped(rank) from None
+
+    def _reply(self, rank):
+        try:
+            kind, value = self._conns[rank - 1].recv()
+        except (EOFError, OSError):
+            raise self._stopped(rank) from None
+        if kind == "error":
+            raise RuntimeError(f"data-parallel worker {rank} failed: {value}")
+        return value
+
+    def _run(self, kind, x, y):
+        """Send each worker its rows; compute rank 0's here; return [(rows, loss)] per rank."""
+        x, y = np.asarray(x), np.asarray(y)
+        slices = self._split(x.shape[0])
+        for rank, (a, b) in enumerate(slices[1:], start=1):
+            self._send(rank, (kind, x[a:b], y[a:b]))
+        a, b = slices[0]
+        if kind == "grad":
+            self.model.train()
+            for p in self.params:
+                p.grad = None
+            loss = lm_loss(self.model, tensor(x[a:b]), tensor(y[a:b]))
+            loss.backward()
+        else:
+            self.model.eval()
+            with no_grad():
+                loss = lm_loss(self.model, tensor(x[a:b]), tensor(y[a:b]))
+        results = [(b - a, loss.item())]
+        results += [(hi - lo, self._reply(rank)) for rank, (lo, hi) in enumerate(slices[1:], start=1)]
+        return results
+
+    def loss_and_grads(self, x, y):
+        """Training: the mean loss of the batch (x, y) (integer arrays (B, T)); the parameters' ``.grad`` hold its
+        gradient, the row-weighted sum of every process's gradient."""
+        results = self._run("grad", x, y)
+        n = sum(rows for rows, _ in results)
+        w0 = results[0][0] / n
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                p.grad = tensor(np.zeros(p.data.shape, dtype=p.data.dtype))
+            g = p.grad.data
+            g *= g.dtype.type(w0)
+            for (rows, _), views in zip(results[1:], self._grad_views):
+                g += views[i] * g.dtype.type(rows / n)
+        return sum(rows * loss for rows, loss in results) / n
+
+    def loss(self, x, y):
+        """Evaluation: the mean loss of the batch (x, y) without gradients (the model in eval mode)."""
+        results = self._run("loss", x, y)
+        return sum(rows * loss for rows, loss in results) / sum(rows for rows, _ in results)
+
+    def close(self):
+        for conn in self._conns:
+            try:
+                conn.send(("stop", None, None))
+            except (OSError, ValueError):
+                pass
+        for w in self._workers:
+            w.join(timeout=5)
+            if w.is_alive():
+                w.terminate()
+                w.join()
+        for conn in self._conns:
+            conn.close()
+        self._workers, self._conns = [], []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ---------------------------------------------------------------------- the worker process
+def _worker(rank, conn, model_bytes, param_raw, grad_raw, spans, dtype, seed):
+    """A worker's loop: a replica whose parameters are views of the shared buffer; answers ("grad", x, y) with
+    its loss (gradients into its shared buffer) and ("loss", x, y) with the forward-only loss; ("stop") ends."""
+    try:
+        manual_seed(seed + 1009 * rank)  # its own dropout masks
+        model = pickle.loads(model_bytes)
+        params = list(model.parameters())
+        for p, view in zip(params, _views(np.frombuffer(param_raw, dtype=np.dtype(dtype)), spans)):
+            p.data = view
+        grads = _views(np.frombuffer(grad_raw, dtype=np.dtype(dtype)), spans)
+        conn.send(("ready", None))
+    except BaseException as err:  # noqa: BLE001 - reported to the main process
+        _report(conn, err)
+        return
+    while True:
+        try:
+            kind, x, y = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if kind == "stop":
+            return
+        try:
+            conn.send(("ok", _answer(model, params, grads, kind, x, y)))
+        except KeyboardInterrupt:
+            return
+        except BaseException as err:  # noqa: BLE001 - reported to the main process
+            _report(conn, err)
+            return
+
+
+def _answer(model, params, grads, kind, x, y):
+    if kind == "loss":
+        model.eval()
+        with no_grad():
+            return lm_loss(model, tensor(x), tensor(y)).item()
+    model.train()
+    for p in params:
+        p.grad = None
+    loss = lm_loss(model, tensor(x), tensor(y))
+    loss.backward()
+    for p, g in zip(params, grads):
+        if p.grad is None:
+            g[...] = 0
+        else:
+            g[...] = p.grad.data
+    return loss.item()
+
+
+def _report(conn, err):
+    last = traceback.extract_tb(err.__traceback__)[-1:] if err.__traceback__ else []
+    where = f" (at {os.path.basename(last[0].filename)}:{last[0].lineno})" if last else ""
+    try:
+        conn.send(("error", f"{type(err).__name__}: {err}{where}"))
+    except (OSError, ValueError):
+        pass

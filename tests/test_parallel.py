@@ -1,0 +1,112 @@
+"""Data-parallel training over processes (minitorch/cli/parallel.py, ``python -m minitorch.train --procs N``):
+the same gradients, losses and runs as one process; worker failures reported; bad --procs values refused."""
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import minitorch
+from minitorch import tensor
+from minitorch.cli import train as train_cli
+from minitorch.cli.parallel import DataParallel
+from minitorch.models.registry import Config, build_model, lm_loss
+from tests.test_cli import (  # noqa: F401 - fixtures: corpus, and the autouse ones of test_cli
+    TINY,
+    _no_tinyshakespeare,
+    _restore_blas_threads,
+    corpus,
+    read_log,
+    run_train,
+    user_error,
+)
+
+VOCAB = 11
+
+
+def tiny_model(model="gpt"):
+    minitorch.manual_seed(0)
+    cfg = Config(model=model, n_layer=1, n_head=2, n_embd=16, hidden_size=24, block_size=8, dropout=0.0,
+                 tie_weights=model == "gpt")
+    return build_model(cfg, VOCAB)
+
+
+def batch(rows, seed=0, t=8):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, VOCAB, (rows, t)), rng.integers(0, VOCAB, (rows, t))
+
+
+def one_process(model, x, y):
+    for p in model.parameters():
+        p.grad = None
+    loss = lm_loss(model, tensor(x), tensor(y))
+    loss.backward()
+    return loss.item(), [p.grad.data.copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("model, rows, procs", [("gpt", 5, 2), ("lstm", 7, 3)])
+def test_gradients_and_losses_equal_one_process(model, rows, procs):
+    m = tiny_model(model)
+    x, y = batch(rows)
+    loss1, grads1 = one_process(m, x, y)
+    with minitorch.no_grad():
+        m.eval()
+        eval1 = lm_loss(m, tensor(x), tensor(y)).item()
+    with DataParallel(m, procs) as dp:            # uneven splits: 3+2 rows, 3+2+2 rows
+        for _ in range(2):                        # a second call starts from fresh gradients
+            loss = dp.loss_and_grads(x, y)
+            assert loss == pytest.approx(loss1, rel=1e-6)
+            for g1, p in zip(grads1, m.parameters()):
+                np.testing.assert_allclose(p.grad.data, g1, rtol=1e-4, atol=1e-6)
+        assert dp.loss(x, y) == pytest.approx(eval1, rel=1e-6)
+        for p in m.parameters():                  # the workers see parameters only once published
+            p.data += 0.5
+        dp.publish()
+        loss2, grads2 = one_process(m, x, y)
+        assert dp.loss_and_grads(x, y) == pytest.approx(loss2, rel=1e-6)
+        for g2, p in zip(grads2, m.parameters()):
+            np.testing.assert_allclose(p.grad.data, g2, rtol=1e-4, atol=1e-6)
+
+
+def test_a_failing_worker_is_reported_and_a_dead_one_noticed():
+    m = tiny_model()
+    x, y = batch(5)
+    x[3:] = VOCAB + 4                             # only the worker's rows (3:5) hold ids the embedding lacks
+    with DataParallel(m, 2) as dp:
+        with pytest.raises(RuntimeError, match="data-parallel worker 1 failed: .*"):
+            dp.loss_and_grads(x, y)
+    with DataParallel(m, 2) as dp:
+        os.kill(dp._workers[0].pid, signal.SIGKILL)
+        dp._workers[0].join()
+        with pytest.raises(RuntimeError, match=r"data-parallel worker 1 stopped \(exit code -9\)"):
+            dp.loss_and_grads(*batch(4))
+
+
+def test_fewer_than_two_processes_is_an_error():
+    with pytest.raises(ValueError, match="at least 2 processes"):
+        DataParallel(tiny_model(), 1)
+
+
+def test_train_with_procs_gives_the_same_run(tmp_path, corpus):  # noqa: F811 - the fixture
+    args = ["--corpus", corpus, "--max-iters", "6", "--eval-interval", "3", *TINY]
+    run_train([*args, "--out-dir", str(tmp_path / "one")])
+    summary = run_train([*args, "--out-dir", str(tmp_path / "two"), "--procs", "2"])
+    assert summary["steps"] == 6
+    one, two = read_log(tmp_path / "one" / "log.csv"), read_log(tmp_path / "two" / "log.csv")
+    for a, b in zip(one, two, strict=True):
+        assert float(b["train_loss"]) == pytest.approx(float(a["train_loss"]), abs=1e-5)
+        if a["val_loss"]:
+            assert float(b["val_loss"]) == pytest.approx(float(a["val_loss"]), abs=1e-5)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--procs", "5"], "--procs 5 is more than the --batch-size 4 rows"),
+    (["--procs", "0"], "--procs: must be at least 1, got 0"),
+    (["--procs", "2", "--device", "cuda"], "on --device cuda use --procs 1"),
+])
+def test_bad_procs_are_refused_before_anything_is_written(tmp_path, capsys, corpus, extra, message):  # noqa: F811
+    out = tmp_path / "run"
+    line = user_error(capsys, train_cli.main, ["--corpus", corpus, "--max-iters", "2", "--out-dir", str(out), *TINY,
+                                               *extra, "--quiet"])
+    assert message in line
+    assert not out.exists()
