@@ -44,6 +44,12 @@ def one_process(model, x, y):
     return loss.item(), [p.grad.data.copy() for p in model.parameters()]
 
 
+def single_eval(model, x, y):
+    model.eval()
+    with minitorch.no_grad():
+        return lm_loss(model, tensor(x), tensor(y)).item()
+
+
 @pytest.mark.parametrize("model, rows, procs", [("gpt", 5, 2), ("lstm", 7, 3)])
 def test_gradients_and_losses_equal_one_process(model, rows, procs):
     m = tiny_model(model)
@@ -59,6 +65,9 @@ def test_gradients_and_losses_equal_one_process(model, rows, procs):
             for g1, p in zip(grads1, m.parameters()):
                 np.testing.assert_allclose(p.grad.data, g1, rtol=1e-4, atol=1e-6)
         assert dp.loss(x, y) == pytest.approx(eval1, rel=1e-6)
+        batches = [batch(rows, seed=s) for s in range(4)]
+        assert dp.losses(batches) == pytest.approx([single_eval(m, *b) for b in batches], rel=1e-6)
+        assert dp.losses(batches[:1]) == pytest.approx([single_eval(m, *batches[0])], rel=1e-6)  # idle workers
         for p in m.parameters():                  # the workers see parameters only once published
             p.data += 0.5
         dp.publish()

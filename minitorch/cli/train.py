@@ -85,14 +85,14 @@ def build_tokenizer(kind, text, vocab_size=512):
 def estimate_loss(model, data, cfg, seed, parallel=None):
     """Mean loss over ``cfg.eval_iters`` random batches of ``data`` drawn with their own ``seed``
     (so evaluation never disturbs the training batch stream). ``parallel``: a ``DataParallel`` over ``model``
-    that splits each batch between its processes (the same batches, the same mean)."""
+    that shares the batches out between its processes (the same batches, the same mean)."""
     was_training = model.training
     model.eval()
     sampler = RandomBatchSampler(data, cfg.block_size, cfg.batch_size, seed=seed, device=cfg.device)
     if parallel is None:
         losses = [lm_loss(model, *sampler()).item() for _ in range(cfg.eval_iters)]
     else:
-        losses = [parallel.loss(*(t.data for t in sampler())) for _ in range(cfg.eval_iters)]
+        losses = parallel.losses([tuple(t.data for t in sampler()) for _ in range(cfg.eval_iters)])
     model.train(was_training)
     return float(np.mean(losses))
 
