@@ -16,9 +16,10 @@ arrays passed through shared memory:
 Workers only compute gradients: the optimizer, its state, the schedule, checkpoints and logs live in the
 main process, so a resumed run needs nothing from them. A worker that fails reports its error, which
 the main process raises as a RuntimeError naming the worker. With dropout each worker draws its own
-masks (seed + rank), so such runs are not bit-for-bit those of ``--procs 1``.
+masks (seed + rank), so such runs are not bit-for-bit those of ``--procs 1``. Only parameters are kept in
+step: a model whose buffers change while it trains (batch norm's running statistics) would drift apart in the
+workers; the language models minitorch.train builds have none.
 """
-import multiprocessing
 import os
 import pickle
 import traceback
@@ -58,6 +59,8 @@ class DataParallel:
         self.params = list(model.parameters())
         dtype = self.params[0].data.dtype
         spans, total = _layout(self.params)
+        import multiprocessing  # noqa: PLC0415 - here: importing it on Windows needs _winapi, which only --procs > 1 uses
+
         ctx = multiprocessing.get_context("spawn")
         self._param_raw = ctx.RawArray("b", total * dtype.itemsize)
         self._grad_raws = [ctx.RawArray("b", total * dtype.itemsize) for _ in range(procs - 1)]

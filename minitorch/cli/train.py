@@ -10,7 +10,7 @@ the resolved corpus with its sha256, the tokenizer), ``summary.json``, ``loss.pn
 - ``--resume [CHECKPOINT]`` continues a run exactly (same batches, same dropout masks, same loss curve) on
   the same corpus (checked by sha256) with the saved tokenizer. Every file goes to ``--out-dir`` when it is
   given, else to the checkpoint's folder. Only --max-iters, --eval-interval, --eval-iters, --log-interval,
-  --sample-tokens, --device (and --out-dir, --threads, --quiet, --stop-at) may differ from the run's config;
+  --sample-tokens, --device (and --out-dir, --threads, --procs, --quiet, --stop-at) may differ from the run's config;
   other flags must match it.
 - Everything is checked before any file is written: a start that fails changes nothing.
 """
@@ -108,7 +108,8 @@ TOKENIZERS = ("char", "bpe")
 SCHEDULES = ("cosine", "constant", "plateau")
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "float64")
-# Flags that may differ from the checkpoint's config on --resume (with --out-dir, --threads, --quiet, --stop-at).
+# Flags that may differ from the checkpoint's config on --resume (with --out-dir, --threads, --procs, --quiet and
+# --stop-at).
 RESUMABLE = ("max_iters", "eval_interval", "eval_iters", "log_interval", "sample_tokens", "device")
 # The files a run writes into its folder: a folder holding any of them holds a run.
 RUN_FILES = ("last.ckpt", "best.ckpt", "log.csv", "config.json", "summary.json", "loss.png", "grads.csv")
@@ -180,8 +181,8 @@ def build_parser():
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="CHECKPOINT",
                    help="continue a run: from OUT_DIR/last.ckpt, or from CHECKPOINT (a .ckpt file or a run folder); "
                         "without --out-dir the run continues in the checkpoint's folder. Flags other than "
-                        f"{', '.join('--' + f.replace('_', '-') for f in RESUMABLE)}, --out-dir, --threads, --quiet "
-                        "and --stop-at must match the run's config (default: start a new run)")
+                        f"{', '.join('--' + f.replace('_', '-') for f in RESUMABLE)}, --out-dir, --threads, --procs, "
+                        "--quiet and --stop-at must match the run's config (default: start a new run)")
     p.add_argument("--force", action="store_true",
                    help="start a new run in an --out-dir that holds one, deleting that run's files "
                         f"({', '.join(RUN_FILES)}); other files are left alone")
@@ -552,7 +553,8 @@ def _resumed_run(cfg, resume, given, force):
             f"--resume: {'this flag differs' if len(conflicts) == 1 else 'these flags differ'} from the run's "
             f"config in {ckpt_path}: {', '.join(conflicts)}",
             "drop them to continue the run as it was, or start a new run with another --out-dir; on resume only "
-            f"{', '.join(_flag(f) for f in RESUMABLE)}, --out-dir, --threads, --quiet and --stop-at may change")
+            f"{', '.join(_flag(f) for f in RESUMABLE)}, --out-dir, --threads, --procs, --quiet and --stop-at "
+            "may change")
     for name in RESUMABLE:  # what the command line names; the rest stays as the run had it
         if name in given:
             setattr(saved, name, getattr(cfg, name))
