@@ -119,3 +119,16 @@ def test_bad_procs_are_refused_before_anything_is_written(tmp_path, capsys, corp
                                                *extra, "--quiet"])
     assert message in line
     assert not out.exists()
+
+
+def test_the_header_suggests_procs_only_for_large_models_with_idle_cores(tmp_path, capsys, monkeypatch, corpus):  # noqa: F811
+    args = ["--corpus", corpus, "--max-iters", "1", *TINY]
+    monkeypatch.setattr(train_cli, "auto_threads", lambda model=None: 2)
+    run_train([*args, "--out-dir", str(tmp_path / "small")])
+    assert "tip: --procs" not in capsys.readouterr().err        # a tiny model: no tip
+    monkeypatch.setattr(train_cli, "_PROCS_TIP_PARAMETERS", 0)
+    run_train([*args, "--out-dir", str(tmp_path / "large")])
+    assert "tip: --procs 2 trains data-parallel in 2 processes" in capsys.readouterr().err
+    run_train([*args, "--out-dir", str(tmp_path / "procs"), "--procs", "2"])
+    err = capsys.readouterr().err
+    assert "tip: --procs" not in err and "data-parallel in 2 processes, 1 BLAS thread each" in err
