@@ -472,14 +472,7 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     require_device(run.cfg.device)
     _load_data(run)
     _build_model(run)
-    if procs > 1 and threads is None:
-        threads = "auto"  # one BLAS thread per process: a second would wait for another process's core
-    auto = 1 if procs > 1 else auto_threads(run.model)
-    thread_text = set_threads(threads, auto=auto) if threads is not None else None
-    if procs == 1 and threads == "auto" and auto > 1 and run.model.num_parameters() >= _PROCS_TIP_PARAMETERS:
-        notes = [*notes, f"tip: --procs {auto} trains data-parallel in {auto} processes, which also puts the "
-                         "elementwise work on every idle core (on a 2-core machine the baby-gpt recipe ran about "
-                         "1.3x faster); see README, Speed"]
+    thread_text, notes = _set_threads(run, threads, procs, notes)
     _take_best_along(run)
     # everything checked: from here on files are written
     _prepare_folder(run, force, log_grads, tensorboard)
@@ -497,6 +490,21 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
 
 
 # --------------------------------------------------------------- checks before anything is written
+def _set_threads(run, threads, procs, notes):
+    """Set the BLAS threads (one per process with ``procs`` > 1, also when ``threads`` is None: a second one would
+    wait for another process's core); returns (the header's thread phrase or None, the notes, with a tip to use
+    --procs where a large CPU model trains in one process while several cores are idle)."""
+    if procs > 1 and threads is None:
+        threads = "auto"
+    auto = 1 if procs > 1 else auto_threads(run.model)
+    thread_text = set_threads(threads, auto=auto) if threads is not None else None
+    if procs == 1 and threads == "auto" and auto > 1 and run.model.num_parameters() >= _PROCS_TIP_PARAMETERS:
+        notes = [*notes, f"tip: --procs {auto} trains data-parallel in {auto} processes, which also puts the "
+                         "elementwise work on every idle core (on a 2-core machine the baby-gpt recipe ran about "
+                         "1.3x faster); see README, Speed"]
+    return thread_text, notes
+
+
 def _check_procs(procs, cfg):
     if not isinstance(procs, int) or isinstance(procs, bool) or procs < 1:
         raise UsageError(f"--procs must be a positive number of processes, got {procs!r}")
