@@ -43,10 +43,11 @@ report gives the peak resident set size of each training process (imports includ
 after the imports and the data (the model, optimizer, activations and gradients). The load average is
 printed before and after every phase: quote results only from an idle machine. Threads: by default each
 framework runs as a user would run it, minitorch with ``python -m minitorch.train``'s default
-(``--threads auto``: one BLAS thread per core the load average leaves free) and PyTorch with its own default (one
-thread per core); ``--threads N`` gives both N threads. GFLOP/s: the matrix-product work of one training
-step (forward and backward: 3x the forward's 2 M K N per product, attention's two batched products
-included) divided by the median step time.
+(``--threads auto``: one BLAS thread per idle core) and PyTorch with its own default (one
+thread per core); ``--threads N`` gives both N threads. ``--procs N`` trains minitorch data-parallel in N
+processes (``minitorch.train --procs``, one BLAS thread each); its peak RSS then counts the workers too.
+GFLOP/s: the matrix-product work of one training step (forward and backward: 3x the forward's 2 M K N per
+product, attention's two batched products included) divided by the median step time.
 """
 import argparse
 import csv
