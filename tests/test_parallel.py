@@ -2,6 +2,8 @@
 the same gradients, losses and runs as one process; worker failures reported; bad --procs values refused."""
 import os
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from tests.test_cli import (  # noqa: F401 - fixtures: corpus, and the autouse o
 )
 
 VOCAB = 11
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny_model(model="gpt"):
@@ -132,3 +135,18 @@ def test_the_header_suggests_procs_only_for_large_models_with_idle_cores(tmp_pat
     run_train([*args, "--out-dir", str(tmp_path / "procs"), "--procs", "2"])
     err = capsys.readouterr().err
     assert "tip: --procs" not in err and "data-parallel in 2 processes, 1 BLAS thread each" in err
+
+
+def test_a_script_without_the_main_guard_gets_an_error_not_a_hang(tmp_path):
+    """Spawned workers import the calling script; without the guard each worker fails as it starts. That must be
+    an error naming the fix (multiprocessing itself would wait forever to hand a dead worker a large argument)."""
+    script = tmp_path / "noguard.py"
+    script.write_text("from minitorch.cli.parallel import DataParallel\n"
+                      "from tests.test_parallel import tiny_model\n"
+                      "DataParallel(tiny_model(), 2).close()\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env,
+                       cwd=tmp_path)
+    assert r.returncode == 1
+    assert "data-parallel worker 1 stopped (exit code 1) while starting" in r.stderr
+    assert 'needs the `if __name__ == "__main__":` guard' in r.stderr

@@ -82,8 +82,8 @@ class DataParallel:
             for rank in range(1, self.procs):
                 mine, theirs = ctx.Pipe()
                 w = ctx.Process(target=_worker, name=f"minitorch-dp-{rank}", daemon=True,
-                                args=(rank, theirs, model_bytes, self._param_raw, self._grad_raws[rank - 1],
-                                      self._spans, self._dtype.str, seed))
+                                args=(rank, theirs, self._param_raw, self._grad_raws[rank - 1], self._spans,
+                                      self._dtype.str, seed))
                 w.start()
                 theirs.close()
                 self._workers.append(w)
@@ -94,8 +94,16 @@ class DataParallel:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-        for rank in range(1, self.procs):
-            self._reply(rank)  # "ready"
+        # The model goes through the pipe, not with the start: a worker that dies while it starts then breaks the
+        # pipe (an error here), where multiprocessing would wait forever to hand it a large argument.
+        try:
+            for rank in range(1, self.procs):
+                self._send(rank, ("model", model_bytes, None))
+            for rank in range(1, self.procs):
+                self._reply(rank)  # "ready"
+        except RuntimeError as err:
+            raise RuntimeError(f"{err} while starting; a script that trains with more than one process needs the "
+                               "`if __name__ == \"__main__\":` guard (its workers import the script)") from None
 
     # ------------------------------------------------------------------ requests
     def publish(self):
@@ -204,11 +212,12 @@ class DataParallel:
 
 
 # ---------------------------------------------------------------------- the worker process
-def _worker(rank, conn, model_bytes, param_raw, grad_raw, spans, dtype, seed):
+def _worker(rank, conn, param_raw, grad_raw, spans, dtype, seed):
     """A worker's loop: a replica whose parameters are views of the shared buffer; answers ("grad", x, y) with
     its loss (gradients into its shared buffer) and ("loss", x, y) with the forward-only loss; ("stop") ends."""
     try:
         manual_seed(seed + 1009 * rank)  # its own dropout masks
+        _, model_bytes, _ = conn.recv()
         model = pickle.loads(model_bytes)
         params = list(model.parameters())
         for p, view in zip(params, _views(np.frombuffer(param_raw, dtype=np.dtype(dtype)), spans)):
