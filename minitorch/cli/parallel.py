@@ -33,6 +33,10 @@ from ..models.registry import lm_loss
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+class WorkerStopped(RuntimeError):
+    """A data-parallel worker process ended without reporting an error (killed, or it failed while starting)."""
+
+
 def _layout(params):
     """[(offset, size, shape)] of each parameter in a flat buffer, and the total size."""
     spans, offset = [], 0
@@ -101,9 +105,9 @@ class DataParallel:
                 self._send(rank, ("model", model_bytes, None))
             for rank in range(1, self.procs):
                 self._reply(rank)  # "ready"
-        except RuntimeError as err:
-            raise RuntimeError(f"{err} while starting; a script that trains with more than one process needs the "
-                               "`if __name__ == \"__main__\":` guard (its workers import the script)") from None
+        except WorkerStopped as err:  # a worker that fails otherwise reports its own error
+            raise WorkerStopped(f"{err} while starting; a script that trains with more than one process needs the "
+                                "`if __name__ == \"__main__\":` guard (its workers import the script)") from None
 
     # ------------------------------------------------------------------ requests
     def publish(self):
@@ -118,7 +122,7 @@ class DataParallel:
     def _stopped(self, rank):
         w = self._workers[rank - 1]
         w.join(timeout=1)
-        return RuntimeError(f"data-parallel worker {rank} stopped (exit code {w.exitcode})")
+        return WorkerStopped(f"data-parallel worker {rank} stopped (exit code {w.exitcode})")
 
     def _send(self, rank, message):
         try:
