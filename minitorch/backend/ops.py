@@ -206,6 +206,14 @@ def _gelu_erf_steps(xp, x, out, deriv, ax, t, h, e, sign):
     xp.add(h, e, out=deriv)
 
 
+def col_sum(a):
+    """a.sum(axis=0) for a 2-D (rows, features) array, as one vector-matrix product (ones @ a): NumPy's
+    reduction down the rows runs 2-3x slower than BLAS for the gradients of a training step (bias and norm
+    weights), and the product's blocked sums are also more accurate."""
+    xp = get_array_module(a)
+    return xp.ones((a.shape[0],), dtype=a.dtype) @ a
+
+
 def scatter_add_rows(n_rows, idx, values):
     """``out[idx[i]] += values[i]`` for a flat index vector, correct for repeated indices.
 

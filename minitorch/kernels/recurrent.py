@@ -13,7 +13,7 @@ shapes in its docstring: the backward reads ``cache.gates``, ``cache.w_hh``.
 """
 from collections import namedtuple
 
-from ..backend import get_array_module
+from ..backend import col_sum, get_array_module
 
 
 def _sigmoid(a):
@@ -31,19 +31,13 @@ def _affine(x, w, b=None):
     return out.reshape(lead + (w.shape[0],))
 
 
-def _row_total(a):
-    """a.sum(0) for a 2-D array, as one vector-matrix product (NumPy's column sums are slower)."""
-    xp = get_array_module(a)
-    return xp.ones((a.shape[0],), dtype=a.dtype) @ a
-
-
 def _bias_grads(dpre, b_ih, b_hh, dpre_hh=None):
     """Gradients of the two biases from 2-D pre-activation gradients (rows summed), None when absent;
     with one ``dpre`` for both, the sum is taken once and the second gradient is its copy."""
     if dpre_hh is None:
-        total = None if b_ih is None and b_hh is None else _row_total(dpre)
+        total = None if b_ih is None and b_hh is None else col_sum(dpre)
         return (None if b_ih is None else total), (None if b_hh is None else total.copy())
-    return (None if b_ih is None else _row_total(dpre)), (None if b_hh is None else _row_total(dpre_hh))
+    return (None if b_ih is None else col_sum(dpre)), (None if b_hh is None else col_sum(dpre_hh))
 
 
 # The per-time-step products have only B (batch) rows. OpenBLAS runs such a product h (B, K) @ W (K, N)

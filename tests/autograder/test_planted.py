@@ -78,7 +78,7 @@ BUGS = [
     # ------------------------------------------------------------------ hw2
     Bug("hw2-linear-dW-transposed", "hw2", L, "    dweight = g.T @ x2", "    dweight = x2.T @ g",
         "linear", "transposed"),
-    Bug("hw2-linear-dbias-not-summed", "hw2", L, "dbias = _col_sum(g) if has_bias else None",
+    Bug("hw2-linear-dbias-not-summed", "hw2", L, "dbias = col_sum(g) if has_bias else None",
         "dbias = g if has_bias else None", "linear", "not summed over the batch"),
     Bug("hw2-linear-dW-averaged-over-batch", "hw2", L, "    dweight = g.T @ x2", "    dweight = g.T @ x2 / x2.shape[0]",
         "linear", "divided by the batch size"),
@@ -96,7 +96,7 @@ BUGS = [
     Bug("hw2-layer-norm-missing-mean-term", "hw2", N, "    dx -= mean_dn\n    dx -= xp.multiply(n, mean_dn_n",
         "    dx -= xp.multiply(n, mean_dn_n", "layer_norm", "missing the mean term"),
     Bug("hw2-layer-norm-dweight-not-summed", "hw2", N,
-        "dweight = _col_sum(gn).reshape(normalized_shape) if cache.has_weight else None",
+        "dweight = col_sum(gn).reshape(normalized_shape) if cache.has_weight else None",
         "dweight = gn if cache.has_weight else None", "layer_norm", "not summed over the batch"),
     Bug("hw2-dropout-not-rescaled", "hw2", D, "    mask *= 1.0 / (1.0 - p)\n    out = x * mask",
         "    out = x * mask", "dropout", "x / (1 - p)"),
