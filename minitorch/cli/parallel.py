@@ -46,6 +46,13 @@ def _layout(params):
     return spans, offset
 
 
+def _ranges(n, parts):
+    """``range(n)`` cut into ``parts`` contiguous (start, stop) pieces, as even as possible (the first ones longer)."""
+    size, extra = divmod(n, parts)
+    bounds = [i * size + min(i, extra) for i in range(parts + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
 def _views(flat, spans):
     return [flat[o:o + n].reshape(shape) for o, n, shape in spans]
 
@@ -115,10 +122,6 @@ class DataParallel:
         for view, p in zip(self._param_views, self.params):
             view[...] = p.data
 
-    def _split(self, n):
-        parts = np.array_split(np.arange(n), min(self.procs, n))
-        return [(int(r[0]), int(r[-1]) + 1) for r in parts]
-
     def _stopped(self, rank):
         w = self._workers[rank - 1]
         w.join(timeout=1)
@@ -142,19 +145,11 @@ class DataParallel:
     def _run(self, kind, x, y):
         """Send each worker its rows; compute rank 0's here; return [(rows, loss)] per rank."""
         x, y = np.asarray(x), np.asarray(y)
-        slices = self._split(x.shape[0])
+        slices = _ranges(x.shape[0], min(self.procs, x.shape[0]))  # no process without rows
         for rank, (a, b) in enumerate(slices[1:], start=1):
             self._send(rank, (kind, x[a:b], y[a:b]))
         a, b = slices[0]
-        if kind == "grad":
-            self.model.train()
-            for p in self.params:
-                p.grad = None
-            loss = lm_loss(self.model, tensor(x[a:b]), tensor(y[a:b]))
-            loss.backward()
-            loss = loss.item()
-        else:
-            loss = _eval_loss(self.model, x[a:b], y[a:b])
+        loss = (_grad_loss if kind == "grad" else _eval_loss)(self.model, x[a:b], y[a:b])
         results = [(b - a, loss)]
         results += [(hi - lo, self._reply(rank)) for rank, (lo, hi) in enumerate(slices[1:], start=1)]
         return results
@@ -183,8 +178,7 @@ class DataParallel:
         """Evaluation of many batches: [loss of each (x, y) in ``batches``], in order, each batch whole in one
         process (a contiguous share per process: fewer messages than splitting every batch)."""
         batches = [(np.asarray(x), np.asarray(y)) for x, y in batches]
-        shares = [(int(r[0]), int(r[-1]) + 1) if len(r) else (0, 0)
-                  for r in np.array_split(np.arange(len(batches)), self.procs)]
+        shares = _ranges(len(batches), self.procs)
         for rank, (a, b) in enumerate(shares[1:], start=1):
             self._send(rank, ("losses", batches[a:b], None))
         a, b = shares[0]
@@ -253,22 +247,28 @@ def _eval_loss(model, x, y):
         return lm_loss(model, tensor(x), tensor(y)).item()
 
 
+def _grad_loss(model, x, y):
+    """The training loss of rows (x, y), its gradients left in the parameters' ``.grad`` (fresh ones)."""
+    model.train()
+    for p in model.parameters():
+        p.grad = None
+    loss = lm_loss(model, tensor(x), tensor(y))
+    loss.backward()
+    return loss.item()
+
+
 def _answer(model, params, grads, kind, x, y):
     if kind == "loss":
         return _eval_loss(model, x, y)
     if kind == "losses":
         return [_eval_loss(model, bx, by) for bx, by in x]
-    model.train()
-    for p in params:
-        p.grad = None
-    loss = lm_loss(model, tensor(x), tensor(y))
-    loss.backward()
+    loss = _grad_loss(model, x, y)
     for p, g in zip(params, grads):
         if p.grad is None:
             g[...] = 0
         else:
             g[...] = p.grad.data
-    return loss.item()
+    return loss
 
 
 def _report(conn, err):
