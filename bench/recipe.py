@@ -44,8 +44,10 @@ after the imports and the data (the model, optimizer, activations and gradients)
 printed before and after every phase: quote results only from an idle machine. Threads: by default each
 framework runs as a user would run it, minitorch with ``python -m minitorch.train``'s default
 (``--threads auto``: one BLAS thread per idle core) and PyTorch with its own default (one
-thread per core); ``--threads N`` gives both N threads. ``--procs N`` trains minitorch data-parallel in N
-processes (``minitorch.train --procs``, one BLAS thread each); its peak RSS then counts the workers too.
+thread per core); ``--threads N`` gives both N threads. Processes: minitorch trains with ``--procs auto``,
+``python -m minitorch.train``'s default (data-parallel in one process per core for models this size, one BLAS
+thread each; one process when ``--threads N`` is given); ``--procs N`` sets the count. With more than one its
+peak RSS counts the workers too.
 GFLOP/s: the matrix-product work of one training step (forward and backward: 3x the forward's 2 M K N per
 product, attention's two batched products included) divided by the median step time.
 """
@@ -235,7 +237,7 @@ def run_torch(cfg, vocab_size, train_ids, val_ids, init_state=None):
 
 
 # ----------------------------------------------------------------------------- minitorch
-def run_minitorch(cfg, vocab_size, train_ids, val_ids, threads="auto", procs=1):
+def run_minitorch(cfg, vocab_size, train_ids, val_ids, threads="auto", procs="auto"):
     """Train with ``minitorch.cli.train.train(cfg)`` (``threads``, ``procs`` as the CLI's --threads, --procs); read
     its log, rescore its final checkpoint."""
     summary = train(cfg, quiet=True, threads=threads, procs=procs)
@@ -258,7 +260,7 @@ def run_minitorch(cfg, vocab_size, train_ids, val_ids, threads="auto", procs=1):
     return dict(train_loss=train_loss, val_loss=val_loss, wall=float(summary["elapsed_s"]), loop=loop,
                 step_ms=median_step_ms(ends), losses=[float(r["train_loss"]) for r in rows[:-1]],
                 lrs=[float(r["lr"]) for r in rows], logged=logged, parameters=summary["parameters"],
-                corpus=summary["corpus"], threads=_blas_threads(), version=np.__version__,
+                corpus=summary["corpus"], threads=_blas_threads(), version=np.__version__, procs=summary["procs"],
                 malloc=backend.malloc_status())
 
 
@@ -372,7 +374,7 @@ def report(cfg, args, mt, th, loads, vocab_size, code=""):
         f"numpy {mt['version']} (BLAS threads: {mt['threads']}; "
         f"{'--threads ' + str(args.threads) if args.threads else 'each framework its default'}; "
         f"minitorch's malloc: {mt.get('malloc', 'not recorded')}; "
-        f"minitorch processes (--procs): {mt.get('procs', 1)}), "
+        f"minitorch processes: {mt.get('procs', 1)} (--procs {args.procs})), "
         f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"code: {code}",
         "order: " + " then ".join(k.split()[1] for k in loads if k.startswith("before ")) + ", each in its own "
@@ -419,9 +421,10 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None,
                    help="threads for both frameworks (BLAS and torch.set_num_threads); default: minitorch.train's "
                         "--threads auto and PyTorch's own default")
-    p.add_argument("--procs", type=int, default=1,
-                   help="minitorch trains data-parallel in this many processes (minitorch.train --procs; "
-                        "default 1); its peak RSS then adds the workers' (main + (procs - 1) x the largest worker)")
+    p.add_argument("--procs", type=_procs, default="auto",
+                   help="minitorch trains data-parallel in this many processes (minitorch.train --procs; default "
+                        "auto, as minitorch.train); its peak RSS then adds the workers' (main + (procs - 1) x the "
+                        "largest worker)")
     p.add_argument("--corpus", default="tinyshakespeare",
                    help="corpus name or text file path (default tinyshakespeare; set MINITORCH_DATA to its folder)")
     p.add_argument("--seed", type=int, default=None, help="default: the preset's (1337)")
@@ -436,7 +439,7 @@ def parse_args(argv=None):
     p.add_argument("--child", choices=("torch", "minitorch"), help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    for name in ("max_iters", "eval_iters", "threads", "procs"):
+    for name in ("max_iters", "eval_iters", "threads"):
         value = getattr(args, name)
         if value is not None and value <= 0:
             p.error(f"--{name.replace('_', '-')} must be positive, got {value}")
@@ -448,6 +451,19 @@ def parse_args(argv=None):
             if os.path.exists(path):
                 p.error(f"{path} exists: give --force to overwrite it, or another --out/--tag")
     return args
+
+
+def _procs(text):
+    """--procs: 'auto' or a positive integer."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: use a positive integer or 'auto'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def report_paths(args):
@@ -486,13 +502,13 @@ def child(args):
         else:
             result = run_minitorch(cfg, vocab_size, train_ids, val_ids, threads=args.threads or "auto",
                                    procs=args.procs)
+    procs = result.get("procs", 1)
     workers = 0.0
-    if args.child == "minitorch" and args.procs > 1:  # the workers have ended: the largest one's peak RSS
+    if procs > 1:  # the workers have ended: the largest one's peak RSS
         import resource  # noqa: PLC0415
 
-        workers = (args.procs - 1) * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    result.update(peak_rss=_common.peak_rss_mib() + workers, base_rss=base, vocab_size=vocab_size,
-                  procs=args.procs if args.child == "minitorch" else 1)
+        workers = (procs - 1) * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    result.update(peak_rss=_common.peak_rss_mib() + workers, base_rss=base, vocab_size=vocab_size, procs=procs)
     with open(args.result, "w", encoding="utf-8") as fh:
         json.dump(result, fh)
     return 0

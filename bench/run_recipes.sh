@@ -2,8 +2,9 @@
 # The speed benchmark of record (issue 14), for an idle machine: bench/recipe.py on both presets (2000
 # iterations, TinyShakespeare: set MINITORCH_DATA to its folder), each framework in its own process, the load
 # average printed around every phase. Two settings, one after the other:
-#   1. each framework as a user runs it: minitorch.train's default (--threads auto), PyTorch's own default;
-#   2. --threads 2 for both (BLAS and torch.set_num_threads);
+#   1. each framework as a user runs it: minitorch.train's default (--procs auto, --threads auto), PyTorch's own
+#      default;
+#   2. --threads 2 for both (BLAS and torch.set_num_threads; minitorch then trains in one process);
 # then bench/components.py: where the time goes, per component, on one thread (process CPU time).
 # Reports: $OUT_DIR/recipe-{gpt,lstm}-TAG.txt, $OUT_DIR/recipe-{gpt,lstm}-TAG-2threads.txt and
 # $OUT_DIR/components-1thread-TAG.txt (OUT_DIR defaults to bench/results; existing reports are kept unless

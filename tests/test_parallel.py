@@ -114,6 +114,7 @@ def test_train_with_procs_gives_the_same_run(tmp_path, corpus):  # noqa: F811 - 
 @pytest.mark.parametrize("extra, message", [
     (["--procs", "5"], "--procs 5 is more than the --batch-size 4 rows"),
     (["--procs", "0"], "--procs: must be at least 1, got 0"),
+    (["--procs", "two"], "--procs: invalid value 'two': use a positive integer or 'auto'"),
     (["--procs", "2", "--device", "cuda"], "on --device cuda use --procs 1"),
 ])
 def test_bad_procs_are_refused_before_anything_is_written(tmp_path, capsys, corpus, extra, message):  # noqa: F811
@@ -124,17 +125,77 @@ def test_bad_procs_are_refused_before_anything_is_written(tmp_path, capsys, corp
     assert not out.exists()
 
 
-def test_the_header_suggests_procs_only_for_large_models_with_idle_cores(tmp_path, capsys, monkeypatch, corpus):  # noqa: F811
-    args = ["--corpus", corpus, "--max-iters", "1", *TINY]
-    monkeypatch.setattr(train_cli, "auto_threads", lambda model=None: 2)
+class _Sized:
+    def __init__(self, parameters):
+        self.parameters = parameters
+
+    def num_parameters(self):
+        return self.parameters
+
+
+@pytest.mark.parametrize("parameters, batch_size, cores, extra, expected", [
+    (809_856, 12, 2, {}, 2),                     # baby-gpt on 2 cores
+    (809_856, 12, 16, {}, 3),                    # at least 4 rows of a batch of 12 per process
+    (809_856, 64, 64, {}, 8),                    # at most 8 processes
+    (809_856, 12, 1, {}, 1),                     # one core
+    (809_856, 12, 4, {"threads": 2}, 1),         # --threads N asks for one process with N threads
+    (809_856, 12, 4, {"device": "cuda"}, 1),     # the GPU trains in one process
+    (4_608, 12, 4, {}, 1),                       # parameters x tokens below 10 million: one process
+    (13_000, 12, 4, {}, 1),                      # 9,984,000
+    (13_100, 12, 4, {}, 3),                      # 10,060,800: data-parallel
+])
+def test_procs_auto_follows_the_cores_the_batch_and_the_size_of_a_step(parameters, batch_size, cores, extra,
+                                                                        expected):
+    cfg = Config(batch_size=batch_size, block_size=64, device=extra.get("device", "cpu"))
+    threads = extra.get("threads", "auto")
+    assert train_cli.auto_procs(_Sized(parameters), cfg, threads, cores=cores) == expected
+
+
+def test_the_command_line_trains_data_parallel_by_default_where_auto_says_so(tmp_path, capsys, monkeypatch,
+                                                                               corpus):  # noqa: F811
+    args = ["--corpus", corpus, "--max-iters", "2", *TINY, "--batch-size", "8"]
     run_train([*args, "--out-dir", str(tmp_path / "small")])
-    assert "tip: --procs" not in capsys.readouterr().err        # a tiny model: no tip
-    monkeypatch.setattr(train_cli, "_PROCS_TIP_PARAMETERS", 0)
-    run_train([*args, "--out-dir", str(tmp_path / "large")])
-    assert "tip: --procs 2 trains data-parallel in 2 processes" in capsys.readouterr().err
-    run_train([*args, "--out-dir", str(tmp_path / "procs"), "--procs", "2"])
-    err = capsys.readouterr().err
-    assert "tip: --procs" not in err and "data-parallel in 2 processes, 1 BLAS thread each" in err
+    assert "data-parallel" not in capsys.readouterr().err         # a tiny model: one process
+    monkeypatch.setattr(train_cli, "_AUTO_PROCS_WORK", 0)
+    monkeypatch.setattr(train_cli, "usable_cores", lambda: 2)
+    summary = run_train([*args, "--out-dir", str(tmp_path / "auto")])
+    assert summary["procs"] == 2
+    assert "data-parallel in 2 processes (auto), 1 BLAS thread each" in capsys.readouterr().err
+    summary = run_train([*args, "--out-dir", str(tmp_path / "threads"), "--threads", "1"])
+    assert summary["procs"] == 1 and "data-parallel" not in capsys.readouterr().err
+    summary = run_train([*args, "--out-dir", str(tmp_path / "one"), "--procs", "1"])
+    assert summary["procs"] == 1
+
+
+def test_a_resumed_run_keeps_its_process_count_and_its_dropout_masks(tmp_path, capsys, monkeypatch,
+                                                                     corpus):  # noqa: F811
+    """With dropout, a --procs 2 run stopped and resumed (with --procs auto, on a machine that would now choose 1)
+    logs the losses of the uninterrupted run: the count comes from the checkpoint, the workers' masks from the
+    step."""
+    args = ["--corpus", corpus, "--max-iters", "6", "--eval-interval", "3", *TINY, "--batch-size", "8",
+            "--dropout", "0.2"]
+    run_train([*args, "--out-dir", str(tmp_path / "whole"), "--procs", "2"])
+    run_train([*args, "--out-dir", str(tmp_path / "parts"), "--procs", "2", "--stop-at", "4"])
+    capsys.readouterr()
+    monkeypatch.setattr(train_cli, "usable_cores", lambda: 1)
+    summary = run_train(["--resume", str(tmp_path / "parts")])
+    assert summary["procs"] == 2 and "data-parallel in 2 processes (as the run began)" in capsys.readouterr().err
+    whole, parts = read_log(tmp_path / "whole" / "log.csv"), read_log(tmp_path / "parts" / "log.csv")
+    assert [r["train_loss"] for r in parts] == [r["train_loss"] for r in whole]
+    assert [r["val_loss"] for r in parts] == [r["val_loss"] for r in whole]
+    one = run_train([*args, "--out-dir", str(tmp_path / "one"), "--procs", "1"])
+    assert one["procs"] == 1
+    assert read_log(tmp_path / "one" / "log.csv")[1]["train_loss"] != whole[1]["train_loss"]  # other masks
+
+
+@pytest.mark.parametrize("idle, noted", [(0.4, True), (1.9, False)])
+def test_busy_cores_get_a_note_when_training_data_parallel(tmp_path, capsys, monkeypatch, corpus, idle,
+                                                           noted):  # noqa: F811
+    monkeypatch.setattr(train_cli, "idle_cores", lambda: idle)
+    run_train(["--corpus", corpus, "--max-iters", "1", *TINY, "--batch-size", "8", "--procs", "2",
+               "--out-dir", str(tmp_path / "run")])
+    note = f"note: only {idle:.1f} cores of this machine were idle at the start; data-parallel training in 2"
+    assert (note in capsys.readouterr().err) == noted
 
 
 def test_a_script_without_the_main_guard_gets_an_error_not_a_hang(tmp_path):

@@ -247,6 +247,11 @@ def parse_threads(text):
     return text if text == "auto" else positive_int(text, "integer or 'auto'")
 
 
+def parse_procs(text):
+    """``--procs``: 'auto' or a positive integer."""
+    return text if text == "auto" else positive_int(text, "integer or 'auto'")
+
+
 def usable_cores():
     """CPU cores this process may run on (its affinity mask where the OS has one)."""
     try:

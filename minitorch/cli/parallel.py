@@ -16,7 +16,8 @@ arrays passed through shared memory:
 Workers only compute gradients: the optimizer, its state, the schedule, checkpoints and logs live in the
 main process, so a resumed run needs nothing from them. A worker that fails reports its error, which
 the main process raises as a RuntimeError naming the worker. With dropout each worker draws its own
-masks (seed + rank), so such runs are not bit-for-bit those of ``--procs 1``. Only parameters are kept in
+masks, from a generator seeded at every step from (the step's seed, its rank), so such runs are not bit-for-bit
+those of ``--procs 1``, but a resumed run draws the masks the uninterrupted one would. Only parameters are kept in
 step: a model whose buffers change while it trains (batch norm's running statistics) would drift apart in the
 workers; the language models minitorch.train builds have none.
 """
@@ -109,7 +110,7 @@ class DataParallel:
         # pipe (an error here), where multiprocessing would wait forever to hand it a large argument.
         try:
             for rank in range(1, self.procs):
-                self._send(rank, ("model", model_bytes, None))
+                self._send(rank, ("model", model_bytes, None, None))
             for rank in range(1, self.procs):
                 self._reply(rank)  # "ready"
         except WorkerStopped as err:  # a worker that fails otherwise reports its own error
@@ -142,22 +143,24 @@ class DataParallel:
             raise RuntimeError(f"data-parallel worker {rank} failed: {value}")
         return value
 
-    def _run(self, kind, x, y):
+    def _run(self, kind, x, y, seed=None):
         """Send each worker its rows; compute rank 0's here; return [(rows, loss)] per rank."""
         x, y = np.asarray(x), np.asarray(y)
         slices = _ranges(x.shape[0], min(self.procs, x.shape[0]))  # no process without rows
         for rank, (a, b) in enumerate(slices[1:], start=1):
-            self._send(rank, (kind, x[a:b], y[a:b]))
+            self._send(rank, (kind, x[a:b], y[a:b], seed))
         a, b = slices[0]
         loss = (_grad_loss if kind == "grad" else _eval_loss)(self.model, x[a:b], y[a:b])
         results = [(b - a, loss)]
         results += [(hi - lo, self._reply(rank)) for rank, (lo, hi) in enumerate(slices[1:], start=1)]
         return results
 
-    def loss_and_grads(self, x, y):
+    def loss_and_grads(self, x, y, seed=None):
         """Training: the mean loss of the batch (x, y) (integer arrays (B, T)); the parameters' ``.grad`` hold its
-        gradient, the row-weighted sum of every process's gradient."""
-        results = self._run("grad", x, y)
+        gradient, the row-weighted sum of every process's gradient. ``seed`` (a non-negative int or a tuple of
+        them, e.g. (run seed, step)): each worker first seeds its generator from it and its rank, so its dropout
+        masks depend on them alone; None: workers go on drawing from the generator seeded at their start."""
+        results = self._run("grad", x, y, seed)
         n = sum(rows for rows, _ in results)
         w0 = results[0][0] / n
         for i, p in enumerate(self.params):
@@ -180,7 +183,7 @@ class DataParallel:
         batches = [(np.asarray(x), np.asarray(y)) for x, y in batches]
         shares = _ranges(len(batches), self.procs)
         for rank, (a, b) in enumerate(shares[1:], start=1):
-            self._send(rank, ("losses", batches[a:b], None))
+            self._send(rank, ("losses", batches[a:b], None, None))
         a, b = shares[0]
         out = [_eval_loss(self.model, x, y) for x, y in batches[a:b]]
         for rank in range(1, self.procs):
@@ -190,7 +193,7 @@ class DataParallel:
     def close(self):
         for conn in self._conns:
             try:
-                conn.send(("stop", None, None))
+                conn.send(("stop", None, None, None))
             except (OSError, ValueError):
                 pass
         for w in self._workers:
@@ -215,7 +218,7 @@ def _worker(rank, conn, param_raw, grad_raw, spans, dtype, seed):
     its loss (gradients into its shared buffer) and ("loss", x, y) with the forward-only loss; ("stop") ends."""
     try:
         manual_seed(seed + 1009 * rank)  # its own dropout masks
-        _, model_bytes, _ = conn.recv()
+        _, model_bytes, _, _ = conn.recv()
         model = pickle.loads(model_bytes)
         params = list(model.parameters())
         for p, view in zip(params, _views(np.frombuffer(param_raw, dtype=np.dtype(dtype)), spans)):
@@ -227,18 +230,26 @@ def _worker(rank, conn, param_raw, grad_raw, spans, dtype, seed):
         return
     while True:
         try:
-            kind, x, y = conn.recv()
+            kind, x, y, step_seed = conn.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return
         if kind == "stop":
             return
         try:
+            if step_seed is not None:
+                manual_seed(_rank_seed(step_seed, rank))
             conn.send(("ok", _answer(model, params, grads, kind, x, y)))
         except KeyboardInterrupt:
             return
         except BaseException as err:  # noqa: BLE001 - reported to the main process
             _report(conn, err)
             return
+
+
+def _rank_seed(seed, rank):
+    """One generator seed from ``seed`` (an int or a tuple of ints) and a worker's rank."""
+    entropy = [*seed, rank] if isinstance(seed, tuple) else [seed, rank]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def _eval_loss(model, x, y):

@@ -60,14 +60,16 @@ from .common import (
     auto_threads,
     checkpoint_file,
     describe_corpus,
+    idle_cores,
     load_run_corpus,
     parse_bool,
+    parse_procs,
     positive_float,
-    positive_int,
     require_device,
     resolve_corpus,  # noqa: F401 - part of this module's API (bench/recipe.py)
     run_main,
     set_threads,
+    usable_cores,
 )
 from .parallel import DataParallel
 
@@ -108,8 +110,13 @@ TOKENIZERS = ("char", "bpe")
 SCHEDULES = ("cosine", "constant", "plateau")
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "float64")
-# Models from this many parameters get the --procs tip in the header (below, data-parallel overhead outweighs it).
-_PROCS_TIP_PARAMETERS = 100_000
+# --procs auto trains data-parallel where a step is large enough: parameters x tokens per batch of at least this
+# (a step of about 60 MFLOP; below it the exchange between processes costs what it saves; bench/results/
+# procs-auto-idle.txt), with at least _AUTO_PROCS_ROWS rows of each batch per process and at most _AUTO_PROCS_MAX
+# processes (each holds a replica of the model).
+_AUTO_PROCS_WORK = 10_000_000
+_AUTO_PROCS_ROWS = 4
+_AUTO_PROCS_MAX = 8
 # Flags that may differ from the checkpoint's config on --resume (with --out-dir, --threads, --procs, --quiet and
 # --stop-at).
 RESUMABLE = ("max_iters", "eval_interval", "eval_iters", "log_interval", "sample_tokens", "device")
@@ -192,10 +199,13 @@ def build_parser():
                    help="save last.ckpt and stop at this step, continue later with --resume "
                         "(default: run to --max-iters)")
     p.add_threads()
-    p.add_argument("--procs", type=positive_int, default=1, metavar="N",
+    p.add_argument("--procs", type=parse_procs, default="auto", metavar="N",
                    help="train data-parallel in N processes on the CPU (each batch split by rows, gradients "
-                        "averaged; one BLAS thread per process unless --threads is a number): uses every core for "
-                        "the elementwise work too, which one NumPy process cannot (default: 1)")
+                        "averaged, one BLAS thread per process unless --threads is a number): uses every core for "
+                        "the elementwise work too, which one NumPy process cannot. auto = one per core this process "
+                        f"may use, at most {_AUTO_PROCS_MAX} and at least {_AUTO_PROCS_ROWS} batch rows each, for "
+                        "CPU models whose parameters x batch tokens reach 10 million; 1 when --threads is a number "
+                        "(default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--log-grads", type=int, default=0, metavar="N",
                    help="every N steps, write each parameter's gradient norm and update-to-weight ratio to "
@@ -428,6 +438,7 @@ class Run:
     log: object = None
     monitor: object = None
     bar: object = None
+    procs: int = 1  # training processes (--procs, resolved)
     parallel: object = None  # a DataParallel with --procs > 1
 
     @property
@@ -452,9 +463,10 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     holds a run. ``stop_at``: save and stop at that step (the schedule still runs to ``cfg.max_iters``).
     ``threads``: BLAS threads (a number or 'auto'; None leaves them alone). ``log_grads`` / ``tensorboard``:
     gradient-flow and TensorBoard logging (minitorch/gradflow.py). ``procs``: processes for data-parallel training
-    on the CPU (minitorch/cli/parallel.py; 1 = this process only); with more than one, ``threads`` 'auto' means one
-    BLAS thread per process. A script that calls ``train`` with ``procs`` > 1 needs the ``if __name__ ==
-    "__main__":`` guard (the workers are started with multiprocessing's spawn method).
+    on the CPU (minitorch/cli/parallel.py; 1 = this process only, 'auto' = ``auto_procs``); with more than one,
+    ``threads`` 'auto' means one BLAS thread per process. A script that calls ``train`` with ``procs`` > 1 (or
+    'auto') needs the ``if __name__ == "__main__":`` guard (the workers are started with multiprocessing's spawn
+    method).
 
     Everything is checked before any file is written: a start that fails leaves the folder as it was.
     Raises ``minitorch.errors.UsageError`` (and the data/checkpoint errors) for user errors."""
@@ -472,14 +484,16 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     require_device(run.cfg.device)
     _load_data(run)
     _build_model(run)
-    thread_text, notes = _set_threads(run, threads, procs, notes)
+    procs, how, notes = _resolve_procs(run, procs, threads, notes)
+    thread_text = _set_threads(run, threads, procs)
     _take_best_along(run)
     # everything checked: from here on files are written
     _prepare_folder(run, force, log_grads, tensorboard)
     if procs > 1:
         per_process = 1 if threads in (None, "auto") else int(threads)
         run.parallel = DataParallel(run.model, procs, seed=cfg.seed, threads=per_process)
-        thread_text = f"data-parallel in {procs} processes, {per_process} BLAS thread{'s' * (per_process > 1)} each"
+        thread_text = (f"data-parallel in {procs} processes{how}, {per_process} BLAS thread{'s' * (per_process > 1)} "
+                       "each")
     try:
         _print_header(run, notes, thread_text)
         _train_loop(run, stop_at, quiet)
@@ -490,24 +504,58 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
 
 
 # --------------------------------------------------------------- checks before anything is written
-def _set_threads(run, threads, procs, notes):
+def _set_threads(run, threads, procs):
     """Set the BLAS threads (one per process with ``procs`` > 1, also when ``threads`` is None: a second one would
-    wait for another process's core); returns (the header's thread phrase or None, the notes, with a tip to use
-    --procs where a large CPU model trains in one process while several cores are idle)."""
+    wait for another process's core); returns the header's thread phrase or None."""
     if procs > 1 and threads is None:
         threads = "auto"
     auto = 1 if procs > 1 else auto_threads(run.model)
-    thread_text = set_threads(threads, auto=auto) if threads is not None else None
-    if procs == 1 and threads == "auto" and auto > 1 and run.model.num_parameters() >= _PROCS_TIP_PARAMETERS:
-        notes = [*notes, f"tip: --procs {auto} trains data-parallel in {auto} processes, which also puts the "
-                         "elementwise work on every idle core (on a 2-core machine the baby-gpt recipe ran about "
-                         "1.3x faster); see README, Speed"]
-    return thread_text, notes
+    return set_threads(threads, auto=auto) if threads is not None else None
+
+
+def _resolve_procs(run, procs, threads, notes):
+    """(process count, how it was chosen for the header, notes) for ``procs`` (a number or 'auto'); sets
+    ``run.procs``. A resumed run with 'auto' keeps the count it was started with, which its checkpoint records
+    (so it continues exactly; CPU runs with no --threads number only). A note when the machine's cores are busy:
+    data parallelism then loses (bench/results/procs-auto-load1.txt)."""
+    how = ""
+    if procs == "auto":
+        recorded = run.resume.state["extra"].get("procs") if run.resume is not None else None
+        if recorded and run.cfg.device == "cpu" and threads in (None, "auto"):
+            procs, how = int(recorded), " (as the run began)"
+        else:
+            procs, how = auto_procs(run.model, run.cfg, threads), " (auto)"
+    run.procs = procs
+    idle = idle_cores() if procs > 1 else None
+    if idle is not None and idle < procs - 0.5:
+        notes = [*notes, f"note: only {idle:.1f} cores of this machine were idle at the start; data-parallel "
+                         f"training in {procs} processes slows down when it shares cores with other work (--procs 1 "
+                         "trains in one process)"]
+    return procs, how, notes
+
+
+def auto_procs(model, cfg, threads="auto", cores=None):
+    """The process count ``--procs auto`` means: one per core this process may use (``cores``, default
+    ``usable_cores()``), at most _AUTO_PROCS_MAX and at least _AUTO_PROCS_ROWS rows of each batch per process; 1 on
+    a GPU, when ``threads`` is a number (the user asked for one process with that many BLAS threads), and for a
+    step with fewer than _AUTO_PROCS_WORK parameters x tokens.
+
+    It depends on the machine, not on its load at the start, so the same command on the same machine trains the
+    same run (runs with different process counts agree to float rounding). Data parallelism also holds up under
+    load: each process runs one BLAS thread and blocks, not spins, while it waits (README, Speed)."""
+    if cfg.device != "cpu" or threads not in (None, "auto"):
+        return 1
+    if model.num_parameters() * cfg.batch_size * cfg.block_size < _AUTO_PROCS_WORK:
+        return 1
+    cores = usable_cores() if cores is None else cores
+    return max(1, min(cores, cfg.batch_size // _AUTO_PROCS_ROWS, _AUTO_PROCS_MAX))
 
 
 def _check_procs(procs, cfg):
+    if procs == "auto":
+        return
     if not isinstance(procs, int) or isinstance(procs, bool) or procs < 1:
-        raise UsageError(f"--procs must be a positive number of processes, got {procs!r}")
+        raise UsageError(f"--procs must be a positive number of processes or 'auto', got {procs!r}")
     if procs > 1 and cfg.device != "cpu":
         raise UsageError(f"--procs {procs} splits batches between CPU processes; on --device {cfg.device} "
                          "use --procs 1")
@@ -760,7 +808,7 @@ def _save(run, path, val_loss=None):
     """A checkpoint of the run as it is now (the model, optimizer, schedule, RNG, batch stream, config)."""
     extra = {"config": dataclasses.asdict(run.cfg), "tokenizer": run.tok.to_dict(), "best_val": run.best_val,
              "elapsed": run.elapsed(), "batch_rng": run.batches.state_dict(), "val_loss": val_loss,
-             "corpus": run.corpus_info}
+             "corpus": run.corpus_info, "procs": run.procs}
     save_checkpoint(path, model=run.model, optimizer=run.opt, scheduler=run.sched, step=run.step, extra=extra)
 
 
@@ -813,7 +861,7 @@ def _train_step(run):
         loss.backward()
         loss_v = loss.item()
     else:
-        loss_v = run.parallel.loss_and_grads(*(t.data for t in run.batches()))
+        loss_v = run.parallel.loss_and_grads(*(t.data for t in run.batches()), seed=(cfg.seed, run.step))
     if monitor is not None:
         monitor.after_backward(run.step + 1)
     if cfg.grad_clip > 0:
@@ -872,7 +920,7 @@ def _finish(run):
                "steps": run.step, "max_iters": cfg.max_iters, "best_val_loss": run.best_val,
                "final_val_loss": run.val_loss, "parameters": run.model.num_parameters(),
                "vocab_size": run.tok.vocab_size, "elapsed_s": round(run.elapsed(), 2),
-               "interrupted": run.interrupted, "out_dir": run.out_dir}
+               "interrupted": run.interrupted, "procs": run.procs, "out_dir": run.out_dir}
     _write_json(os.path.join(run.out_dir, "summary.json"), summary)
     try:
         plot_loss([os.path.join(run.out_dir, "log.csv")], os.path.join(run.out_dir, "loss.png"))
