@@ -3,6 +3,7 @@
     python bench/procs.py                        # the sizes below, --procs 1 against --procs 2, idle machine
     python bench/procs.py --load 1               # the same while 1 busy process competes for the cores
     python bench/procs.py --out bench/results/procs-auto-idle.txt
+    python bench/procs.py --presets gru rnn lstm-attention   # whole presets instead of the sizes below
 
 Each run is a whole ``python -m minitorch.train`` process (start-up, data, the worker processes' start and
 the final evaluation included), as a user runs it: ``--max-iters`` steps of a GPT or LSTM of the given size,
@@ -63,8 +64,11 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=2, help="runs per process count and size (default 2)")
     p.add_argument("--procs", type=int, default=2, help="the data-parallel count compared with 1 (default 2)")
     p.add_argument("--load", type=int, default=0, help="busy-looping processes that compete (default 0)")
+    p.add_argument("--presets", nargs="+", metavar="PRESET",
+                   help="measure these minitorch.train presets (at their own sizes) instead of SIZES")
     p.add_argument("--out", help="also write the report to this file (refused if it exists)")
     args = p.parse_args(argv)
+    sizes = [(name, ["--preset", name]) for name in args.presets] if args.presets else SIZES
     if args.out and os.path.exists(args.out):
         p.error(f"{args.out} exists: choose another --out")
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.load)]
@@ -76,7 +80,7 @@ def main(argv=None):
     print("\n".join(lines), flush=True)
     try:
         with tempfile.TemporaryDirectory(prefix="procs-bench-") as tmp:
-            for name, flags in SIZES:
+            for name, flags in sizes:
                 times = {1: ([], []), args.procs: ([], [])}
                 for _ in range(args.rounds):
                     for procs in times:

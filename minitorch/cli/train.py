@@ -11,7 +11,9 @@ the resolved corpus with its sha256, the tokenizer), ``summary.json``, ``loss.pn
   the same corpus (checked by sha256) with the saved tokenizer. Every file goes to ``--out-dir`` when it is
   given, else to the checkpoint's folder. Only --max-iters, --eval-interval, --eval-iters, --log-interval,
   --sample-tokens, --device (and --out-dir, --threads, --procs, --quiet, --stop-at) may differ from the run's config;
-  other flags must match it.
+  other flags must match it; with ``--procs auto`` a resumed run keeps the process count it began with.
+- On the CPU, large enough models train data-parallel in one process per core (``--procs auto``, see
+  ``auto_procs``); ``--procs 1`` trains in this process alone.
 - Everything is checked before any file is written: a start that fails changes nothing.
 """
 import csv
