@@ -316,6 +316,7 @@ def test_new_run_refuses_a_folder_that_holds_a_run(tmp_path, finished, corpus, c
     (["--model", "transformer"], "--model"),
     (["--tokenizer", "words"], "--tokenizer"),
     (["--n-embd", "10", "--n-head", "4"], "divisible"),
+    (["--seed", "-3"], "--seed must be 0 or more, got -3"),
     (["--resume", "--force"], "contradict"),
     (["--corpus", "DIR"], "is a directory"),
     (["--corpus", "EMPTY"], "is empty"),

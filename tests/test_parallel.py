@@ -151,8 +151,8 @@ def test_procs_auto_follows_the_cores_the_batch_and_the_size_of_a_step(parameter
     assert train_cli.auto_procs(_Sized(parameters), cfg, threads, cores=cores) == expected
 
 
-def test_the_command_line_trains_data_parallel_by_default_where_auto_says_so(tmp_path, capsys, monkeypatch,
-                                                                               corpus):  # noqa: F811
+def test_the_command_line_trains_data_parallel_by_default_where_auto_says_so(
+        tmp_path, capsys, monkeypatch, corpus):  # noqa: F811 - the fixture
     args = ["--corpus", corpus, "--max-iters", "2", *TINY, "--batch-size", "8"]
     run_train([*args, "--out-dir", str(tmp_path / "small")])
     assert "data-parallel" not in capsys.readouterr().err         # a tiny model: one process
@@ -167,8 +167,8 @@ def test_the_command_line_trains_data_parallel_by_default_where_auto_says_so(tmp
     assert summary["procs"] == 1
 
 
-def test_a_resumed_run_keeps_its_process_count_and_its_dropout_masks(tmp_path, capsys, monkeypatch,
-                                                                     corpus):  # noqa: F811
+def test_a_resumed_run_keeps_its_process_count_and_its_dropout_masks(
+        tmp_path, capsys, monkeypatch, corpus):  # noqa: F811 - the fixture
     """With dropout, a --procs 2 run stopped and resumed (with --procs auto, on a machine that would now choose 1)
     logs the losses of the uninterrupted run: the count comes from the checkpoint, the workers' masks from the
     step."""
@@ -189,8 +189,8 @@ def test_a_resumed_run_keeps_its_process_count_and_its_dropout_masks(tmp_path, c
 
 
 @pytest.mark.parametrize("idle, noted", [(0.4, True), (1.9, False)])
-def test_busy_cores_get_a_note_when_training_data_parallel(tmp_path, capsys, monkeypatch, corpus, idle,
-                                                           noted):  # noqa: F811
+def test_busy_cores_get_a_note_when_training_data_parallel(
+        tmp_path, capsys, monkeypatch, corpus, idle, noted):  # noqa: F811 - the fixture
     monkeypatch.setattr(train_cli, "idle_cores", lambda: idle)
     run_train(["--corpus", corpus, "--max-iters", "1", *TINY, "--batch-size", "8", "--procs", "2",
                "--out-dir", str(tmp_path / "run")])

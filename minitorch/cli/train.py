@@ -287,7 +287,7 @@ def _config_problems(cfg):
                  "n_head", "n_embd", "hidden_size", "num_layers", "bpe_vocab_size"):
         if getattr(cfg, name) <= 0:
             problems.append(f"{_flag(name)} must be positive, got {getattr(cfg, name)}")
-    for name in ("warmup_iters", "sample_tokens", "plateau_patience"):
+    for name in ("warmup_iters", "sample_tokens", "plateau_patience", "seed"):
         if getattr(cfg, name) < 0:
             problems.append(f"{_flag(name)} must be 0 or more, got {getattr(cfg, name)}")
     if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
@@ -543,8 +543,9 @@ def auto_procs(model, cfg, threads="auto", cores=None):
     step with fewer than _AUTO_PROCS_WORK parameters x tokens.
 
     It depends on the machine, not on its load at the start, so the same command on the same machine trains the
-    same run (runs with different process counts agree to float rounding). Data parallelism also holds up under
-    load: each process runs one BLAS thread and blocks, not spins, while it waits (README, Speed)."""
+    same run (runs with different process counts agree to float rounding). On a busy machine data parallelism
+    loses: with one other busy process on 2 cores, 2 processes ran 8-25% slower than one
+    (bench/results/procs-auto-load1.txt); the header then notes it (``_resolve_procs``)."""
     if cfg.device != "cpu" or threads not in (None, "auto"):
         return 1
     if model.num_parameters() * cfg.batch_size * cfg.block_size < _AUTO_PROCS_WORK:
