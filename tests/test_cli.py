@@ -465,6 +465,8 @@ def test_generate_errors(trained, tmp_path, capsys):
     assert "bogus.ckpt" in user_error(capsys, generate_cli.main, ["--checkpoint", str(bogus), "--prompt", "the"])
     assert "--device" in user_error(capsys, generate_cli.main, ["--checkpoint", ckpt, "--prompt", "a",
                                                                 "--device", "gpu"])
+    assert "--seed: must be 0 or more, got -1" in user_error(capsys, generate_cli.main, [
+        "--checkpoint", ckpt, "--prompt", "a", "--strategy", "sample", "--seed", "-1"])
     assert "--top-p" in user_error(capsys, generate_cli.main, ["--checkpoint", ckpt, "--prompt", "a",
                                                                "--top-p", "1.5"])
     plain = tmp_path / "plain.ckpt"

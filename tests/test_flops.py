@@ -190,7 +190,8 @@ def test_cli_prints_table_and_rejects_bad_flags(capsys):
     assert "transformer.h.0" in out and "per token (16 tokens)" in out and "GFLOP/s" in out
     e, v = 128, 65  # baby-gpt: 4 layers of 12 E^2 weights, a tied E x V head, attention 4 B T^2 E per layer
     assert fc.forward_flops == 2 * 16 * (4 * 12 * e * e + e * v) + 4 * 4 * 2 * 8 * 8 * e
-    for argv, words in ([["--mode", "fast"]], "--mode"), ([["--batch-size", "0"]], "at least 1"):
+    for argv, words in (([["--mode", "fast"]], "--mode"), ([["--batch-size", "0"]], "at least 1"),
+                        ([["--seed", "-1"]], "--seed: must be 0 or more, got -1")):
         with pytest.raises(SystemExit) as err:
             main(argv[0])
         assert err.value.code == 2

@@ -242,6 +242,17 @@ def positive_int(text, what="integer"):
     return value
 
 
+def seed_int(text):
+    """A random seed: an int >= 0 (NumPy's generators take no negative seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: use an integer 0 or more") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def parse_threads(text):
     """``--threads``: 'auto' or a positive integer."""
     return text if text == "auto" else positive_int(text, "integer or 'auto'")

@@ -25,6 +25,7 @@ from .common import (
     auto_threads,
     positive_int,
     run_main,
+    seed_int,
     set_threads,
 )
 
@@ -50,7 +51,7 @@ def build_parser():
                    help="also time N training steps (after one warm-up step) and print the achieved GFLOP/s "
                         "(default: no timing)")
     p.add_threads("for --time: ")
-    p.add_argument("--seed", type=int, default=1337, help="seed of the weights and token ids (default: 1337)")
+    p.add_argument("--seed", type=seed_int, default=1337, help="seed of the weights and token ids (default: 1337)")
     p.add_debug()
     return p
 

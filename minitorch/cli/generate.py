@@ -12,7 +12,7 @@ import sys
 from ..data import TokenizerError
 from ..generation import STRATEGIES, generate_text
 from ..models.registry import load_model
-from .common import Parser, UsageError, auto_threads, require_device, run_main, set_threads
+from .common import Parser, UsageError, auto_threads, require_device, run_main, seed_int, set_threads
 
 
 def check_prompt(tok, prompt, flag="--prompt"):
@@ -44,7 +44,7 @@ def build_parser():
     p.add_argument("--beam-width", type=int, default=4, help="beams for --strategy beam (default: 4)")
     p.add_argument("--length-penalty", type=float, default=0.0,
                    help="beam search: rank by logprob / length**alpha (default: 0 = raw log-probability)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the sampling strategies (default: 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed of the sampling strategies (default: 0)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu or cuda (default: cpu)")
     p.add_threads()
     p.add_argument("--json", action="store_true", help="print the result as JSON (with beam probabilities)")
