@@ -161,16 +161,22 @@ class DataParallel:
         them, e.g. (run seed, step)): each worker first seeds its generator from it and its rank, so its dropout
         masks depend on them alone; None: workers go on drawing from the generator seeded at their start."""
         results = self._run("grad", x, y, seed)
-        n = sum(rows for rows, _ in results)
-        w0 = results[0][0] / n
+        rows = [r for r, _ in results]
+        n = sum(rows)
+        even = len(set(rows)) == 1  # equal shares: sum the gradients, then scale once (no temporaries)
         for i, p in enumerate(self.params):
             if p.grad is None:
                 p.grad = tensor(np.zeros(p.data.shape, dtype=p.data.dtype))
             g = p.grad.data
-            g *= g.dtype.type(w0)
-            for (rows, _), views in zip(results[1:], self._grad_views):
-                g += views[i] * g.dtype.type(rows / n)
-        return sum(rows * loss for rows, loss in results) / n
+            if even:
+                for views in self._grad_views[:len(rows) - 1]:
+                    g += views[i]
+                g *= g.dtype.type(1 / len(rows))
+                continue
+            g *= g.dtype.type(rows[0] / n)
+            for r, views in zip(rows[1:], self._grad_views):
+                g += views[i] * g.dtype.type(r / n)
+        return sum(r * loss for r, (_, loss) in zip(rows, results)) / n
 
     def loss(self, x, y):
         """Evaluation: the mean loss of the batch (x, y) without gradients (the model in eval mode)."""
