@@ -53,7 +53,7 @@ def single_eval(model, x, y):
         return lm_loss(model, tensor(x), tensor(y)).item()
 
 
-@pytest.mark.parametrize("model, rows, procs", [("gpt", 5, 2), ("lstm", 7, 3)])
+@pytest.mark.parametrize("model, rows, procs", [("gpt", 5, 2), ("lstm", 7, 3), ("gpt", 6, 3)])  # uneven, even shares
 def test_gradients_and_losses_equal_one_process(model, rows, procs):
     m = tiny_model(model)
     x, y = batch(rows)
