@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from minitorch.checkpoint import load as load_tree
+from minitorch.checkpoint import load_checkpoint
 from minitorch.checkpoint import save as save_tree
 from minitorch.cli import common as _cli
 from minitorch.cli import evaluate as evaluate_cli
@@ -148,26 +150,59 @@ def test_resume_continues_exactly(tmp_path, corpus):
     assert [r["val_loss"] for r in a] == [r["val_loss"] for r in b]
 
 
-def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, corpus, monkeypatch):
-    out = tmp_path / "interrupted"
-    calls = {"n": 0}
-    real_clip = train_cli.clip_grad_norm_
+@pytest.fixture
+def ctrl_c():
+    """Python's own Ctrl-C handler, as in a terminal (a test runner may have started with SIGINT ignored)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
-    def clip_then_interrupt(params, max_norm):
+
+def _ctrl_c_at_clip(monkeypatch, at, times=1):
+    """clip_grad_norm_ that sends this process ``times`` real SIGINTs (what Ctrl-C does) at its call number ``at``:
+    in the middle of a step, after its batch was drawn and before the optimizer moved."""
+    calls, real_clip = {"n": 0}, train_cli.clip_grad_norm_
+
+    def clip(params, max_norm):
         calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
+        if calls["n"] == at:
+            for _ in range(times):
+                os.kill(os.getpid(), signal.SIGINT)
         return real_clip(params, max_norm)
 
-    monkeypatch.setattr(train_cli, "clip_grad_norm_", clip_then_interrupt)
-    args = ["--preset", "lstm", "--corpus", corpus, "--eval-interval", "50", "--out-dir", str(out), *TINY]
+    monkeypatch.setattr(train_cli, "clip_grad_norm_", clip)
+    return real_clip
+
+
+def test_ctrl_c_finishes_the_step_saves_it_and_the_run_resumes_exactly(tmp_path, corpus, monkeypatch, capsys,
+                                                                       ctrl_c):
+    args = ["--preset", "lstm", "--corpus", corpus, "--eval-interval", "50", *TINY, "--dropout", "0.1",
+            "--max-iters", "8"]
+    run_train([*args, "--out-dir", str(tmp_path / "straight")])
+    out = tmp_path / "interrupted"
+    real_clip = _ctrl_c_at_clip(monkeypatch, at=4)
+    capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
-        run_train([*args, "--max-iters", "8"])
+        run_train([*args, "--out-dir", str(out)])
     assert exc.value.code == 130
-    assert (out / "last.ckpt").exists()
+    err = capsys.readouterr().err
+    assert "stopping after step 4 and saving it" in err and "interrupted: saved step 4 in" in err
+    assert load_checkpoint(str(out / "last.ckpt"), restore_rng=False)["step"] == 4
     monkeypatch.setattr(train_cli, "clip_grad_norm_", real_clip)
-    summary = run_train([*args, "--max-iters", "8", "--resume"])
+    summary = run_train([*args, "--out-dir", str(out), "--resume"])
     assert summary["steps"] == 8
+    straight, resumed = read_log(tmp_path / "straight" / "log.csv"), read_log(out / "log.csv")
+    assert [r["train_loss"] for r in resumed] == [r["train_loss"] for r in straight]
+
+
+def test_a_second_ctrl_c_stops_at_once_and_saves_no_torn_step(tmp_path, corpus, monkeypatch, capsys, ctrl_c):
+    out = tmp_path / "run"
+    _ctrl_c_at_clip(monkeypatch, at=3, times=2)
+    with pytest.raises(SystemExit) as exc:
+        run_train(["--corpus", corpus, "--eval-interval", "50", *TINY, "--max-iters", "8", "--out-dir", str(out)])
+    assert exc.value.code == 130
+    assert "interrupted during step 3: not saved" in capsys.readouterr().err
+    assert not (out / "last.ckpt").exists()
 
 
 # ----------------------------------------------------------------------------- run folders

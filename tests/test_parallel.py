@@ -4,12 +4,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
 import minitorch
 from minitorch import tensor
+from minitorch.checkpoint import load_checkpoint
 from minitorch.cli import train as train_cli
 from minitorch.cli.parallel import DataParallel
 from minitorch.models.registry import Config, build_model, lm_loss
@@ -196,6 +198,52 @@ def test_busy_cores_get_a_note_when_training_data_parallel(
                "--out-dir", str(tmp_path / "run")])
     note = f"note: only {idle:.1f} cores of this machine were idle at the start; data-parallel training in 2"
     assert (note in capsys.readouterr().err) == noted
+
+
+def test_ctrl_c_to_the_process_group_stops_a_data_parallel_run_after_a_whole_step(tmp_path, corpus):  # noqa: F811
+    """What Ctrl-C in a terminal does: SIGINT to the training process and its workers at once. The workers ignore
+    it; the main process finishes the step, saves it, stops them and exits 130; the resumed run then logs what an
+    uninterrupted one does."""
+    args = ["--corpus", corpus, *TINY, "--batch-size", "8", "--procs", "2", "--dropout", "0.1", "--max-iters",
+            "100000", "--eval-interval", "100000"]
+    out = tmp_path / "run"
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from minitorch.cli.train import main; main(sys.argv[1:])")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, "-c", code, *args, "--out-dir", str(out), "--quiet"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(_rows(out / "log.csv")) < 3 and proc.poll() is None:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    step = int(load_checkpoint(str(out / "last.ckpt"), restore_rng=False)["step"])
+    assert f"interrupted: saved step {step} in" in err and step >= 3
+    for _ in range(100):  # the workers and multiprocessing's helper end with the main process
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("processes of the interrupted run are still running")
+    run_train(["--resume", str(out), "--stop-at", str(step + 3)])
+    run_train([*args, "--out-dir", str(tmp_path / "straight"), "--stop-at", str(step + 3)])
+    resumed, straight = read_log(out / "log.csv"), read_log(tmp_path / "straight" / "log.csv")
+    assert [r["train_loss"] for r in resumed] == [r["train_loss"] for r in straight]
+
+
+def _rows(path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.readlines()[1:]
+    except FileNotFoundError:
+        return []
 
 
 def test_a_script_without_the_main_guard_gets_an_error_not_a_hang(tmp_path):

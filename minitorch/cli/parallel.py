@@ -23,6 +23,7 @@ workers; the language models minitorch.train builds have none.
 """
 import os
 import pickle
+import signal
 import traceback
 
 import numpy as np
@@ -223,6 +224,9 @@ def _worker(rank, conn, param_raw, grad_raw, spans, dtype, seed):
     """A worker's loop: a replica whose parameters are views of the shared buffer; answers ("grad", x, y) with
     its loss (gradients into its shared buffer) and ("loss", x, y) with the forward-only loss; ("stop") ends."""
     try:
+        # Ctrl-C reaches every process of the terminal's group: the main process finishes the step under way and
+        # stops the workers, which must not quit under it first.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         manual_seed(seed + 1009 * rank)  # its own dropout masks
         _, model_bytes, _, _ = conn.recv()
         model = pickle.loads(model_bytes)

@@ -24,6 +24,7 @@ import math
 import os
 import shutil
 import sys
+import threading
 import time
 
 import numpy as np
@@ -436,6 +437,7 @@ class Run:
     t_start: float = 0.0  # perf_counter() when this process's first step began
     best_source: str = None  # the best.ckpt a run continued in a new folder takes along
     interrupted: bool = False
+    mid_step: bool = False  # inside _train_step, where an interrupt would leave a torn state
     # what it writes to
     log: object = None
     monitor: object = None
@@ -828,24 +830,36 @@ def _progress_bar(run, quiet):
 
 def _train_loop(run, stop_at, quiet):
     """Train to ``stop_at`` (or the end), evaluating, sampling and saving every ``eval_interval`` steps and
-    logging every ``log_interval``; on Ctrl-C save last.ckpt and stop."""
+    logging every ``log_interval``. Ctrl-C finishes the step under way (and its evaluation), saves last.ckpt and
+    stops, so a resumed run continues exactly; a second Ctrl-C stops at once, and saves only between steps (a
+    step cut short leaves the model, optimizer and batch stream out of step with each other)."""
     cfg = run.cfg
     run.bar = _progress_bar(run, quiet)
     run.t_start = time.perf_counter()
     try:
-        while run.step < min(cfg.max_iters, stop_at or cfg.max_iters):
-            loss_v, lr_now, tokens_per_s = _train_step(run)
-            if run.step % cfg.eval_interval == 0 or run.step == cfg.max_iters:
-                _evaluate(run, lr_now, tokens_per_s)
-            elif run.step % cfg.log_interval == 0:
-                run.log.write(step=run.step, lr=lr_now, train_loss=f"{loss_v:.6f}", val_loss="",
-                              tokens_per_s=f"{tokens_per_s:.1f}", elapsed=f"{run.elapsed():.2f}")
-        if run.step < cfg.max_iters:
-            _save(run, run.last_path, run.val_loss)
+        target = min(cfg.max_iters, stop_at or cfg.max_iters)
+        with _StopRequest(run) as stop:
+            while run.step < target and not stop.requested:
+                loss_v, lr_now, tokens_per_s = _train_step(run)
+                if run.step % cfg.eval_interval == 0 or run.step == cfg.max_iters:
+                    _evaluate(run, lr_now, tokens_per_s)
+                elif run.step % cfg.log_interval == 0:
+                    run.log.write(step=run.step, lr=lr_now, train_loss=f"{loss_v:.6f}", val_loss="",
+                                  tokens_per_s=f"{tokens_per_s:.1f}", elapsed=f"{run.elapsed():.2f}")
+            if run.step < cfg.max_iters:
+                _save(run, run.last_path, run.val_loss)
+            if stop.requested and run.step < target:
+                run.interrupted = True
+                print(f"\ninterrupted: saved step {run.step} in {run.last_path}; continue with --resume",
+                      file=sys.stderr)
     except KeyboardInterrupt:
         run.interrupted = True
-        _save(run, run.last_path, run.val_loss)
-        print(f"\ninterrupted at step {run.step}: saved {run.last_path}; continue with --resume", file=sys.stderr)
+        if run.mid_step:
+            print(f"\ninterrupted during step {run.step + 1}: not saved ({run.last_path} holds the last evaluated "
+                  "step, if any); continue from it with --resume", file=sys.stderr)
+        else:
+            _save(run, run.last_path, run.val_loss)
+            print(f"\ninterrupted: saved step {run.step} in {run.last_path}; continue with --resume", file=sys.stderr)
     finally:
         if run.bar is not None:
             run.bar.close()
@@ -853,10 +867,41 @@ def _train_loop(run, stop_at, quiet):
             run.monitor.close()
 
 
+class _StopRequest:
+    """While training: the first Ctrl-C (SIGINT) sets ``requested`` and says that the run stops after the step
+    under way; a second raises KeyboardInterrupt as usual. Only where Python's own Ctrl-C handler is in place
+    (the main thread; not where SIGINT is ignored or handled by someone else)."""
+
+    def __init__(self, run):
+        self.run, self.requested, self._before = run, False, None
+
+    def __enter__(self):
+        import signal  # noqa: PLC0415 - only the training loop handles signals
+
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._before = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(f"\nminitorch.train: stopping after step {self.run.step + 1} and saving it (Ctrl-C again to stop at "
+              "once)", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        if self._before is not None:
+            import signal  # noqa: PLC0415
+
+            signal.signal(signal.SIGINT, self._before)
+
+
 def _train_step(run):
     """One optimizer step on the next batch: (loss, learning rate used, tokens per second)."""
     cfg, model, opt, monitor = run.cfg, run.model, run.opt, run.monitor
     t0 = time.perf_counter()
+    run.mid_step = True  # from the batch drawn to the step counted: an interrupt here leaves a torn state
     model.train()
     if run.parallel is None:
         loss = lm_loss(model, *run.batches())
@@ -876,6 +921,7 @@ def _train_step(run):
     if run.sched is not None and cfg.schedule != "plateau":
         run.sched.step()
     run.step += 1
+    run.mid_step = False
     if monitor is not None:
         monitor.after_update(run.step, loss_v, lr_now)
     if not math.isfinite(loss_v):
