@@ -45,9 +45,9 @@ printed before and after every phase: quote results only from an idle machine. T
 framework runs as a user would run it, minitorch with ``python -m minitorch.train``'s default
 (``--threads auto``: one BLAS thread per idle core) and PyTorch with its own default (one
 thread per core); ``--threads N`` gives both N threads. Processes: minitorch trains with ``--procs auto``,
-``python -m minitorch.train``'s default (data-parallel in one process per core for models this size, one BLAS
-thread each; one process when ``--threads N`` is given); ``--procs N`` sets the count. With more than one its
-peak RSS counts the workers too.
+``python -m minitorch.train``'s default (data-parallel in one process per core, up to 3 for the presets' batches
+of 12 rows, one BLAS thread each; one process when ``--threads N`` is given); ``--procs N`` sets the count. With
+more than one its peak RSS counts the workers too.
 GFLOP/s: the matrix-product work of one training step (forward and backward: 3x the forward's 2 M K N per
 product, attention's two batched products included) divided by the median step time.
 """
@@ -74,7 +74,7 @@ sys.path.insert(0, ROOT)
 
 from minitorch import backend  # noqa: E402
 from minitorch.checkpoint import load_checkpoint  # noqa: E402
-from minitorch.cli.common import resolve_corpus  # noqa: E402
+from minitorch.cli.common import parse_procs, resolve_corpus  # noqa: E402
 from minitorch.cli.train import build_tokenizer, estimate_loss, train  # noqa: E402
 from minitorch.data import RandomBatchSampler, load_corpus, train_val_split  # noqa: E402
 from minitorch.models.registry import PRESETS, Config, build_model  # noqa: E402
@@ -421,7 +421,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None,
                    help="threads for both frameworks (BLAS and torch.set_num_threads); default: minitorch.train's "
                         "--threads auto and PyTorch's own default")
-    p.add_argument("--procs", type=_procs, default="auto",
+    p.add_argument("--procs", type=parse_procs, default="auto",
                    help="minitorch trains data-parallel in this many processes (minitorch.train --procs; default "
                         "auto, as minitorch.train); its peak RSS then adds the workers' (main + (procs - 1) x the "
                         "largest worker)")
@@ -451,19 +451,6 @@ def parse_args(argv=None):
             if os.path.exists(path):
                 p.error(f"{path} exists: give --force to overwrite it, or another --out/--tag")
     return args
-
-
-def _procs(text):
-    """--procs: 'auto' or a positive integer."""
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: use a positive integer or 'auto'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def report_paths(args):

@@ -231,26 +231,26 @@ def require_device(device):
 
 
 # ----------------------------------------------------------------------------- threads
-def positive_int(text, what="integer"):
-    """An int >= 1 (sizes, counts); ``what`` names the expected value in the error."""
+def _int_from(text, minimum, expected):
+    """int(text) if it is at least ``minimum``, else an argparse error; ``expected`` names the value wanted."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: use a positive {what}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: use {expected}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {'at least 1' if minimum == 1 else f'{minimum} or more'}, "
+                                         f"got {value}")
     return value
+
+
+def positive_int(text, what="integer"):
+    """An int >= 1 (sizes, counts); ``what`` names the expected value in the error."""
+    return _int_from(text, 1, f"a positive {what}")
 
 
 def seed_int(text):
     """A random seed: an int >= 0 (NumPy's generators take no negative seeds)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: use an integer 0 or more") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+    return _int_from(text, 0, "an integer 0 or more")
 
 
 def parse_threads(text):
