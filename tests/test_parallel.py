@@ -224,18 +224,38 @@ def test_ctrl_c_to_the_process_group_stops_a_data_parallel_run_after_a_whole_ste
     assert proc.returncode == 130, err
     step = int(load_checkpoint(str(out / "last.ckpt"), restore_rng=False)["step"])
     assert f"interrupted: saved step {step} in" in err and step >= 3
-    for _ in range(100):  # the workers and multiprocessing's helper end with the main process
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
+    left = _running_in_group(proc.pid)
+    for _ in range(200):  # the workers and multiprocessing's helper end with the main process
+        if not left:
             break
         time.sleep(0.05)
-    else:
-        pytest.fail("processes of the interrupted run are still running")
+        left = _running_in_group(proc.pid)
+    assert not left, f"processes of the interrupted run still running: {left}"
     run_train(["--resume", str(out), "--stop-at", str(step + 3)])
     run_train([*args, "--out-dir", str(tmp_path / "straight"), "--stop-at", str(step + 3)])
     resumed, straight = read_log(out / "log.csv"), read_log(tmp_path / "straight" / "log.csv")
     assert [r["train_loss"] for r in resumed] == [r["train_loss"] for r in straight]
+
+
+def _running_in_group(pgid):
+    """[(pid, state, command line)] of the processes of group ``pgid`` that still run (not zombies waiting for
+    init to reap them, which some container inits are slow to do), from /proc; [] where there is no /proc."""
+    found = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp, ...
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    found.append((int(entry), fields[0], fh.read().replace(b"\0", b" ").decode(errors="replace")))
+            except OSError:
+                continue
+    return found
 
 
 def _rows(path):
