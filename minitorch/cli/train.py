@@ -201,14 +201,14 @@ def build_parser():
     p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
                    help="save last.ckpt and stop at this step, continue later with --resume "
                         "(default: run to --max-iters)")
-    p.add_threads()
+    p.add_threads("(with several training processes, see --procs, 'auto' means 1 each) ")
     p.add_argument("--procs", type=parse_procs, default="auto", metavar="N",
                    help="train data-parallel in N processes on the CPU (each batch split by rows, gradients "
                         "averaged, one BLAS thread per process unless --threads is a number): uses every core for "
                         "the elementwise work too, which one NumPy process cannot. auto = one per core this process "
                         f"may use, at most {_AUTO_PROCS_MAX} and at least {_AUTO_PROCS_ROWS} batch rows each, for "
-                        "CPU models whose parameters x batch tokens reach 10 million; 1 when --threads is a number "
-                        "(default: auto)")
+                        "CPU models whose parameters x batch tokens reach 10 million; 1 when --threads is a number; "
+                        "a resumed run keeps the count it began with (default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--log-grads", type=int, default=0, metavar="N",
                    help="every N steps, write each parameter's gradient norm and update-to-weight ratio to "
