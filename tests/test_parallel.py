@@ -127,6 +127,15 @@ def test_bad_procs_are_refused_before_anything_is_written(tmp_path, capsys, corp
     assert not out.exists()
 
 
+def test_a_resumed_run_checks_procs_against_its_own_batch_size(tmp_path, capsys, corpus):  # noqa: F811
+    out = tmp_path / "run"
+    run_train(["--corpus", corpus, "--max-iters", "2", *TINY, "--out-dir", str(out)])  # batch 4
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    line = user_error(capsys, train_cli.main, ["--resume", str(out), "--max-iters", "4", "--procs", "5", "--quiet"])
+    assert "--procs 5 is more than the --batch-size 4 rows" in line
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 class _Sized:
     def __init__(self, parameters):
         self.parameters = parameters

@@ -476,7 +476,6 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     Raises ``minitorch.errors.UsageError`` (and the data/checkpoint errors) for user errors."""
     notes = _check_config(cfg)
     _check_options(log_grads, tensorboard, stop_at)
-    _check_procs(procs, cfg)
     if resume is False or resume is None:
         _check_new_folder(cfg.out_dir, force)
         run = Run(cfg, cfg.out_dir)
@@ -485,6 +484,7 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
         if _nothing_left(run, stop_at):
             return None
         _check_resume_folder(run)
+    _check_procs(procs, run.cfg)  # the run's batch size and device (a resumed run's own)
     require_device(run.cfg.device)
     _load_data(run)
     _build_model(run)
