@@ -195,6 +195,25 @@ def test_ctrl_c_finishes_the_step_saves_it_and_the_run_resumes_exactly(tmp_path,
     assert [r["train_loss"] for r in resumed] == [r["train_loss"] for r in straight]
 
 
+def test_ctrl_c_during_an_evaluation_stops_after_it(tmp_path, corpus, monkeypatch, capsys, ctrl_c):
+    real, calls = train_cli.estimate_loss, []
+
+    def estimate_then_ctrl_c(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # in the first evaluation (step 4), before its validation half
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_cli, "estimate_loss", estimate_then_ctrl_c)
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exc:
+        run_train(["--corpus", corpus, "--eval-interval", "4", *TINY, "--max-iters", "8", "--out-dir", str(out)])
+    assert exc.value.code == 130
+    err = capsys.readouterr().err
+    assert "stopping after step 4 and saving it" in err and "interrupted: saved step 4 in" in err
+    assert [int(r["step"]) for r in read_log(out / "log.csv")] == [1, 2, 3, 4]  # the evaluation finished
+
+
 def test_a_second_ctrl_c_stops_at_once_and_saves_no_torn_step(tmp_path, corpus, monkeypatch, capsys, ctrl_c):
     out = tmp_path / "run"
     _ctrl_c_at_clip(monkeypatch, at=3, times=2)

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -876,8 +877,6 @@ class _StopRequest:
         self.run, self.requested, self._before = run, False, None
 
     def __enter__(self):
-        import signal  # noqa: PLC0415 - only the training loop handles signals
-
         if threading.current_thread() is threading.main_thread() and \
                 signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             self._before = signal.signal(signal.SIGINT, self._handle)
@@ -887,13 +886,12 @@ class _StopRequest:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        print(f"\nminitorch.train: stopping after step {self.run.step + 1} and saving it (Ctrl-C again to stop at "
-              "once)", file=sys.stderr, flush=True)
+        step = self.run.step + 1 if self.run.mid_step else self.run.step  # between steps: the one just done
+        print(f"\nminitorch.train: stopping after step {step} and saving it (Ctrl-C again to stop at once)",
+              file=sys.stderr, flush=True)
 
     def __exit__(self, *exc):
         if self._before is not None:
-            import signal  # noqa: PLC0415
-
             signal.signal(signal.SIGINT, self._before)
 
 
