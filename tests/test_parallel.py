@@ -136,6 +136,34 @@ def test_a_resumed_run_checks_procs_against_its_own_batch_size(tmp_path, capsys,
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+class _NoWorkers:
+    def __init__(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+
+def test_workers_that_do_not_start_refuse_an_explicit_procs_before_any_file_is_written(tmp_path, capsys, monkeypatch,
+                                                                                       corpus):  # noqa: F811
+    monkeypatch.setattr(train_cli, "DataParallel", _NoWorkers)
+    out = tmp_path / "run"
+    line = user_error(capsys, train_cli.main, ["--corpus", corpus, "--max-iters", "2", *TINY, "--procs", "2",
+                                               "--out-dir", str(out), "--quiet"])
+    assert "--procs 2: the worker processes did not start: [Errno 28] No space left on device" in line
+    assert "use --procs 1" in line
+    assert not out.exists()
+
+
+def test_workers_that_do_not_start_leave_procs_auto_in_one_process(tmp_path, capsys, monkeypatch,
+                                                                   corpus):  # noqa: F811
+    monkeypatch.setattr(train_cli, "DataParallel", _NoWorkers)
+    monkeypatch.setattr(train_cli, "_AUTO_PROCS_WORK", 0)
+    monkeypatch.setattr(train_cli, "usable_cores", lambda: 2)
+    summary = run_train(["--corpus", corpus, "--max-iters", "2", *TINY, "--batch-size", "8",
+                         "--out-dir", str(tmp_path / "run")])
+    assert summary["procs"] == 1 and summary["steps"] == 2
+    assert ("note: training in one process: the workers of --procs auto (2) did not start ([Errno 28] No space left "
+            "on device)") in capsys.readouterr().err
+
+
 class _Sized:
     def __init__(self, parameters):
         self.parameters = parameters

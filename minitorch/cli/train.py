@@ -492,14 +492,10 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     procs, how, notes = _resolve_procs(run, procs, threads, notes)
     thread_text = _set_threads(run, threads, procs)
     _take_best_along(run)
-    # everything checked: from here on files are written
-    _prepare_folder(run, force, log_grads, tensorboard)
-    if procs > 1:
-        per_process = 1 if threads in (None, "auto") else int(threads)
-        run.parallel = DataParallel(run.model, procs, seed=cfg.seed, threads=per_process)
-        thread_text = (f"data-parallel in {procs} processes{how}, {per_process} BLAS thread{'s' * (per_process > 1)} "
-                       "each")
+    thread_text, notes = _start_workers(run, threads, how, thread_text, notes)
     try:
+        # everything checked and the workers started: from here on files are written
+        _prepare_folder(run, force, log_grads, tensorboard)
         _print_header(run, notes, thread_text)
         _train_loop(run, stop_at, quiet)
     finally:
@@ -509,6 +505,27 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
 
 
 # --------------------------------------------------------------- checks before anything is written
+def _start_workers(run, threads, how, thread_text, notes):
+    """Start the data-parallel workers when ``run.procs`` > 1 (before any file is written); returns the header's
+    thread phrase and the notes. Workers that cannot start (no process or shared memory to be had, a worker that
+    dies while starting) are a UsageError for an explicit --procs; with --procs auto the run trains in this
+    process, and a note says why."""
+    if run.procs < 2:
+        return thread_text, notes
+    per_process = 1 if threads in (None, "auto") else int(threads)
+    try:
+        run.parallel = DataParallel(run.model, run.procs, seed=run.cfg.seed, threads=per_process)
+    except (OSError, RuntimeError) as err:  # WorkerStopped is a RuntimeError
+        if how != " (auto)":
+            raise UsageError(f"--procs {run.procs}: the worker processes did not start: {err}",
+                             "use --procs 1 to train in one process") from None
+        note = f"note: training in one process: the workers of --procs auto ({run.procs}) did not start ({err})"
+        run.procs = 1
+        return _set_threads(run, threads, 1), [*notes, note]
+    return (f"data-parallel in {run.procs} processes{how}, {per_process} BLAS thread{'s' * (per_process > 1)} "
+            "each"), notes
+
+
 def _set_threads(run, threads, procs):
     """Set the BLAS threads (one per process with ``procs`` > 1, also when ``threads`` is None: a second one would
     wait for another process's core); returns the header's thread phrase or None."""
