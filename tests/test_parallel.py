@@ -303,6 +303,27 @@ def _rows(path):
         return []
 
 
+def test_a_script_without_the_main_guard_trains_with_procs_auto_in_one_process(tmp_path, corpus):  # noqa: F811
+    """``train(..., procs="auto")`` in a script without the guard: each worker imports the script, whose train()
+    call must fail in the worker (not train there too); the script's own run then trains in one process, and says
+    why."""
+    script = tmp_path / "noguard.py"
+    out = tmp_path / "run"
+    argv = [*TINY, "--batch-size", "8", "--corpus", corpus, "--max-iters", "3", "--out-dir", str(out)]
+    script.write_text("import minitorch.cli.train as t\n"
+                      "t._AUTO_PROCS_WORK, t.usable_cores = 0, lambda: 2\n"
+                      f"cfg, _ = t.parse_args({argv!r})\n"
+                      "print(t.train(cfg, quiet=True, procs='auto')['procs'])\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "1"
+    assert "note: training in one process: the workers of --procs auto (2) did not start" in r.stderr
+    assert 'needs the `if __name__ == "__main__":` guard' in r.stderr
+    assert [int(row["step"]) for row in read_log(out / "log.csv")] == [1, 2, 3]
+
+
 def test_a_script_without_the_main_guard_gets_an_error_not_a_hang(tmp_path):
     """Spawned workers import the calling script; without the guard each worker fails as it starts. That must be
     an error naming the fix (multiprocessing itself would wait forever to hand a dead worker a large argument)."""

@@ -75,7 +75,7 @@ from .common import (
     set_threads,
     usable_cores,
 )
-from .parallel import DataParallel
+from .parallel import DataParallel, WorkerStopped
 
 
 def build_tokenizer(kind, text, vocab_size=512):
@@ -515,7 +515,9 @@ def _start_workers(run, threads, how, thread_text, notes):
     per_process = 1 if threads in (None, "auto") else int(threads)
     try:
         run.parallel = DataParallel(run.model, run.procs, seed=run.cfg.seed, threads=per_process)
-    except (OSError, RuntimeError) as err:  # WorkerStopped is a RuntimeError
+    except (OSError, WorkerStopped) as err:
+        # Only these: a worker that imports a script without the __main__ guard runs the script's train() call
+        # too, and must fail here (multiprocessing's RuntimeError), not fall back to training.
         if how != " (auto)":
             raise UsageError(f"--procs {run.procs}: the worker processes did not start: {err}",
                              "use --procs 1 to train in one process") from None
