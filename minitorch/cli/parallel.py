@@ -221,8 +221,9 @@ class DataParallel:
 
 # ---------------------------------------------------------------------- the worker process
 def _worker(rank, conn, param_raw, grad_raw, spans, dtype, seed):
-    """A worker's loop: a replica whose parameters are views of the shared buffer; answers ("grad", x, y) with
-    its loss (gradients into its shared buffer) and ("loss", x, y) with the forward-only loss; ("stop") ends."""
+    """A worker's loop: a replica whose parameters are views of the shared buffer. Messages are 4-tuples: it
+    answers ("grad", x, y, step seed or None) with its loss (gradients into its shared buffer), ("loss", x, y, None)
+    with the forward-only loss and ("losses", [(x, y), ...], None, None) with each batch's; ("stop", ...) ends."""
     try:
         # Ctrl-C reaches every process of the terminal's group: the main process finishes the step under way and
         # stops the workers, which must not quit under it first.
