@@ -669,6 +669,41 @@ def test_auto_threads_leaves_busy_cores_alone():
     assert 1 <= _cli.auto_threads() <= _cli.usable_cores()
 
 
+def _cgroup_files(root, files):
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="ascii")
+
+
+@pytest.mark.parametrize("files, own, quota", [
+    ({}, "0::/\n", None),                                                      # no cgroup files: no quota
+    ({"cpu.max": "max 100000\n"}, "0::/\n", None),                             # v2, unlimited
+    ({"cpu.max": "200000 100000\n"}, "0::/\n", 2.0),                           # v2 in a container: docker --cpus 2
+    ({"cpu.max": "max 100000\n", "kubepods/pod1/cpu.max": "150000 100000\n"},  # v2, this process's own cgroup
+     "0::/kubepods/pod1\n", 1.5),
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, "1:cpu:/\n", None),  # v1, unlimited
+    ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"},                  # v1
+     "4:cpu,cpuacct:/\n", 3.0),
+    ({"cpu.max": "garbage"}, "not a cgroup line\n", None),                     # malformed: no quota, no error
+])
+def test_cgroup_cpu_quotas_are_read_from_v1_and_v2_files(tmp_path, files, own, quota):
+    _cgroup_files(tmp_path / "cg", files)
+    (tmp_path / "self").write_text(own, encoding="ascii")
+    assert _cli.cgroup_cpu_quota(root=str(tmp_path / "cg"), own=str(tmp_path / "self")) == quota
+
+
+def test_usable_cores_are_capped_by_the_cgroup_quota(monkeypatch):
+    from minitorch.cli import common
+
+    cores = common.usable_cores()
+    monkeypatch.setattr(common, "cgroup_cpu_quota", lambda: 1.5)
+    assert common.usable_cores() == 1                       # 1.5 CPUs of quota: one process, one thread
+    monkeypatch.setattr(common, "cgroup_cpu_quota", lambda: 1000.0)
+    assert common.usable_cores() == cores                   # a quota above the affinity mask changes nothing
+    monkeypatch.setattr(common, "cgroup_cpu_quota", lambda: 0.2)
+    assert common.usable_cores() == 1                       # at least 1
+
+
 def test_the_tools_are_written_in_short_functions():
     """Issue 19: a newcomer reads each step of a tool on one screen (train() is a list of named steps)."""
     import ast

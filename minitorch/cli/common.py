@@ -264,11 +264,55 @@ def parse_procs(text):
 
 
 def usable_cores():
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    """CPU cores this process may run on: its affinity mask where the OS has one (else the machine's count),
+    capped by its cgroup's CPU quota where it has one (a container started with ``docker run --cpus 2``, a
+    Kubernetes CPU limit: the affinity mask still shows every core of the host), rounded down, at least 1."""
     try:
-        return len(os.sched_getaffinity(0)) or 1
+        cores = len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    return cores if quota is None else max(1, min(cores, int(quota)))
+
+
+def cgroup_cpu_quota(root="/sys/fs/cgroup", own="/proc/self/cgroup"):
+    """The CPUs (quota / period) that a cgroup CPU quota allows this process, or None where there is none.
+
+    Reads cgroup v2's ``cpu.max`` ("max 100000": no quota) and v1's ``cpu/cpu.cfs_quota_us`` (-1: none) with
+    ``cpu.cfs_period_us``, at the root as a container sees it and at this process's own cgroup path (from
+    ``own``); the smallest quota found counts. Unreadable or malformed files count as no quota."""
+    paths = [""]
+    try:
+        with open(own, encoding="utf-8") as fh:
+            for line in fh:  # "0::/path" (v2), "4:cpu,cpuacct:/path" (v1)
+                _, controllers, path = line.rstrip("\n").split(":", 2)
+                if path not in ("", "/") and (controllers == "" or "cpu" in controllers.split(",")):
+                    paths.append(path)
+    except (OSError, ValueError):
+        pass
+    quotas = []
+    for path in dict.fromkeys(paths):
+        quotas += [q for q in (_v2_quota(f"{root}{path}/cpu.max"), _v1_quota(f"{root}/cpu{path}")) if q]
+    return min(quotas) if quotas else None
+
+
+def _v2_quota(path):
+    try:
+        with open(path, encoding="ascii") as fh:
+            quota, period = fh.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _v1_quota(folder):
+    try:
+        with open(f"{folder}/cpu.cfs_quota_us", encoding="ascii") as fq, \
+                open(f"{folder}/cpu.cfs_period_us", encoding="ascii") as fp:
+            quota, period = int(fq.read()), int(fp.read())
+        return None if quota <= 0 else quota / period
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
 
 
 def idle_cores(window=0.25):
