@@ -566,7 +566,7 @@ def auto_procs(model, cfg, threads="auto", cores=None):
 
     It depends on the machine, not on its load at the start, so the same command on the same machine trains the
     same run (runs with different process counts agree to float rounding). On a busy machine data parallelism
-    loses: with one other busy process on 2 cores, 2 processes ran 8-25% slower than one
+    loses: with one other busy process on 2 cores, 2 processes took 8-23% longer than one
     (bench/results/procs-auto-load1.txt); the header then notes it (``_resolve_procs``)."""
     if cfg.device != "cpu" or threads not in (None, "auto"):
         return 1
