@@ -69,7 +69,7 @@ def test_gradients_and_losses_equal_one_process(model, rows, procs):
             assert loss == pytest.approx(loss1, rel=1e-6)
             for g1, p in zip(grads1, m.parameters()):
                 np.testing.assert_allclose(p.grad.data, g1, rtol=1e-4, atol=1e-6)
-        assert dp.loss(x, y) == pytest.approx(eval1, rel=1e-6)
+        assert dp.losses([(x, y)]) == pytest.approx([eval1], rel=1e-6)
         batches = [batch(rows, seed=s) for s in range(4)]
         assert dp.losses(batches) == pytest.approx([single_eval(m, *b) for b in batches], rel=1e-6)
         assert dp.losses(batches[:1]) == pytest.approx([single_eval(m, *batches[0])], rel=1e-6)  # idle workers

@@ -5,7 +5,7 @@ the training process starts N - 1 worker processes, each with a replica of the m
 and every batch is split by rows: each process computes the loss and gradients of its rows, the main
 process averages the gradients (weighted by rows, so the result is the full batch's mean-loss gradient
 up to float rounding), clips and steps the optimizer, and publishes the new parameters. Evaluation
-batches are split the same way. This is PyTorch's DistributedDataParallel, on one machine, with the
+batches are shared out whole between the processes. This is PyTorch's DistributedDataParallel, on one machine, with the
 arrays passed through shared memory:
 
 - parameters: one shared buffer written by the main process after each optimizer step; the workers'
@@ -62,8 +62,9 @@ def _views(flat, spans):
 class DataParallel:
     """``procs`` processes (this one and ``procs - 1`` workers) computing a model's loss on row slices of each
     batch. ``loss_and_grads(x, y)`` leaves the full batch's gradients in the parameters' ``.grad`` and returns
-    its loss; ``loss(x, y)`` is the forward-only (evaluation) loss; ``publish()`` sends the current parameters
-    to the workers (after every optimizer step); ``close()`` stops them (also on ``with`` exit)."""
+    its loss; ``losses(batches)`` are the forward-only (evaluation) losses of whole batches; ``publish()`` sends
+    the current parameters to the workers (after every optimizer step); ``close()`` stops them (also on ``with``
+    exit)."""
 
     def __init__(self, model, procs, seed=0, threads=1):
         if procs < 2:
@@ -144,24 +145,18 @@ class DataParallel:
             raise RuntimeError(f"data-parallel worker {rank} failed: {value}")
         return value
 
-    def _run(self, kind, x, y, seed=None):
-        """Send each worker its rows; compute rank 0's here; return [(rows, loss)] per rank."""
-        x, y = np.asarray(x), np.asarray(y)
-        slices = _ranges(x.shape[0], min(self.procs, x.shape[0]))  # no process without rows
-        for rank, (a, b) in enumerate(slices[1:], start=1):
-            self._send(rank, (kind, x[a:b], y[a:b], seed))
-        a, b = slices[0]
-        loss = (_grad_loss if kind == "grad" else _eval_loss)(self.model, x[a:b], y[a:b])
-        results = [(b - a, loss)]
-        results += [(hi - lo, self._reply(rank)) for rank, (lo, hi) in enumerate(slices[1:], start=1)]
-        return results
-
     def loss_and_grads(self, x, y, seed=None):
         """Training: the mean loss of the batch (x, y) (integer arrays (B, T)); the parameters' ``.grad`` hold its
         gradient, the row-weighted sum of every process's gradient. ``seed`` (a non-negative int or a tuple of
         them, e.g. (run seed, step)): each worker first seeds its generator from it and its rank, so its dropout
         masks depend on them alone; None: workers go on drawing from the generator seeded at their start."""
-        results = self._run("grad", x, y, seed)
+        x, y = np.asarray(x), np.asarray(y)
+        slices = _ranges(x.shape[0], min(self.procs, x.shape[0]))  # no process without rows
+        for rank, (a, b) in enumerate(slices[1:], start=1):
+            self._send(rank, ("grad", x[a:b], y[a:b], seed))
+        a, b = slices[0]
+        results = [(b - a, _grad_loss(self.model, x[a:b], y[a:b]))]  # this process's rows, meanwhile
+        results += [(hi - lo, self._reply(rank)) for rank, (lo, hi) in enumerate(slices[1:], start=1)]
         rows = [r for r, _ in results]
         n = sum(rows)
         even = len(set(rows)) == 1  # equal shares: sum the gradients, then scale once (no temporaries)
@@ -178,11 +173,6 @@ class DataParallel:
             for r, views in zip(rows[1:], self._grad_views):
                 g += views[i] * g.dtype.type(r / n)
         return sum(r * loss for r, (_, loss) in zip(rows, results)) / n
-
-    def loss(self, x, y):
-        """Evaluation: the mean loss of the batch (x, y) without gradients (the model in eval mode)."""
-        results = self._run("loss", x, y)
-        return sum(rows * loss for rows, loss in results) / sum(rows for rows, _ in results)
 
     def losses(self, batches):
         """Evaluation of many batches: [loss of each (x, y) in ``batches``], in order, each batch whole in one
@@ -222,8 +212,8 @@ class DataParallel:
 # ---------------------------------------------------------------------- the worker process
 def _worker(rank, conn, param_raw, grad_raw, spans, dtype, seed):
     """A worker's loop: a replica whose parameters are views of the shared buffer. Messages are 4-tuples: it
-    answers ("grad", x, y, step seed or None) with its loss (gradients into its shared buffer), ("loss", x, y, None)
-    with the forward-only loss and ("losses", [(x, y), ...], None, None) with each batch's; ("stop", ...) ends."""
+    answers ("grad", x, y, step seed or None) with its loss (gradients into its shared buffer) and ("losses",
+    [(x, y), ...], None, None) with each batch's forward-only loss; ("stop", ...) ends."""
     try:
         # Ctrl-C reaches every process of the terminal's group: the main process finishes the step under way and
         # stops the workers, which must not quit under it first.
@@ -280,8 +270,6 @@ def _grad_loss(model, x, y):
 
 
 def _answer(model, params, grads, kind, x, y):
-    if kind == "loss":
-        return _eval_loss(model, x, y)
     if kind == "losses":
         return [_eval_loss(model, bx, by) for bx, by in x]
     loss = _grad_loss(model, x, y)
