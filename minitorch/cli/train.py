@@ -121,6 +121,8 @@ DTYPES = ("float32", "float64")
 _AUTO_PROCS_WORK = 10_000_000
 _AUTO_PROCS_ROWS = 4
 _AUTO_PROCS_MAX = 8
+# How a run's process count was chosen, and what the header says of it.
+_PROCS_CHOSEN = {"given": "", "auto": " (auto)", "resumed": " (as the run began)"}
 # Flags that may differ from the checkpoint's config on --resume (with --out-dir, --threads, --procs, --quiet and
 # --stop-at).
 RESUMABLE = ("max_iters", "eval_interval", "eval_iters", "log_interval", "sample_tokens", "device")
@@ -489,10 +491,10 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
     require_device(run.cfg.device)
     _load_data(run)
     _build_model(run)
-    procs, how, notes = _resolve_procs(run, procs, threads, notes)
+    procs, chosen, notes = _resolve_procs(run, procs, threads, notes)
     thread_text = _set_threads(run, threads, procs)
     _take_best_along(run)
-    thread_text, notes = _start_workers(run, threads, how, thread_text, notes)
+    thread_text, notes = _start_workers(run, threads, chosen, thread_text, notes)
     try:
         # everything checked and the workers started: from here on files are written
         _prepare_folder(run, force, log_grads, tensorboard)
@@ -505,9 +507,9 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
 
 
 # --------------------------------------------------------------- checks before anything is written
-def _start_workers(run, threads, how, thread_text, notes):
+def _start_workers(run, threads, chosen, thread_text, notes):
     """Start the data-parallel workers when ``run.procs`` > 1 (before any file is written); returns the header's
-    thread phrase and the notes. Workers that cannot start (no process or shared memory to be had, a worker that
+    thread phrase and the notes. ``chosen``: how the count was chosen, a key of _PROCS_CHOSEN. Workers that cannot start (no process or shared memory to be had, a worker that
     dies while starting) are a UsageError for an explicit --procs; with --procs auto the run trains in this
     process, and a note says why."""
     if run.procs < 2:
@@ -518,14 +520,14 @@ def _start_workers(run, threads, how, thread_text, notes):
     except (OSError, WorkerStopped) as err:
         # Only these: a worker that imports a script without the __main__ guard runs the script's train() call
         # too, and must fail here (multiprocessing's RuntimeError), not fall back to training.
-        if how != " (auto)":
+        if chosen != "auto":
             raise UsageError(f"--procs {run.procs}: the worker processes did not start: {err}",
                              "use --procs 1 to train in one process") from None
         note = f"note: training in one process: the workers of --procs auto ({run.procs}) did not start ({err})"
         run.procs = 1
         return _set_threads(run, threads, 1), [*notes, note]
-    return (f"data-parallel in {run.procs} processes{how}, {per_process} BLAS thread{'s' * (per_process > 1)} "
-            "each"), notes
+    return (f"data-parallel in {run.procs} processes{_PROCS_CHOSEN[chosen]}, {per_process} BLAS "
+            f"thread{'s' * (per_process > 1)} each"), notes
 
 
 def _set_threads(run, threads, procs):
@@ -538,24 +540,24 @@ def _set_threads(run, threads, procs):
 
 
 def _resolve_procs(run, procs, threads, notes):
-    """(process count, how it was chosen for the header, notes) for ``procs`` (a number or 'auto'); sets
+    """(process count, how it was chosen: a key of _PROCS_CHOSEN, notes) for ``procs`` (a number or 'auto'); sets
     ``run.procs``. A resumed run with 'auto' keeps the count it was started with, which its checkpoint records
     (so it continues exactly; CPU runs with no --threads number only). A note when the machine's cores are busy:
     data parallelism then loses (bench/results/procs-auto-load1.txt)."""
-    how = ""
+    chosen = "given"
     if procs == "auto":
         recorded = run.resume.state["extra"].get("procs") if run.resume is not None else None
         if recorded and run.cfg.device == "cpu" and threads in (None, "auto"):
-            procs, how = int(recorded), " (as the run began)"
+            procs, chosen = int(recorded), "resumed"
         else:
-            procs, how = auto_procs(run.model, run.cfg, threads), " (auto)"
+            procs, chosen = auto_procs(run.model, run.cfg, threads), "auto"
     run.procs = procs
     idle = idle_cores() if procs > 1 else None
     if idle is not None and idle < procs - 0.5:
         notes = [*notes, f"note: only {idle:.1f} cores of this machine were idle at the start; data-parallel "
                          f"training in {procs} processes slows down when it shares cores with other work (--procs 1 "
                          "trains in one process)"]
-    return procs, how, notes
+    return procs, chosen, notes
 
 
 def auto_procs(model, cfg, threads="auto", cores=None):
