@@ -509,9 +509,9 @@ def train(cfg, resume=False, quiet=False, stop_at=None, force=False, given=None,
 # --------------------------------------------------------------- checks before anything is written
 def _start_workers(run, threads, chosen, thread_text, notes):
     """Start the data-parallel workers when ``run.procs`` > 1 (before any file is written); returns the header's
-    thread phrase and the notes. ``chosen``: how the count was chosen, a key of _PROCS_CHOSEN. Workers that cannot start (no process or shared memory to be had, a worker that
-    dies while starting) are a UsageError for an explicit --procs; with --procs auto the run trains in this
-    process, and a note says why."""
+    thread phrase and the notes. ``chosen``: how the count was chosen, a key of _PROCS_CHOSEN. Workers that cannot
+    start (no process or shared memory to be had, a worker that dies while starting) are a UsageError for a count
+    given or resumed; with --procs auto the run trains in this process, and a note says why."""
     if run.procs < 2:
         return thread_text, notes
     per_process = 1 if threads in (None, "auto") else int(threads)
