@@ -868,25 +868,29 @@ def _train_loop(run, stop_at, quiet):
                 elif run.step % cfg.log_interval == 0:
                     run.log.write(step=run.step, lr=lr_now, train_loss=f"{loss_v:.6f}", val_loss="",
                                   tokens_per_s=f"{tokens_per_s:.1f}", elapsed=f"{run.elapsed():.2f}")
-            if run.step < cfg.max_iters:
-                _save(run, run.last_path, run.val_loss)
             if stop.requested and run.step < target:
-                run.interrupted = True
-                print(f"\ninterrupted: saved step {run.step} in {run.last_path}; continue with --resume",
-                      file=sys.stderr)
+                _stop_interrupted(run)
+            elif run.step < cfg.max_iters:
+                _save(run, run.last_path, run.val_loss)
     except KeyboardInterrupt:
-        run.interrupted = True
-        if run.mid_step:
-            print(f"\ninterrupted during step {run.step + 1}: not saved ({run.last_path} holds the last evaluated "
-                  "step, if any); continue from it with --resume", file=sys.stderr)
-        else:
-            _save(run, run.last_path, run.val_loss)
-            print(f"\ninterrupted: saved step {run.step} in {run.last_path}; continue with --resume", file=sys.stderr)
+        _stop_interrupted(run)
     finally:
         if run.bar is not None:
             run.bar.close()
         if run.monitor is not None:
             run.monitor.close()
+
+
+def _stop_interrupted(run):
+    """After Ctrl-C: save the run's last finished step as last.ckpt and say so, or, when the interrupt cut a step
+    short (``run.mid_step``), save nothing and say that."""
+    run.interrupted = True
+    if run.mid_step:
+        print(f"\ninterrupted during step {run.step + 1}: not saved ({run.last_path} holds the last evaluated "
+              "step, if any); continue from it with --resume", file=sys.stderr)
+        return
+    _save(run, run.last_path, run.val_loss)
+    print(f"\ninterrupted: saved step {run.step} in {run.last_path}; continue with --resume", file=sys.stderr)
 
 
 class _StopRequest:
