@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+import _common  # bench/_common.py (the script's own folder is first on sys.path)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # (name, minitorch.train flags): GPTs from tiny to the baby-gpt preset, the lstm preset
 SIZES = [
@@ -34,13 +36,6 @@ SIZES = [
     ("lstm tiny (block 16)", ["--preset", "lstm", "--n-embd", "16", "--hidden-size", "24", "--block-size", "16"]),
     ("lstm", ["--preset", "lstm"]),
 ]
-
-
-def _load():
-    try:
-        return " ".join(open("/proc/loadavg", encoding="ascii").read().split()[:3])
-    except OSError:
-        return "n/a"
 
 
 def run_once(flags, procs, iters, tmp):
@@ -74,7 +69,7 @@ def main(argv=None):
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.load)]
     lines = [f"bench/procs.py: --max-iters {args.max_iters}, {args.rounds} rounds, --procs 1 against "
              f"{args.procs}, {args.load} competing busy processes; {os.cpu_count()} CPUs; "
-             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", f"load average before: {_load()}",
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", f"load average before: {_common.load_average()}",
              f"{'size':<22} {'parameters':>10} {'params x tokens':>15} {'wall s 1 / N':>15} {'ratio':>6} "
              f"{'train s 1 / N':>15} {'ratio':>6}"]
     print("\n".join(lines), flush=True)
@@ -97,7 +92,7 @@ def main(argv=None):
     finally:
         for b in busy:
             b.kill()
-    lines.append(f"load average after: {_load()}")
+    lines.append(f"load average after: {_common.load_average()}")
     lines.append("ratio > 1: the data-parallel run was faster")
     print(lines[-2], lines[-1], sep="\n")
     if args.out:

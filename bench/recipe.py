@@ -299,13 +299,6 @@ def gemm_flops(cfg, vocab_size):
 
 
 # ----------------------------------------------------------------------------- report
-def _load():
-    try:
-        return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    except OSError:  # pragma: no cover
-        return "n/a"
-
-
 def _cpu_name():
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -506,7 +499,7 @@ def run_phase(args, model, name, loads):
     import json  # noqa: PLC0415
     import subprocess  # noqa: PLC0415
 
-    loads[f"before {name}"] = _load()
+    loads[f"before {name}"] = _common.load_average()
     print(f"bench/recipe.py: {model}: training in {name}, own process ...", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="recipe-result-") as tmp:
         path = os.path.join(tmp, "result.json")
@@ -538,7 +531,7 @@ def main(argv=None):
         loads, results = {}, {}
         for name in names:
             results[name] = run_phase(args, model, name, loads)
-        loads["after"] = _load()
+        loads["after"] = _common.load_average()
         text = report(cfg, args, results["minitorch"], results["torch"], loads, results["minitorch"]["vocab_size"],
                       code)
         print(text + ("\n" if len(args.model) > 1 else ""), flush=True)
