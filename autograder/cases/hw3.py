@@ -207,3 +207,26 @@ case("lstm/wide_hidden", test="lstm_sequence", dtypes=("float32",),  # float32 o
                    lambda m, x, h0, c0: _flat(m(x, (h0, c0)))),
      inputs=_seq_inputs("4", with_c=True), dims=_dims(B=1, T=2, I=1, H=65), hidden_dims=_dims(B=2, T=2, I=1, H=65),
      scales=SEQ_SCALES)
+
+# The first layer's input given already projected (w_ih=None in the sequence kernels): minitorch runs
+# forward(input_projection(x), projected=True), whose gradients reach x, W_ih and b_ih through the given projection;
+# torch runs the module on x.
+PROJECTED_EDGE = "input given projected: w_ih=None, x holds x W_ih^T + b_ih (the language models' fast path)"
+
+
+def _projected(build, n_data, names, plain_call):
+    def call(m, x, *states):
+        xw = m.input_projection(x)
+        return _flat(m(xw, states[0] if len(states) == 1 else tuple(states), projected=True))
+    return _module_fn(build, n_data, names, call), _module_fn(build, n_data, names, plain_call)
+
+
+_RNN_SEQ = (lambda lib, dt: lib.nn.RNN(3, 2, batch_first=True, dtype=dt), 2, _seq_params(),
+            lambda m, x, h0: _flat(m(x, h0)))
+for _kind, _seq, _gates, _inputs in (("rnn", _RNN_SEQ, (), _seq_inputs("1")),
+                                     ("gru", _gru_seq(), GRU_GATES, _seq_inputs("3")),
+                                     ("lstm", _lstm_seq(), LSTM_GATES, _seq_inputs("4", with_c=True))):
+    _fn, _ref = _projected(*_seq)
+    case(f"{_kind}/projected_input", test=f"{_kind}_sequence", edge=PROJECTED_EDGE, fn=_fn, ref=_ref,
+         inputs=_inputs, dims=_dims(T=4), hidden_dims=_dims(B=3, T=5), scales=SEQ_SCALES, gates=_gates,
+         alts=gate_order_alts(_kind.upper(), *_seq) if _gates else ())

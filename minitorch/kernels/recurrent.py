@@ -8,6 +8,11 @@ and run one direction of one layer: the input projection of all T steps is one G
 recurrence loops over time (forward in order, backward in reverse), and the weight gradients
 are accumulated with one GEMM each after the backward loop.
 
+A sequence kernel called with ``w_ih=None`` (and ``b_ih=None``) takes x already projected: x (T, B, G*H) holds
+x_t W_ih^T + b_ih of every step, and the backward returns its gradient as dx, with None for dw_ih and db_ih. A
+model whose input is an embedding computes that projection once per vocabulary row instead of once per token
+(``RNNBase.input_projection``).
+
 Each forward returns its cache as a named tuple defined just above it (``LSTMCache`` ...), with the fields'
 shapes in its docstring: the backward reads ``cache.gates``, ``cache.w_hh``.
 """
@@ -74,6 +79,17 @@ def _step_matmul(h, blocks, out, tmp=None):
 def _check_nonlinearity(nonlinearity):
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"rnn: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+
+
+def _check_projected(x, w_ih, b_ih, width, who):
+    """With w_ih None, x must be the projected input (T, B, width) and b_ih None (it is part of x)."""
+    if w_ih is not None:
+        return
+    if b_ih is not None:
+        raise ValueError(f"{who}: with w_ih=None, x already holds x W_ih^T + b_ih: b_ih must be None too")
+    if x.ndim != 3 or x.shape[-1] != width:
+        raise ValueError(f"{who}: with w_ih=None, x must be the projected input (T, B, {width}), got shape "
+                         f"{tuple(x.shape)}")
 
 
 def _time_steps(T, reverse):
@@ -213,12 +229,15 @@ the inputs; out (T, B, H): h_t of every step (out[t] is step t's, also when reve
 
 def rnn_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", reverse=False):
     """One layer, one direction. x: (T, B, I), h0: (B, H). Returns (output (T, B, H), h_n (B, H)).
-    h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh); ``reverse`` runs t = T-1 .. 0."""
+    h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh); ``reverse`` runs t = T-1 .. 0.
+    w_ih=None: x (T, B, H) already holds x_t W_ih^T + b_ih."""
     _check_nonlinearity(nonlinearity)
+    _check_projected(x, w_ih, b_ih, h0.shape[-1], "rnn_forward")
     xp = get_array_module(x)
     T = x.shape[0]
     # BEGIN SOLUTION hw3
-    out = _affine(x, w_ih, b_ih)          # (T, B, H): input part of every step, one GEMM
+    # (T, B, H): the input part of every step, one GEMM (or given: a copy, which becomes the output)
+    out = x.copy() if w_ih is None else _affine(x, w_ih, b_ih)
     if b_hh is not None:
         out += b_hh
     w_hh_t = xp.ascontiguousarray(w_hh.T)  # one copy; the per-step GEMMs run faster on it
@@ -238,7 +257,8 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", re
 
 def rnn_backward(dout, dh_n, cache):
     """dout: (T, B, H), dh_n: (B, H). Returns (dx, dh0, dw_ih, dw_hh, db_ih, db_hh).
-    Reverse loop: da_t = (dout_t + dh_t) * act'(a_t), dh_{t-1} = da_t W_hh; weight gradients summed over t."""
+    Reverse loop: da_t = (dout_t + dh_t) * act'(a_t), dh_{t-1} = da_t W_hh; weight gradients summed over t.
+    Called with w_ih=None: dx = da (the projected input's gradient), dw_ih and db_ih None."""
     xp = get_array_module(dout)
     T, B, _ = cache.x.shape
     # BEGIN SOLUTION hw3
@@ -251,8 +271,10 @@ def rnn_backward(dout, dh_n, cache):
         dh = da[t] @ w_hh
     da2 = da.reshape(T * B, -1)
     h_prev = _previous_states(out, h0, reverse).reshape(T * B, -1)
-    dx = (da2 @ w_ih).reshape(x.shape)
     db_ih, db_hh = _bias_grads(da2, cache.b_ih, cache.b_hh)
+    if w_ih is None:                      # x was x W_ih^T + b_ih: its gradient is da
+        return da, dh, None, da2.T @ h_prev, None, db_hh
+    dx = (da2 @ w_ih).reshape(x.shape)
     return dx, dh, da2.T @ x.reshape(T * B, -1), da2.T @ h_prev, db_ih, db_hh
     # END SOLUTION
 
@@ -266,12 +288,15 @@ the steps ran t = T-1 .. 0."""
 
 def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     """One layer, one direction. x: (T, B, I), h0: (B, H). Returns (output (T, B, H), h_n (B, H)).
-    Each step is ``gru_cell_forward``: r, z, n gates, h_t = (1 - z) n + z h_{t-1}."""
+    Each step is ``gru_cell_forward``: r, z, n gates, h_t = (1 - z) n + z h_{t-1}.
+    w_ih=None: x (T, B, 3H) already holds x_t W_ih^T + b_ih."""
+    _check_projected(x, w_ih, b_ih, 3 * h0.shape[-1], "gru_forward")
     xp = get_array_module(x)
     T, B, _ = x.shape
     H = h0.shape[-1]
     # BEGIN SOLUTION hw3
-    gates = _affine(x, w_ih, b_ih)        # (T, B, 3H): x part of every step; becomes [r, z, n]
+    # (T, B, 3H): the x part of every step (given, or one GEMM); becomes [r, z, n]
+    gates = x.copy() if w_ih is None else _affine(x, w_ih, b_ih)
     hn = xp.empty((T, B, H), dtype=x.dtype)   # W_hn h_{t-1} + b_hn, needed by the backward
     out = xp.empty((T, B, H), dtype=x.dtype)
     w_hh_t = xp.ascontiguousarray(w_hh.T)  # one copy; the per-step GEMMs run faster on it
@@ -301,7 +326,8 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
 
 def gru_backward(dout, dh_n, cache):
     """dout: (T, B, H), dh_n: (B, H). Returns (dx, dh0, dw_ih, dw_hh, db_ih, db_hh).
-    Reverse loop of ``gru_cell_backward``; the W_ih and W_hh gradients are one GEMM each afterwards."""
+    Reverse loop of ``gru_cell_backward``; the W_ih and W_hh gradients are one GEMM each afterwards.
+    Called with w_ih=None: dx is the projected input's gradient [da_r, da_z, da_n], dw_ih and db_ih None."""
     xp = get_array_module(dout)
     T, B, _ = cache.x.shape
     H = cache.h0.shape[-1]
@@ -330,9 +356,11 @@ def gru_backward(dout, dh_n, cache):
     dgi = dgh.copy()                      # gradients of W_ih x + b_ih: [da_r, da_z, da_n]
     dgi[..., 2 * H:] = da_n
     dgi2, dgh2 = dgi.reshape(T * B, -1), dgh.reshape(T * B, -1)
-    dx = (dgi2 @ w_ih).reshape(x.shape)
     db_ih, db_hh = _bias_grads(dgi2, cache.b_ih, cache.b_hh, dgh2)
-    return dx, dh, dgi2.T @ x.reshape(T * B, -1), dgh2.T @ h_prev.reshape(T * B, -1), db_ih, db_hh
+    dw_hh = dgh2.T @ h_prev.reshape(T * B, -1)
+    if w_ih is None:                      # x was x W_ih^T + b_ih: its gradient is dgi
+        return dgi, dh, None, dw_hh, None, db_hh
+    return (dgi2 @ w_ih).reshape(x.shape), dh, dgi2.T @ x.reshape(T * B, -1), dw_hh, db_ih, db_hh
     # END SOLUTION
 
 
@@ -346,7 +374,9 @@ t = T-1 .. 0. Index [t] is step t's, also when reverse."""
 
 def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     """One layer, one direction. x: (T, B, I), h0, c0: (B, H).
-    Returns (output (T, B, H), h_n (B, H), c_n (B, H)); each step is ``lstm_cell_forward``."""
+    Returns (output (T, B, H), h_n (B, H), c_n (B, H)); each step is ``lstm_cell_forward``.
+    w_ih=None: x (T, B, 4H) already holds x_t W_ih^T + b_ih."""
+    _check_projected(x, w_ih, b_ih, 4 * h0.shape[-1], "lstm_forward")
     xp = get_array_module(x)
     T, B, _ = x.shape
     H = h0.shape[-1]
@@ -363,8 +393,10 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     shift = scale.copy()
     shift[2 * H:3 * H] = 0
     bias = b_ih if b_hh is None else (b_hh if b_ih is None else b_ih + b_hh)
-    # (T, B, 4H): the x part of every step, scaled; becomes [i, f, g, o]
-    gates = _affine(x, w_ih * scale[:, None], None if bias is None else bias * scale)
+    # (T, B, 4H): the x part of every step (given, or one GEMM), scaled; becomes [i, f, g, o]
+    gates = x * scale if w_ih is None else _affine(x, w_ih * scale[:, None])
+    if bias is not None:
+        gates += bias * scale
     cs = xp.empty((T, B, H), dtype=x.dtype)
     tcs = xp.empty((T, B, H), dtype=x.dtype)
     out = xp.empty((T, B, H), dtype=x.dtype)
@@ -395,7 +427,8 @@ _K_CHUNK = 8  # time steps per chunk of lstm_backward's factors: 8 x (B=12, 4H=1
 
 def lstm_backward(dout, dh_n, dc_n, cache):
     """dout: (T, B, H), dh_n, dc_n: (B, H). Returns (dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh).
-    Reverse loop of ``lstm_cell_backward`` (dc carried through f); weight gradients are one GEMM each."""
+    Reverse loop of ``lstm_cell_backward`` (dc carried through f); weight gradients are one GEMM each.
+    Called with w_ih=None: dx = da (the projected input's gradient, (T, B, 4H)), dw_ih and db_ih None."""
     xp = get_array_module(dout)
     T, B, _ = cache.x.shape
     H = cache.h0.shape[-1]
@@ -441,7 +474,9 @@ def lstm_backward(dout, dh_n, dc_n, cache):
         dh = _step_matmul(da[t].reshape(B, 4 * H), w_hh_rows, out=xp.empty_like(dh), tmp=tmp)  # da_t @ W_hh
     da2 = da.reshape(T * B, 4 * H)
     h_prev = _previous_states(cache.out, cache.h0, reverse).reshape(T * B, H)
-    dx = (da2 @ w_ih).reshape(x.shape)
     db_ih, db_hh = _bias_grads(da2, cache.b_ih, cache.b_hh)
+    if w_ih is None:                      # x was x W_ih^T + b_ih: its gradient is da
+        return da.reshape(T, B, 4 * H), dh, dc, None, da2.T @ h_prev, None, db_hh
+    dx = (da2 @ w_ih).reshape(x.shape)
     return dx, dh, dc, da2.T @ x.reshape(T * B, -1), da2.T @ h_prev, db_ih, db_hh
     # END SOLUTION

@@ -6,6 +6,11 @@ A torch ``state_dict`` loads as is (``weight_ih_l0``, ``bias_hh_l1_reverse``, ..
 torch's outputs and gradients. Each layer and direction of a sequence is a single autograd node
 (``minitorch.autograd.functions.recurrent``): the time loop runs inside the kernel, once forward
 and once in reverse for backpropagation through time.
+
+Beyond torch, ``RNN``, ``GRU`` and ``LSTM`` can take their first layer's input already projected
+(``input_projection``, then ``forward(..., projected=True)``): a language model whose input is an embedding E then
+projects E's V rows once, E W_ih^T + b_ih, and picks rows of that for its tokens, instead of projecting every
+token.
 """
 import math
 import warnings
@@ -272,7 +277,41 @@ class RNNBase(Module):
             return tuple(getattr(self, n + suffix) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
         return getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix), None, None
 
-    def _check_input(self, input):  # noqa: A002 - torch's argument name
+    def _projected_width(self):
+        """Columns of ``input_projection``'s result: every direction's G*H gate columns of layer 0."""
+        return (2 if self.bidirectional else 1) * _GATES[self.mode] * self.hidden_size
+
+    def input_projection(self, x):
+        """The first layer's input part of every step, x W_ih^T + b_ih, for each direction (forward first),
+        concatenated on the last axis: x (..., input_size) -> (..., D*G*H), D = 2 if bidirectional else 1, G the
+        gates (1, 3, 4). ``forward(..., projected=True)`` takes it in place of the input. It is linear in each row
+        of x, so for an embedding E (V, input_size), ``input_projection(E)`` picked at the tokens equals the
+        projection of the looked-up rows: V rows' work instead of one per token."""
+        who = self._describe()
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{who}.input_projection: expected a Tensor, got {type(x).__name__}")
+        if x.ndim < 1 or x.shape[-1] != self.input_size:
+            raise ValueError(f"{who}.input_projection: expected last dimension {self.input_size}, got shape "
+                             f"{x.shape}")
+        _check_dtype(who, "input", x, self.weight_ih_l0)
+        D = 2 if self.bidirectional else 1
+        parts = []
+        for direction in range(D):
+            w_ih, _, b_ih, _ = self._layer_weights(0, direction)
+            part = x @ w_ih.transpose(0, 1)
+            parts.append(part if b_ih is None else part + b_ih)
+        return parts[0] if D == 1 else cat(parts, dim=-1)
+
+    def forward(self, input, hx=None, *, projected=False):  # noqa: A002 - torch's argument name
+        """torch's forward (see the subclass). ``projected=True`` (minitorch's): ``input`` is the first layer's
+        ``input_projection`` of the input, (L, N, D*G*H) [(N, L, D*G*H) if batch_first] or (L, D*G*H); the
+        results are the same up to float rounding, and the gradients reach W_ih and b_ih through the projection."""
+        return self._forward(input, hx, projected=bool(projected))
+
+    def _forward(self, input, hx, projected):  # noqa: A002 - torch's argument name
+        raise NotImplementedError
+
+    def _check_input(self, input, projected=False):  # noqa: A002 - torch's argument name
         who = self._describe()
         if not isinstance(input, Tensor):
             raise TypeError(f"{who}: expected input to be a Tensor, got {type(input).__name__}")
@@ -282,10 +321,10 @@ class RNNBase(Module):
                 f"{who}: expected a 3-D input {layout} or a 2-D unbatched input (seq_len, features), "
                 f"got a {input.ndim}-D input of shape {input.shape}"
             )
-        if input.shape[-1] != self.input_size:
-            raise ValueError(
-                f"{who}: expected input with last dimension {self.input_size}, got shape {input.shape}"
-            )
+        width = self._projected_width() if projected else self.input_size
+        if input.shape[-1] != width:
+            what = "a projected input (see input_projection)" if projected else "input"
+            raise ValueError(f"{who}: expected {what} with last dimension {width}, got shape {input.shape}")
         time_axis = 1 if (self.batch_first and input.ndim == 3) else 0
         if input.shape[time_axis] == 0:
             raise ValueError(f"{who}: expected a sequence of length >= 1, got input of shape {input.shape}")
@@ -304,10 +343,10 @@ class RNNBase(Module):
         _check_dtype(who, what, s, self.weight_hh_l0)
         return s if batched else s.unsqueeze(1)
 
-    def _run(self, input, states):  # noqa: A002 - torch's argument name
-        """Shared forward. ``states``: None or a list of initial-state tensors (1 for RNN/GRU, 2 for LSTM).
-        Returns (output, [final states])."""
-        self._check_input(input)
+    def _run(self, input, states, projected=False):  # noqa: A002 - torch's argument name
+        """Shared forward. ``states``: None or a list of initial-state tensors (1 for RNN/GRU, 2 for LSTM);
+        ``projected``: the input is the first layer's ``input_projection``. Returns (output, [final states])."""
+        self._check_input(input, projected)
         batched = input.ndim == 3
         if not batched:
             x = input.unsqueeze(1)
@@ -331,7 +370,12 @@ class RNNBase(Module):
                     init = [_zeros(x, (B, self.hidden_size)) for _ in range(n_states)]
                 else:
                     init = [s[idx] for s in states]
-                res = self._apply_layer(layer_input, init, self._layer_weights(layer, direction), direction == 1)
+                weights, layer_x = self._layer_weights(layer, direction), layer_input
+                if projected and layer == 0:  # this direction's columns of the projection; W_ih, b_ih are in it
+                    width = _GATES[self.mode] * self.hidden_size
+                    layer_x = layer_input if D == 1 else layer_input[..., direction * width:(direction + 1) * width]
+                    weights = (None, weights[1], None, weights[3])
+                res = self._apply_layer(layer_x, init, weights, direction == 1)
                 outputs.append(res[0])
                 for j in range(n_states):
                     finals[j].append(res[1 + j])
@@ -370,8 +414,8 @@ class RNN(RNNBase):
     def _apply_layer(self, x, init, weights, reverse):
         return RF.RNNFunction.apply(x, init[0], *weights, nonlinearity=self.nonlinearity, reverse=reverse)
 
-    def forward(self, input, hx=None):  # noqa: A002 - torch's argument name
-        output, (h_n,) = self._run(input, None if hx is None else [hx])
+    def _forward(self, input, hx, projected):  # noqa: A002 - torch's argument name
+        output, (h_n,) = self._run(input, None if hx is None else [hx], projected)
         return output, h_n
 
 
@@ -389,8 +433,8 @@ class GRU(RNNBase):
     def _apply_layer(self, x, init, weights, reverse):
         return RF.GRUFunction.apply(x, init[0], *weights, reverse=reverse)
 
-    def forward(self, input, hx=None):  # noqa: A002 - torch's argument name
-        output, (h_n,) = self._run(input, None if hx is None else [hx])
+    def _forward(self, input, hx, projected):  # noqa: A002 - torch's argument name
+        output, (h_n,) = self._run(input, None if hx is None else [hx], projected)
         return output, h_n
 
 
@@ -408,10 +452,10 @@ class LSTM(RNNBase):
     def _apply_layer(self, x, init, weights, reverse):
         return RF.LSTMFunction.apply(x, init[0], init[1], *weights, reverse=reverse)
 
-    def forward(self, input, hx=None):  # noqa: A002 - torch's argument name
+    def _forward(self, input, hx, projected):  # noqa: A002 - torch's argument name
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise TypeError(
                 f"{self._describe()}: expected hx to be a tuple (h_0, c_0), got {type(hx).__name__}"
             )
-        output, (h_n, c_n) = self._run(input, None if hx is None else list(hx))
+        output, (h_n, c_n) = self._run(input, None if hx is None else list(hx), projected)
         return output, (h_n, c_n)

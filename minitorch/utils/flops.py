@@ -163,15 +163,17 @@ def op_flops(ctx, mode="gemm"):
 def _recurrent_flops(name, shapes, needs, every):
     """The fused recurrent kernels (hw3): per step, x W_ih^T (2*B*I*G*H) and h W_hh^T (2*B*H*G*H) for G gates.
     Backward: dx and dW_ih, dW_hh as needed, and dh: at every step for a sequence (backpropagation through time
-    needs it), only if h needs a gradient for a cell. ``all`` adds the gate arithmetic per (B, H) element."""
+    needs it), only if h needs a gradient for a cell. ``all`` adds the gate arithmetic per (B, H) element.
+    A sequence called with w_ih=None (x already projected, (T, B, G*H)) has no input product."""
     gates, per_fwd, per_bwd = RECURRENT[name]
     lstm = name.startswith("LSTM")
     x, w_ih = shapes[0], shapes[3 if lstm else 2]
     n_x, n_h, n_w_ih, n_w_hh = needs[0], needs[1], needs[3 if lstm else 2], needs[4 if lstm else 3]
     sequence = name.endswith("Function") and not name.endswith("CellFunction")  # x (T, B, I), else (B, I)
-    rows, i_size, gh = _numel(x[:-1]), x[-1], w_ih[0]
+    rows = _numel(x[:-1])
+    gh = x[-1] if w_ih is None else w_ih[0]
     h_size = gh // gates
-    f_x, f_h = 2 * rows * i_size * gh, 2 * rows * h_size * gh
+    f_x, f_h = (0 if w_ih is None else 2 * rows * x[-1] * gh), 2 * rows * h_size * gh
     fwd = f_x + f_h
     any_grad = any(needs)
     dh = (sequence or n_h) and any_grad

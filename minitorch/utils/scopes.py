@@ -32,10 +32,12 @@ class ModuleScopeObserver:
     def _push(self, name):
         def hook(module, args):
             self._stack.append(name)
+        hook.observer = True  # reads no argument: a model may call the module with other inputs (RecurrentLM)
         return hook
 
     def _pop(self, name):
         def hook(module, args, out):
             while self._stack and self._stack.pop() != name:  # an exception inside a child left it on the stack
                 pass
+        hook.observer = True
         return hook

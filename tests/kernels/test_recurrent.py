@@ -182,6 +182,68 @@ def test_bad_nonlinearity():
         rk.rnn_forward(*arrays, nonlinearity="sigmoid")
 
 
+def _projected(kind, arrays):
+    """The same call with w_ih=None: x replaced by x W_ih^T + b_ih, b_ih None."""
+    n = 3 if kind == "lstm" else 2
+    x, states, (w_ih, w_hh, b_ih, b_hh) = arrays[0], arrays[1:n], arrays[n:]
+    xw = x @ w_ih.T + (0 if b_ih is None else b_ih)
+    return [xw, *states, None, w_hh, None, b_hh]
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("T,B", [(1, 1), (4, 3)])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_projected_input_gradcheck(kind, T, B, reverse, bias):
+    """w_ih=None: x is the projected input; finite differences of every gradient, including dx."""
+    arrays = _projected(kind, _seq_inputs(kind, T, B, I=3, H=4, bias=bias, seed=T + B))
+    err = _check(*_kernels(kind, cell=False), arrays, dict(reverse=reverse))
+    assert err < 1e-6
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_projected_input_equals_plain_call(kind, bias):
+    """Outputs equal the plain call's; dx is the projection's gradient: the plain dx, dW_ih and db_ih follow from it."""
+    forward, backward = _kernels(kind, cell=False)
+    arrays = _seq_inputs(kind, 5, 3, I=3, H=4, bias=bias, seed=11)
+    n = 3 if kind == "lstm" else 2
+    outs, cache = forward(*arrays, reverse=True)
+    p_outs, p_cache = forward(*_projected(kind, arrays), reverse=True)
+    for a, b in zip(outs, p_outs):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+    r = np.random.default_rng(2)
+    douts = [r.standard_normal(o.shape) for o in outs]
+    grads, p_grads = backward(*douts, cache), backward(*douts, p_cache)
+    x, w_ih = arrays[0], arrays[n]
+    dxw = p_grads[0]
+    assert dxw.shape == x.shape[:2] + (w_ih.shape[0],)
+    np.testing.assert_allclose(dxw @ w_ih, grads[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dxw.reshape(-1, dxw.shape[-1]).T @ x.reshape(-1, x.shape[-1]), grads[n],
+                               rtol=1e-10, atol=1e-12)
+    assert p_grads[n] is None and p_grads[n + 2] is None  # dw_ih, db_ih
+    if bias:
+        np.testing.assert_allclose(dxw.sum(axis=(0, 1)), grads[n + 2], rtol=1e-10, atol=1e-12)
+    same = [*range(1, n), n + 1, n + 3]  # the initial states, dw_hh, db_hh
+    for i in same:
+        if grads[i] is None:
+            assert p_grads[i] is None
+        else:
+            np.testing.assert_allclose(p_grads[i], grads[i], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_projected_input_errors(kind):
+    forward, _ = _kernels(kind, cell=False)
+    arrays = _projected(kind, _seq_inputs(kind, 2, 1, I=3, H=4))
+    n = 3 if kind == "lstm" else 2
+    with_b_ih = arrays[:n + 2] + [np.zeros(arrays[n + 1].shape[0])] + arrays[n + 3:]
+    with pytest.raises(ValueError, match="b_ih must be None"):
+        forward(*with_b_ih)
+    with pytest.raises(ValueError, match=r"projected input \(T, B, " + str(GATES[kind] * 4)):
+        forward(arrays[0][..., :-1], *arrays[1:])
+
+
 # ----------------------------------------------------------------------------- PyTorch
 def _torch_layer(torch, kind, weights, dtype, nonlinearity="tanh"):
     I, H = weights[0].shape[1], weights[1].shape[1]

@@ -414,3 +414,59 @@ def test_module_gradcheck_float64(mode):
             getattr(m, n).grad.numpy() for n in names)
 
     assert check_kernel_grads(forward, backward, arrays, full_max=40) < 1e-6  # larger arrays: sampled coords
+
+
+# ----------------------------------------------------------------------------- a projected first-layer input
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kwargs", [{}, {"bidirectional": True}, {"num_layers": 2}, {"bias": False},
+                                    {"batch_first": True, "num_layers": 2, "bidirectional": True}])
+def test_forward_projected_equals_forward(mode, kwargs):
+    """forward(input_projection(x), projected=True) gives forward(x)'s outputs, states and every gradient (x, h0, W)."""
+    minitorch.manual_seed(3)
+    m = getattr(nn, mode)(3, 4, dtype=minitorch.float64, **kwargs)
+    D = 2 if kwargs.get("bidirectional") else 1
+    r = np.random.default_rng(5)
+    x = minitorch.tensor(r.standard_normal((2, 5, 3) if kwargs.get("batch_first") else (5, 2, 3)),
+                         requires_grad=True)
+    states = [minitorch.tensor(s, requires_grad=True)
+              for s in _states(mode, (m.num_layers * D, 2, 4), np.float64, 6)]
+    hx = states[0] if mode != "LSTM" else tuple(states)
+    results = []
+    for projected in (False, True):
+        for t in [x, *states, *m.parameters()]:
+            t.grad = None
+        out, final = m(m.input_projection(x), hx, projected=True) if projected else m(x, hx)
+        finals = list(final) if mode == "LSTM" else [final]
+        loss = (out * out).sum() + sum((f * f * 0.5).sum() for f in finals)
+        loss.backward()
+        results.append([out.detach().numpy(), *(f.detach().numpy() for f in finals), x.grad.numpy(),
+                        *(s.grad.numpy() for s in states), *(p.grad.numpy() for p in m.parameters())])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_forward_projected_unbatched_and_embedding_table(mode):
+    """Unbatched input, and the language models' use: the projection of an embedding table, rows picked."""
+    minitorch.manual_seed(4)
+    m = getattr(nn, mode)(3, 4, dtype=minitorch.float64)
+    emb = nn.Embedding(6, 3, dtype=minitorch.float64)
+    idx = minitorch.tensor(np.array([5, 0, 2, 2, 1]))
+    out, _ = m(emb(idx))
+    table = m.input_projection(emb.weight)
+    assert table.shape == (6, {"RNN": 1, "GRU": 3, "LSTM": 4}[mode] * 4)
+    p_out, _ = m(table[idx], projected=True)
+    np.testing.assert_allclose(p_out.detach().numpy(), out.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_forward_projected_errors():
+    m = nn.LSTM(3, 4, bidirectional=True)
+    with pytest.raises(TypeError, match="input_projection: expected a Tensor"):
+        m.input_projection(np.zeros((2, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="input_projection: expected last dimension 3"):
+        m.input_projection(minitorch.zeros(2, 4))
+    with pytest.raises(ValueError, match=r"expected a projected input \(see input_projection\) with last "
+                                         r"dimension 32"):
+        m(minitorch.zeros(5, 2, 16), projected=True)
+    with pytest.raises(ValueError, match="expected input with last dimension 3"):
+        m(minitorch.zeros(5, 2, 32))
