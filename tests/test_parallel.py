@@ -1,5 +1,6 @@
 """Data-parallel training over processes (minitorch/cli/parallel.py, ``python -m minitorch.train --procs N``):
 the same gradients, losses and runs as one process; worker failures reported; bad --procs values refused."""
+import copy
 import os
 import signal
 import subprocess
@@ -80,6 +81,89 @@ def test_gradients_and_losses_equal_one_process(model, rows, procs):
         assert dp.loss_and_grads(x, y) == pytest.approx(loss2, rel=1e-6)
         for g2, p in zip(grads2, m.parameters()):
             np.testing.assert_allclose(p.grad.data, g2, rtol=1e-4, atol=1e-6)
+
+
+def _adamw(model, amsgrad=False):
+    """AdamW with two groups (matrices decayed, the rest not; different learning rates), as the presets do."""
+    params = list(model.parameters())
+    return minitorch.optim.AdamW([{"params": [p for p in params if p.ndim >= 2], "weight_decay": 0.1},
+                                  {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0, "lr": 3e-3}],
+                                 lr=1e-2, betas=(0.9, 0.99), amsgrad=amsgrad)
+
+
+def _assert_same_training_state(m, opt, ref, ref_opt, exact):
+    check = np.testing.assert_array_equal if exact else (
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-8))
+    for p, q in zip(m.parameters(), ref.parameters()):
+        check(p.data, q.data)
+        check(p.grad.data, q.grad.data)
+        s, r = opt.state[p], ref_opt.state[q]
+        assert s["step"] == r["step"]
+        for key in ("exp_avg", "exp_avg_sq"):
+            check(s[key].data, r[key].data)
+    assert opt._step_count == ref_opt._step_count
+
+
+@pytest.mark.parametrize("model, rows, procs, clip", [("gpt", 5, 2, 1e-3), ("lstm", 7, 3, 0.0), ("gpt", 6, 3, 1e3),
+                                                      ("lstm", 2, 3, 1e-2)])  # clipped, none, unclipped; idle worker
+def test_the_sharded_step_equals_averaging_clipping_and_stepping_in_the_main_process(model, rows, procs, clip):
+    """loss_and_grads(average=False) + step(opt, clip) leaves the parameters, .grad (the clipped mean gradient) and
+    AdamW's state of loss_and_grads + clip_grad_norm_ + opt.step() + publish(): the same elementwise arithmetic,
+    so bit for bit without clipping (the clipping norm is summed in another order: float rounding); the workers
+    compute with the new parameters without a publish()."""
+    m, ref = tiny_model(model), tiny_model(model)
+    opt, ref_opt = _adamw(m), _adamw(ref)
+    with DataParallel(m, procs) as dp, DataParallel(ref, procs) as ref_dp:
+        assert dp.shardable(opt)
+        for step in range(3):
+            x, y = batch(rows, seed=step)
+            loss = dp.loss_and_grads(x, y, average=False)
+            dp.step(opt, clip)
+            assert loss == ref_dp.loss_and_grads(x, y)
+            if clip > 0:
+                minitorch.optim.clip_grad_norm_(ref.parameters(), clip)
+            ref_opt.step()
+            ref_dp.publish()
+            _assert_same_training_state(m, opt, ref, ref_opt, exact=clip == 0 or clip > 100)
+        batches = [batch(rows, seed=s) for s in range(4)]
+        assert dp.losses(batches) == pytest.approx(ref_dp.losses(batches), rel=1e-6)
+        with pytest.raises(RuntimeError, match="call loss_and_grads"):
+            dp.step(opt, clip)                    # once per loss_and_grads(average=False)
+
+
+def test_the_sharded_step_continues_from_a_loaded_state():
+    """A run resumed from a checkpoint (state loaded into fresh objects, then a new DataParallel) steps as the
+    uninterrupted one: the loaded parameters and Adam state are copied into the shared buffers."""
+    m = tiny_model("lstm")
+    opt = _adamw(m)
+    with DataParallel(m, 2) as dp:
+        for step in range(2):
+            dp.loss_and_grads(*batch(4, seed=step), average=False)
+            dp.step(opt, 0.5)
+        saved_model, saved_opt = copy.deepcopy(m.state_dict()), copy.deepcopy(opt.state_dict())  # (views: copies)
+        dp.loss_and_grads(*batch(4, seed=2), average=False)
+        dp.step(opt, 0.5)
+    resumed = tiny_model("lstm")
+    resumed.load_state_dict(saved_model)
+    resumed_opt = _adamw(resumed)
+    resumed_opt.load_state_dict(saved_opt)
+    with DataParallel(resumed, 2) as dp:
+        dp.loss_and_grads(*batch(4, seed=2), average=False)
+        dp.step(resumed_opt, 0.5)
+    for p, q in zip(m.parameters(), resumed.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+        for key in ("exp_avg", "exp_avg_sq"):
+            np.testing.assert_array_equal(opt.state[p][key].data, resumed_opt.state[q][key].data)
+
+
+def test_shardable_is_adam_over_exactly_the_model():
+    m = tiny_model()
+    params = list(m.parameters())
+    with DataParallel(m, 2) as dp:
+        assert dp.shardable(minitorch.optim.Adam(params))
+        assert not dp.shardable(_adamw(m, amsgrad=True))
+        assert not dp.shardable(minitorch.optim.SGD(params, lr=0.1))
+        assert not dp.shardable(minitorch.optim.Adam(params[1:]))
 
 
 def test_a_failing_worker_is_reported_and_a_dead_one_noticed():

@@ -926,20 +926,26 @@ def _train_step(run):
     t0 = time.perf_counter()
     run.mid_step = True  # from the batch drawn to the step counted: an interrupt here leaves a torn state
     model.train()
+    # data-parallel: the update sharded over the processes where it can be (the monitor reads averaged gradients)
+    sharded = run.parallel is not None and monitor is None and run.parallel.shardable(opt)
     if run.parallel is None:
         loss = lm_loss(model, *run.batches())
         opt.zero_grad()
         loss.backward()
         loss_v = loss.item()
     else:
-        loss_v = run.parallel.loss_and_grads(*(t.data for t in run.batches()), seed=(cfg.seed, run.step))
+        loss_v = run.parallel.loss_and_grads(*(t.data for t in run.batches()), seed=(cfg.seed, run.step),
+                                             average=not sharded)
     if monitor is not None:
         monitor.after_backward(run.step + 1)
-    if cfg.grad_clip > 0:
-        clip_grad_norm_(model.parameters(), cfg.grad_clip)
-    opt.step()
-    if run.parallel is not None:
-        run.parallel.publish()
+    if sharded:
+        run.parallel.step(opt, cfg.grad_clip)
+    else:
+        if cfg.grad_clip > 0:
+            clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        if run.parallel is not None:
+            run.parallel.publish()
     lr_now = opt.param_groups[0]["lr"]
     if run.sched is not None and cfg.schedule != "plateau":
         run.sched.step()
