@@ -12,7 +12,8 @@ directory first on ``sys.path``.
 * ``time_alternating`` / ``print_step_table``: the training-step timing loop of gpt.py and lstm.py (the
   frameworks take turns step by step) and its result table;
 * ``reset_peak_rss`` / ``peak_rss_mib`` / ``current_rss_mib``: the peak-memory probes' readings (Linux
-  /proc; ru_maxrss elsewhere).
+  /proc; ru_maxrss elsewhere);
+* ``code_version`` / ``load_average``: the commit under test and the load average, for the reports.
 """
 import os
 import resource
@@ -150,6 +151,24 @@ def peak_rss_mib():
 
 def current_rss_mib():
     return _status_mib("VmRSS")
+
+
+def code_version():
+    """The commit the minitorch under test comes from, and whether its files differ from it."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "minitorch"], cwd=root, capture_output=True,
+                               text=True, timeout=10).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no git)"
+    if not head:
+        return "unknown (not a git checkout)"
+    return f"git {head}" + (f" with uncommitted changes in {len(dirty)} files under minitorch/" if dirty else
+                            ", minitorch/ unmodified")
 
 
 def load_average():

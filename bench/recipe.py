@@ -310,23 +310,6 @@ def _cpu_name():
     return platform.processor() or "unknown CPU"
 
 
-def _code_version():
-    """The commit the minitorch under test comes from, and whether its files differ from it."""
-    import subprocess  # noqa: PLC0415
-
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "minitorch"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=10).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (no git)"
-    if not head:
-        return "unknown (not a git checkout)"
-    return f"git {head}" + (f" with uncommitted changes in {len(dirty)} files under minitorch/" if dirty else
-                            ", minitorch/ unmodified")
-
-
 def _running_mean(xs, n=50):
     xs = np.asarray(xs, dtype=np.float64)
     return float(xs[-n:].mean()) if len(xs) else float("nan")
@@ -523,7 +506,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.child:
         return child(args)
-    code = _code_version()
+    code = _common.code_version()
     paths = report_paths(args)
     names = ("torch", "minitorch") if args.order == "torch-first" else ("minitorch", "torch")
     for model in args.model:
