@@ -254,13 +254,11 @@ def seed_int(text):
 
 
 def parse_threads(text):
-    """``--threads``: 'auto' or a positive integer."""
+    """``--threads`` and ``--procs``: 'auto' or a positive integer."""
     return text if text == "auto" else positive_int(text, "integer or 'auto'")
 
 
-def parse_procs(text):
-    """``--procs``: 'auto' or a positive integer."""
-    return text if text == "auto" else positive_int(text, "integer or 'auto'")
+parse_procs = parse_threads  # --procs takes the same values
 
 
 def usable_cores():
