@@ -49,7 +49,8 @@ class WorkerStopped(RuntimeError):
 
 
 # A process that waits for a message polls its pipe this long before it sleeps in recv(): the messages of a step
-# come within a millisecond of each other, and waking a sleeping process takes 0.05-0.3 ms on a virtual machine.
+# come within a millisecond of each other, and waking what sleeps is slow on a virtual machine (a round trip to a
+# sleeping thread took 76 us on ours, bench/results/gelu-two-threads-idle.txt).
 _SPIN_S = 0.002
 
 
@@ -104,7 +105,6 @@ class DataParallel:
         self._shard_raws = [ctx.RawArray("b", total * dtype.itemsize) for _ in range(3)]
         self._spans, self._dtype = spans, dtype
         self._param_views = _views(np.frombuffer(self._param_raw, dtype=dtype), spans)
-        self._grad_views = [_views(np.frombuffer(raw, dtype=dtype), spans) for raw in self._grad_raws]
         self._flat = _Flat(self._param_raw, self._shard_raws, self._grad_raws, spans, dtype)
         self._shards = _ranges(total, procs)
         self._rows = None  # the row shares of the last loss_and_grads(average=False)
@@ -189,26 +189,15 @@ class DataParallel:
         results = [(b - a, _grad_loss(self.model, x[a:b], y[a:b]))]  # this process's rows, meanwhile
         results += [(hi - lo, self._reply(rank)) for rank, (lo, hi) in enumerate(slices[1:], start=1)]
         rows = [r for r, _ in results]
-        n = sum(rows)
-        if not average:
-            self._rows = rows
+        for p, g in zip(self.params, self._flat.own_grads):  # this process's gradients, where the others are
+            g[...] = 0 if p.grad is None else p.grad.data
+        if average:
+            self._flat.average((0, self._flat.grad.size), _weights(rows))
             for p, g in zip(self.params, self._flat.own_grads):
-                g[...] = 0 if p.grad is None else p.grad.data
-            return sum(r * loss for r, (_, loss) in zip(rows, results)) / n
-        even = len(set(rows)) == 1  # equal shares: sum the gradients, then scale once (no temporaries)
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                p.grad = tensor(np.zeros(p.data.shape, dtype=p.data.dtype))
-            g = p.grad.data
-            if even:
-                for views in self._grad_views[:len(rows) - 1]:
-                    g += views[i]
-                g *= g.dtype.type(1 / len(rows))
-                continue
-            g *= g.dtype.type(rows[0] / n)
-            for r, views in zip(rows[1:], self._grad_views):
-                g += views[i] * g.dtype.type(r / n)
-        return sum(r * loss for r, (_, loss) in zip(rows, results)) / n
+                p.grad = tensor(g)
+        else:
+            self._rows = rows
+        return sum(r * loss for r, (_, loss) in zip(rows, results)) / sum(rows)
 
     # ------------------------------------------------------------------ the sharded optimizer step
     def shardable(self, optimizer):
@@ -228,9 +217,8 @@ class DataParallel:
         nothing needs publishing."""
         if self._rows is None:
             raise RuntimeError("DataParallel.step: call loss_and_grads(..., average=False) first")
-        rows, self._rows = self._rows, None
+        weights, self._rows = _weights(self._rows), None
         self._bind(optimizer)
-        weights = _weights(rows)
         for rank in range(1, self.procs):
             self._send(rank, ("reduce", self._shards[rank], weights, None))
         sumsq = [self._flat.reduce(self._shards[0], weights)]
@@ -256,16 +244,12 @@ class DataParallel:
                 p.data = self._param_views[i]
             p.grad = Tensor._make(flat.own_grads[i])
             state = optimizer.state[p]
-            if not state:
-                state["step"] = 0
-                for key, views in (("exp_avg", flat.exp_avg), ("exp_avg_sq", flat.exp_avg_sq)):
-                    views[i][...] = 0
-                    state[key] = Tensor._make(views[i])
             for key, views in (("exp_avg", flat.exp_avg), ("exp_avg_sq", flat.exp_avg_sq)):
-                if state[key].data is not views[i]:
-                    views[i][...] = state[key].data
+                held = state.get(key)  # None before the first step: Adam's zeros
+                if held is None or held.data is not views[i]:
+                    views[i][...] = 0 if held is None else held.data
                     state[key] = Tensor._make(views[i])
-            state["step"] += 1
+            state["step"] = state.get("step", 0) + 1
         optimizer._step_count += 1
 
     def losses(self, batches):
@@ -394,13 +378,12 @@ class _Flat:
         self.worker_grads = [np.frombuffer(raw, dtype=dtype) for raw in grad_raws]
         self.own_grads, self.exp_avg, self.exp_avg_sq = (_views(a, spans) for a in (own, m, v))
 
-    def reduce(self, piece, weights):
+    def average(self, piece, weights):
         """Average the gradients of the flat range ``piece`` = (a, b) into this process's gradient buffer, with
-        the row ``weights`` of this process and the first workers (as ``loss_and_grads`` does); returns the
-        squared norm of the result, a Python float."""
+        the row ``weights`` of this process and of the first workers; returns that range of the buffer."""
         a, b = piece
         g = self.grad[a:b]
-        if len(set(weights)) == 1:  # equal shares: sum, then scale once
+        if len(set(weights)) == 1:  # equal shares: sum, then scale once (no temporaries)
             for w in self.worker_grads[:len(weights) - 1]:
                 g += w[a:b]
             g *= g.dtype.type(weights[0])
@@ -408,6 +391,11 @@ class _Flat:
             g *= g.dtype.type(weights[0])
             for weight, w in zip(weights[1:], self.worker_grads):
                 g += w[a:b] * g.dtype.type(weight)
+        return g
+
+    def reduce(self, piece, weights):
+        """``average`` the range ``piece``; returns the squared norm of the result, a Python float."""
+        g = self.average(piece, weights)
         return float(np.vdot(g, g))
 
     def update(self, piece, hyper, clip):
