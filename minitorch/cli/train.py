@@ -447,6 +447,7 @@ class Run:
     bar: object = None
     procs: int = 1  # training processes (--procs, resolved)
     parallel: object = None  # a DataParallel with --procs > 1
+    sharded: bool = False  # its optimizer step sharded over the processes (DataParallel.step)
 
     @property
     def last_path(self):
@@ -857,6 +858,8 @@ def _train_loop(run, stop_at, quiet):
     step cut short leaves the model, optimizer and batch stream out of step with each other)."""
     cfg = run.cfg
     run.bar = _progress_bar(run, quiet)
+    # data-parallel: the update sharded over the processes where it can be (the monitor reads averaged gradients)
+    run.sharded = run.parallel is not None and run.monitor is None and run.parallel.shardable(run.opt)
     run.t_start = time.perf_counter()
     try:
         target = min(cfg.max_iters, stop_at or cfg.max_iters)
@@ -926,8 +929,6 @@ def _train_step(run):
     t0 = time.perf_counter()
     run.mid_step = True  # from the batch drawn to the step counted: an interrupt here leaves a torn state
     model.train()
-    # data-parallel: the update sharded over the processes where it can be (the monitor reads averaged gradients)
-    sharded = run.parallel is not None and monitor is None and run.parallel.shardable(opt)
     if run.parallel is None:
         loss = lm_loss(model, *run.batches())
         opt.zero_grad()
@@ -935,10 +936,10 @@ def _train_step(run):
         loss_v = loss.item()
     else:
         loss_v = run.parallel.loss_and_grads(*(t.data for t in run.batches()), seed=(cfg.seed, run.step),
-                                             average=not sharded)
+                                             average=not run.sharded)
     if monitor is not None:
         monitor.after_backward(run.step + 1)
-    if sharded:
+    if run.sharded:
         run.parallel.step(opt, cfg.grad_clip)
     else:
         if cfg.grad_clip > 0:
