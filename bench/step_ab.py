@@ -10,8 +10,8 @@
    against averaging in ``loss_and_grads``, ``clip_grad_norm_``, ``opt.step()`` and ``publish()`` in the main
    process: the whole data-parallel step of the lstm and baby-gpt presets (batch 12, clipping at 1).
 3. ``tiled``: ``lstm_forward``'s W_hh^T blocks built by tiles (``_scaled_transposed_blocks``) against the
-   whole transposing copy it replaced (``_step_blocks(w_hh.T * scale, axis=1)``): the lstm kernel's forward on
-   6 rows, and the construction alone.
+   whole transposing copy it replaced (the product w_hh.T * scale, then copies of its column blocks): the lstm
+   kernel's forward on 6 rows, and the construction alone.
 
 Each comparison first checks that its two sides compute the same (the projected and plain paths' losses, the
 tiled and whole blocks; the sharded step's equality is in tests/test_parallel.py). The two sides of each
@@ -117,8 +117,9 @@ def tiled(steps):
     scale = np.full(4 * H, 0.5, np.float32)
     tiles = rk._scaled_transposed_blocks
 
-    def whole(w, s):
-        return rk._step_blocks(w.T * s, axis=1)
+    def whole(w, s):  # what lstm_forward did before: the whole (H, 4H) product, then copies of its column blocks
+        t, size = w.T * s, rk._STEP_BLOCK
+        return [(slice(j, j + size), np.ascontiguousarray(t[:, j:j + size])) for j in range(0, t.shape[1], size)]
 
     for a, b in zip(whole(w_hh, scale), tiles(w_hh, scale)):
         if a[0] != b[0] or not np.array_equal(a[1], b[1]):

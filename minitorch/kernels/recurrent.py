@@ -51,23 +51,23 @@ def _bias_grads(dpre, b_ih, b_hh, dpre_hh=None):
 _STEP_BLOCK = 256
 
 
-def _step_blocks(w, axis):
-    """W cut into contiguous blocks of at most _STEP_BLOCK columns (axis=1) or rows (axis=0), as
-    [(slice, block)]; one block on a GPU, where one wide product is best."""
+def _step_blocks(w):
+    """W cut into contiguous blocks of at most _STEP_BLOCK rows, as [(row slice, block)]; one block on a GPU,
+    where one wide product is best."""
     xp = get_array_module(w)
-    n = w.shape[axis]
+    n = w.shape[0]
     size = n if xp.__name__.startswith("cupy") else _STEP_BLOCK
-    cut = (lambda j: w[:, j:j + size]) if axis == 1 else (lambda j: w[j:j + size])
-    return [(slice(j, j + size), xp.ascontiguousarray(cut(j))) for j in range(0, n, size)]
+    return [(slice(j, j + size), xp.ascontiguousarray(w[j:j + size])) for j in range(0, n, size)]
 
 
 _TILE = 64  # rows of w per transposing copy in _scaled_transposed_blocks: a (64, K) tile and its copy stay in cache
 
 
 def _scaled_transposed_blocks(w, scale):
-    """``_step_blocks(w.T * scale, axis=1)`` for w (N, K), scale (N,), without the (K, N) temporary: each block
-    is filled by tiles of _TILE rows of w, transposed and scaled in one pass (a whole transposing copy of a
-    1 MB W_hh runs at about 1.8 ns per element, tile by tile at about 1)."""
+    """W^T * scale for w (N, K), scale (N,), cut into contiguous blocks of at most _STEP_BLOCK columns, as
+    [(column slice, block)]; one block on a GPU. Each block is filled by tiles of _TILE rows of w, transposed and
+    scaled in one pass, without a whole (K, N) temporary (a whole transposing copy of a 1 MB W_hh runs at about
+    1.8 ns per element, tile by tile at about 1)."""
     xp = get_array_module(w)
     n, k = w.shape
     if xp.__name__.startswith("cupy"):
@@ -84,8 +84,8 @@ def _scaled_transposed_blocks(w, scale):
 
 
 def _step_matmul(h, blocks, out, tmp=None):
-    """out = h @ W for W as ``_step_blocks(W, axis=1)``; with ``tmp`` (like out), W as ``_step_blocks(W,
-    axis=0)`` and out = sum over blocks of h[:, rows] @ W[rows]. Returns out."""
+    """out = h @ W for W in column blocks (``_scaled_transposed_blocks``); with ``tmp`` (like out), W in row
+    blocks (``_step_blocks``) and out = sum over blocks of h[:, rows] @ W[rows]. Returns out."""
     xp = get_array_module(h)
     if tmp is None:
         for cols, w in blocks:
@@ -485,7 +485,7 @@ def lstm_backward(dout, dh_n, dc_n, cache):
         k_c[c] *= o[c]
     k = k.reshape(T, B, 4, H)
     da = xp.empty((T, B, 4, H), dtype=gates.dtype)
-    w_hh_rows, tmp = _step_blocks(w_hh, axis=0), xp.empty((B, H), dtype=gates.dtype)
+    w_hh_rows, tmp = _step_blocks(w_hh), xp.empty((B, H), dtype=gates.dtype)
     dh, dc = dh_n, dc_n
     for t in _time_steps(T, not reverse):
         dh = dh + dout[t]
