@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile  # noqa: F401
 import threading  # noqa: F401
+import zoneinfo  # noqa: F401  (reads sysconfig, which has no build data for win32; python-dateutil 4 imports it)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 POSIX_ONLY = ("resource", "fcntl", "pwd", "grp", "termios", "pty", "tty")
