@@ -562,12 +562,18 @@ def check_private(paths):
 def secret_paths(fixtures_dirs=()):
     """What the setpriv uid must not read: the fixture folders, the grader's own package (its
     fixtures), a reference ``minitorch`` next to it, and forbidden frameworks."""
-    import importlib.util  # noqa: PLC0415
-
     out = [os.path.join(PACKAGE, "fixtures")] + [d for d in fixtures_dirs if d]
     ref = os.path.join(GRADER_ROOT, "minitorch")
     if os.path.isdir(ref):
         out.append(ref)
+    return out + framework_paths()
+
+
+def framework_paths():
+    """The folders of the installed frameworks student code must not use (FORBIDDEN)."""
+    import importlib.util  # noqa: PLC0415
+
+    out = []
     for name in FORBIDDEN:
         try:
             spec = importlib.util.find_spec(name)

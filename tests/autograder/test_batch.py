@@ -21,6 +21,7 @@ from autograder.batch import BatchError, grade_all, write_gradebook
 from autograder.handin import make_handin
 
 from .bugs import REPO, make_submission
+from .sandbox_modes import require_mode
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="the leftover-process checks read /proc (Linux)")
 
@@ -179,22 +180,10 @@ for _p in _chain:
 """
 
 
-def _require(mode):
-    """Skip a sandbox mode that cannot run here (fail instead where CI requires it)."""
-    from autograder import sandbox  # noqa: PLC0415
-
-    probe = getattr(sandbox, "_mode_problem", None)
-    problem = probe(mode) if probe else "this grader has no sandbox modes"
-    if problem:
-        if mode in os.environ.get("MINITORCH_REQUIRE_SANDBOX", "").split(","):
-            pytest.fail(f"sandbox mode {mode} is required but cannot run: {problem}")
-        pytest.skip(f"sandbox mode {mode} cannot run here: {problem}")
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
 @pytest.mark.parametrize("mode", ["bwrap", "setpriv"])
 def test_peer_tampering_and_killing_the_batch_fail_in_a_sandbox(tmp_path, mode):
-    _require(mode)
+    require_mode(mode)
     grader = tmp_path / "grader"  # a private copy of the grader, as an instructor's setpriv setup needs,
     grader.mkdir(mode=0o700)      # with the reference minitorch next to it (batch grading is official)
     for part in ("autograder", "minitorch"):
@@ -223,7 +212,7 @@ def test_peer_tampering_and_killing_the_batch_fail_in_a_sandbox(tmp_path, mode):
 
 
 def test_setpriv_batch_refuses_submissions_other_users_can_read(tmp_path):
-    _require("setpriv")
+    require_mode("setpriv")
     grader = tmp_path / "grader"
     grader.mkdir(mode=0o700)
     shutil.copytree(os.path.join(REPO, "autograder"), grader / "autograder",

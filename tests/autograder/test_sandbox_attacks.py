@@ -25,6 +25,7 @@ import pytest
 from autograder import sandbox
 
 from .bugs import REPO, make_submission
+from .sandbox_modes import require_mode
 
 M = "minitorch/kernels/matmul.py"
 STUB_OLD = "    # BEGIN SOLUTION hw1\n    a2 = a[None, :] if a.ndim == 1 else a"
@@ -392,21 +393,9 @@ def grader(tmp_path_factory):
     return root
 
 
-def _available(mode):
-    """Skip a mode that cannot run here, with the reason; CI sets MINITORCH_REQUIRE_SANDBOX=bwrap,setpriv
-    so that a mode silently unavailable there fails instead."""
-    if mode == "none":
-        return
-    problem = sandbox._mode_problem(mode)
-    if problem:
-        if mode in os.environ.get("MINITORCH_REQUIRE_SANDBOX", "").split(","):
-            pytest.fail(f"sandbox mode {mode} is required but cannot run: {problem}")
-        pytest.skip(f"sandbox mode {mode} cannot run here: {problem}")
-
-
 def _attack(grader, tmp_path, mode, kind, timeout=3.0):
     assert mode != "none" or kind == "secrets", "destructive attacks never run without a sandbox"
-    _available(mode)
+    require_mode(mode)
     token = "mtatk" + uuid.uuid4().hex[:10]
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
