@@ -6,7 +6,7 @@
 1. ``projected``: ``RecurrentLM``'s projected embedding (the table's V rows through W_ih, ``nn.RNNBase.
    input_projection``) against the plain path (every token's embedding through W_ih): one process, forward,
    loss and backward of the lstm preset on 6 rows (a data-parallel process's share of the batch of 12) and on 12.
-2. ``sharded``: ``DataParallel.step`` (Adam's update and the gradient averaging sharded over 2 processes)
+2. ``sharded``: ``DataParallel.train_step`` (Adam's update and the gradient averaging sharded over 2 processes)
    against averaging in ``loss_and_grads``, ``clip_grad_norm_``, ``opt.step()`` and ``publish()`` in the main
    process: the whole data-parallel step of the lstm and baby-gpt presets (batch 12, clipping at 1).
 3. ``tiled``: ``lstm_forward``'s W_hh^T blocks built by tiles (``_scaled_transposed_blocks``) against the
@@ -89,8 +89,7 @@ def sharded(steps):
                 on = i % 2 == 1
                 t0 = time.perf_counter()
                 if on:
-                    dp.loss_and_grads(x, y, seed=(1, i), average=False)
-                    dp.step(opt, 1.0)
+                    dp.train_step(x, y, opt, 1.0, seed=(1, i))
                 else:
                     dp.loss_and_grads(x, y, seed=(1, i))
                     clip_grad_norm_(model.parameters(), 1.0)

@@ -2,6 +2,7 @@
 the same gradients, losses and runs as one process; worker failures reported; bad --procs values refused."""
 import copy
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import minitorch
 from minitorch import tensor
 from minitorch.checkpoint import load_checkpoint
+from minitorch.cli import parallel
 from minitorch.cli import train as train_cli
 from minitorch.cli.parallel import DataParallel
 from minitorch.models.registry import Config, build_model, lm_loss
@@ -107,18 +109,17 @@ def _assert_same_training_state(m, opt, ref, ref_opt, exact):
 @pytest.mark.parametrize("model, rows, procs, clip", [("gpt", 5, 2, 1e-3), ("lstm", 7, 3, 0.0), ("gpt", 6, 3, 1e3),
                                                       ("lstm", 2, 3, 1e-2)])  # clipped, none, unclipped; idle worker
 def test_the_sharded_step_equals_averaging_clipping_and_stepping_in_the_main_process(model, rows, procs, clip):
-    """loss_and_grads(average=False) + step(opt, clip) leaves the parameters, .grad (the clipped mean gradient) and
-    AdamW's state of loss_and_grads + clip_grad_norm_ + opt.step() + publish(): the same elementwise arithmetic,
-    so bit for bit without clipping (the clipping norm is summed in another order: float rounding); the workers
-    compute with the new parameters without a publish()."""
+    """train_step(x, y, opt, clip) leaves the parameters, .grad (the clipped mean gradient) and AdamW's state of
+    loss_and_grads + clip_grad_norm_ + opt.step() + publish(): the same elementwise arithmetic, so bit for bit
+    without clipping (the clipping norm is summed in another order: float rounding); the workers compute with the
+    new parameters without a publish()."""
     m, ref = tiny_model(model), tiny_model(model)
     opt, ref_opt = _adamw(m), _adamw(ref)
     with DataParallel(m, procs) as dp, DataParallel(ref, procs) as ref_dp:
         assert dp.shardable(opt)
         for step in range(3):
             x, y = batch(rows, seed=step)
-            loss = dp.loss_and_grads(x, y, average=False)
-            dp.step(opt, clip)
+            loss = dp.train_step(x, y, opt, clip)
             assert loss == ref_dp.loss_and_grads(x, y)
             if clip > 0:
                 minitorch.optim.clip_grad_norm_(ref.parameters(), clip)
@@ -127,8 +128,10 @@ def test_the_sharded_step_equals_averaging_clipping_and_stepping_in_the_main_pro
             _assert_same_training_state(m, opt, ref, ref_opt, exact=clip == 0 or clip > 100)
         batches = [batch(rows, seed=s) for s in range(4)]
         assert dp.losses(batches) == pytest.approx(ref_dp.losses(batches), rel=1e-6)
-        with pytest.raises(RuntimeError, match="call loss_and_grads"):
-            dp.step(opt, clip)                    # once per loss_and_grads(average=False)
+        # the other requests still work between sharded steps, and the steps after them
+        assert dp.loss_and_grads(*batch(rows, seed=9)) == ref_dp.loss_and_grads(*batch(rows, seed=9))
+        x, y = batch(rows, seed=3)
+        assert dp.train_step(x, y, opt, clip) == ref_dp.loss_and_grads(x, y)
 
 
 def test_the_sharded_step_continues_from_a_loaded_state():
@@ -138,22 +141,120 @@ def test_the_sharded_step_continues_from_a_loaded_state():
     opt = _adamw(m)
     with DataParallel(m, 2) as dp:
         for step in range(2):
-            dp.loss_and_grads(*batch(4, seed=step), average=False)
-            dp.step(opt, 0.5)
+            dp.train_step(*batch(4, seed=step), opt, 0.5)
         saved_model, saved_opt = copy.deepcopy(m.state_dict()), copy.deepcopy(opt.state_dict())  # (views: copies)
-        dp.loss_and_grads(*batch(4, seed=2), average=False)
-        dp.step(opt, 0.5)
+        dp.train_step(*batch(4, seed=2), opt, 0.5)
     resumed = tiny_model("lstm")
     resumed.load_state_dict(saved_model)
     resumed_opt = _adamw(resumed)
     resumed_opt.load_state_dict(saved_opt)
     with DataParallel(resumed, 2) as dp:
-        dp.loss_and_grads(*batch(4, seed=2), average=False)
-        dp.step(resumed_opt, 0.5)
+        dp.train_step(*batch(4, seed=2), resumed_opt, 0.5)
     for p, q in zip(m.parameters(), resumed.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
         for key in ("exp_avg", "exp_avg_sq"):
             np.testing.assert_array_equal(opt.state[p][key].data, resumed_opt.state[q][key].data)
+
+
+@pytest.mark.parametrize("spin", [60.0, 0.0])
+def test_requests_through_the_mailbox_and_through_the_pipe_give_the_same_results(spin):
+    """A worker that polls for its next request (``spin`` 60 s: it never sleeps in this test) takes the small ones
+    from its shared mailbox; one that sleeps (``spin`` 0) takes all from its pipe. Requests too large for the
+    mailbox go through the pipe either way (the worker polls it too). Every path gives the results of the
+    requests that always went through pipes (loss_and_grads, clip_grad_norm_, opt.step, publish)."""
+    m, ref = tiny_model("lstm"), tiny_model("lstm")
+    opt, ref_opt = _adamw(m), _adamw(ref)
+    big = [batch(64, seed=s) for s in range(20)]  # the worker's half, about 80 KB pickled: more than its mailbox
+    assert len(pickle.dumps(("losses", big[10:], None, None))) > parallel._MAIL_BYTES
+    with DataParallel(m, 2, spin=spin) as dp, DataParallel(ref, 2) as ref_dp:
+        for step in range(3):
+            x, y = batch(4, seed=step)
+            assert dp.train_step(x, y, opt, 0.0) == ref_dp.loss_and_grads(x, y)
+            ref_opt.step()
+            ref_dp.publish()
+            _assert_same_training_state(m, opt, ref, ref_opt, exact=True)
+        assert dp.losses(big) == pytest.approx([single_eval(ref, bx, by) for bx, by in big], rel=1e-6)
+        x, y = batch(4, seed=7)
+        assert dp.loss_and_grads(x, y) == pytest.approx(one_process(ref, x, y)[0], rel=1e-6)
+        sent = int(dp._signals._sent[1])
+    assert sent == (4 if spin else 0)  # the 3 steps and the last request; the large one went through the pipe
+
+
+def test_a_failing_or_dead_worker_stops_a_sharded_step_with_its_error():
+    m = tiny_model()
+    opt = _adamw(m)
+    x, y = batch(5)
+    x[3:] = VOCAB + 4                             # only the worker's rows (3:5) hold ids the embedding lacks
+    with DataParallel(m, 2) as dp:
+        with pytest.raises(RuntimeError, match="data-parallel worker 1 failed: .*"):
+            dp.train_step(x, y, opt, 1.0)
+        for request in (lambda: dp.train_step(*batch(4), opt, 1.0), lambda: dp.loss_and_grads(*batch(4)),
+                        lambda: dp.losses([batch(4)])):  # refused: the processes may be out of step
+            with pytest.raises(RuntimeError, match="an earlier train_step failed .RuntimeError.*close it"):
+                request()
+    with DataParallel(m, 2) as dp:
+        dp.train_step(*batch(4), opt, 1.0)
+        os.kill(dp._workers[0].pid, signal.SIGKILL)
+        dp._workers[0].join()
+        with pytest.raises(RuntimeError, match=r"data-parallel worker 1 stopped \(exit code -9\)"):
+            dp.train_step(*batch(4), opt, 1.0)
+
+
+def test_workers_waiting_at_a_barrier_stop_when_the_main_process_fails():
+    """The main process fails in its own rows while the workers wait for its gradients: leaving ``with`` stops
+    them (they exit by themselves, not by terminate()), at once."""
+    m = tiny_model()
+    x, y = batch(6)
+    x[:2] = VOCAB + 4                             # only the main process's rows (0:2) are bad
+    with pytest.raises(IndexError):
+        with DataParallel(m, 3) as dp:
+            workers = list(dp._workers)
+            start = time.monotonic()
+            dp.train_step(x, y, _adamw(m), 1.0)
+    assert time.monotonic() - start < 4
+    assert [w.exitcode for w in workers] == [0, 0]
+
+
+def test_a_lock_held_by_a_dead_process_does_not_hang_the_others():
+    """The shared lock is taken by polling; when it stays taken (its holder was killed), ``alive`` is asked every
+    millisecond and ends the wait by raising."""
+    import multiprocessing  # noqa: PLC0415
+
+    signals = parallel._Signals(multiprocessing.get_context("spawn"), 2)
+    calls = []
+
+    def alive():
+        calls.append(time.perf_counter())
+        if len(calls) == 3:
+            raise parallel.WorkerStopped("gone")
+
+    assert signals._lock.acquire(False)          # as if a killed process held it
+    start = time.perf_counter()
+    with pytest.raises(parallel.WorkerStopped, match="gone"):
+        signals.arrive(1, 1, alive)
+    assert len(calls) == 3 and calls[0] - start >= 0.001
+    signals._lock.release()
+    signals.arrive(1, 1, alive)                  # free: no call
+    assert signals.reached(1) == 1 and len(calls) == 3
+
+
+def test_shared_parameters_and_pieces_start_on_cache_lines():
+    """Each parameter's view in the flat buffers, and each process's piece of them, starts at a multiple of 64
+    bytes (unaligned AVX-512 loads cost a second cache line), whatever the parameters' sizes."""
+    m = tiny_model("lstm")
+    assert any(p.data.size % 16 for p in m.parameters())  # sizes that would misalign what follows them
+    opt = _adamw(m)
+    with DataParallel(m, 3) as dp:
+        dp.train_step(*batch(6), opt, 1.0)
+        flat = dp._flat
+        for p in m.parameters():
+            for a in (p.data, p.grad.data, opt.state[p]["exp_avg"].data, opt.state[p]["exp_avg_sq"].data):
+                assert np.shares_memory(a, flat.param) or np.shares_memory(a, flat.grad) or \
+                    np.shares_memory(a, flat.m) or np.shares_memory(a, flat.v)
+                assert a.ctypes.data % 64 == 0
+        for a, b in dp._shards:
+            assert flat.param[a:b].ctypes.data % 64 == 0 and flat.grad[a:b].ctypes.data % 64 == 0
+        assert [b - a for a, b in dp._shards] == pytest.approx([flat.param.size / 3] * 3, abs=16)
 
 
 def test_shardable_is_adam_over_exactly_the_model():

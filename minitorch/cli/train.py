@@ -447,7 +447,7 @@ class Run:
     bar: object = None
     procs: int = 1  # training processes (--procs, resolved)
     parallel: object = None  # a DataParallel with --procs > 1
-    sharded: bool = False  # its optimizer step sharded over the processes (DataParallel.step)
+    sharded: bool = False  # its optimizer step sharded over the processes (DataParallel.train_step)
 
     @property
     def last_path(self):
@@ -929,19 +929,19 @@ def _train_step(run):
     t0 = time.perf_counter()
     run.mid_step = True  # from the batch drawn to the step counted: an interrupt here leaves a torn state
     model.train()
-    if run.parallel is None:
-        loss = lm_loss(model, *run.batches())
-        opt.zero_grad()
-        loss.backward()
-        loss_v = loss.item()
+    if run.sharded:  # data-parallel, the update sharded too: one call
+        loss_v = run.parallel.train_step(*(t.data for t in run.batches()), opt, cfg.grad_clip,
+                                         seed=(cfg.seed, run.step))
     else:
-        loss_v = run.parallel.loss_and_grads(*(t.data for t in run.batches()), seed=(cfg.seed, run.step),
-                                             average=not run.sharded)
-    if monitor is not None:
-        monitor.after_backward(run.step + 1)
-    if run.sharded:
-        run.parallel.step(opt, cfg.grad_clip)
-    else:
+        if run.parallel is None:
+            loss = lm_loss(model, *run.batches())
+            opt.zero_grad()
+            loss.backward()
+            loss_v = loss.item()
+        else:
+            loss_v = run.parallel.loss_and_grads(*(t.data for t in run.batches()), seed=(cfg.seed, run.step))
+        if monitor is not None:
+            monitor.after_backward(run.step + 1)
         if cfg.grad_clip > 0:
             clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
