@@ -11,8 +11,9 @@ arrays passed through shared memory:
 - parameters: one shared buffer written by the main process after each optimizer step; the workers'
   parameters are views of it (they never change them);
 - gradients: one shared buffer per worker, written by the worker after its backward;
-- requests and losses: small messages over a pipe per worker; the sharded step's barriers, losses and squared
-  norms: counters and numbers in shared memory (``_Signals``).
+- requests: through a mailbox in shared memory while the worker polls for its next one, else through a pipe per
+  worker, which also carries the answers (losses); the sharded step's barriers, losses and squared norms: counters
+  and numbers in shared memory (``_Signals``).
 
 With Adam or AdamW (``train_step``), the update after the backward is sharded too, as ZeRO's stage 1 does it:
 each process averages the gradients of one contiguous piece of the flat parameter vector, the pieces' squared
@@ -23,7 +24,8 @@ schedule, the step counts, checkpoints and logs stay in the main process, so a r
 workers. Other optimizers step in the main process, which then publishes the parameters. Such a step takes one
 message per worker; its three barriers (gradients written, squared norms written, pieces updated) are counters in
 shared memory that every process polls, written and read under a shared lock, which orders the writes before
-them for the readers after them on any processor: a message through a pipe costs 20-150 us on a virtual machine.
+them for the readers after them on any processor (a request through a pipe and its answer took 115 us on our virtual
+machine, through shared memory 43 us: bench/results/pipe-latency-idle.txt).
 
 A worker that fails reports its error, which the main process raises as a RuntimeError naming the worker. With
 dropout each worker draws its own masks, from a generator seeded at every step from (the step's seed, its rank), so
@@ -70,9 +72,9 @@ def _recv(conn, spin=_SPIN_S):
     return conn.recv()
 
 
-# Parameters and shard boundaries in the flat buffers start at multiples of this many bytes (a cache line): AVX-512
-# loops over arrays that do not (each 64-byte load then spans two lines) took 0.83-0.9 ms for an LSTM process's
-# Adam update of 210,144 floats against 0.61-0.75 aligned.
+# Parameters and shard boundaries in the flat buffers start at multiples of this many bytes (a cache line): with the
+# lstm preset's pieces split evenly (the second 4 bytes past a line), the worker's Adam update took 0.13-0.20 ms
+# longer than the main process's; aligned, the same (bench/results/dp-update-alignment-idle.txt).
 _ALIGN_BYTES = 64
 
 
@@ -478,9 +480,8 @@ class _Signals:
       ``loss[r]`` and ``sumsq[r]``, its rows' loss and its piece's squared gradient norm. A process waiting at
       a barrier polls for ``_SPIN_S`` (the others come within that), then sleeps 50 us between polls.
     - requests to worker r: a mailbox (``_MAIL_BYTES`` of pickled message) and a count of the requests put in it,
-      used while the worker polls for its next request (``asleep[r]`` is 0; it polls for ``spin`` seconds). A
-      message through a pipe took 20-150 us on our virtual machine (bench/results/pipe-latency-idle.txt); the pipe
-      still carries what does not fit, and wakes a worker that has gone to sleep in it."""
+      used while the worker polls for its next request (``asleep[r]`` is 0; it polls for ``spin`` seconds). The
+      pipe carries what does not fit, and wakes a worker that has gone to sleep in it."""
 
     def __init__(self, ctx, procs, spin=_SPIN_S):
         self.spin = spin
