@@ -83,14 +83,10 @@ def _scaled_transposed_blocks(w, scale):
     return blocks
 
 
-def _step_matmul(h, blocks, out, tmp=None):
-    """out = h @ W for W in column blocks (``_scaled_transposed_blocks``); with ``tmp`` (like out), W in row
-    blocks (``_step_blocks``) and out = sum over blocks of h[:, rows] @ W[rows]. Returns out."""
+def _step_matmul(h, blocks, out, tmp):
+    """out = h @ W as the sum over W's row blocks (``_step_blocks``) of h[:, rows] @ W[rows]; ``tmp``: scratch
+    shaped like out. Returns out."""
     xp = get_array_module(h)
-    if tmp is None:
-        for cols, w in blocks:
-            xp.matmul(h, w, out=out[:, cols])
-        return out
     (rows, w), rest = blocks[0], blocks[1:]
     xp.matmul(h[:, rows], w, out=out)
     for rows, w in rest:
@@ -424,21 +420,23 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     out = xp.empty((T, B, H), dtype=x.dtype)
     w_hh_t = _scaled_transposed_blocks(w_hh, scale)  # W_hh^T * scale in column blocks: faster per-step GEMMs
     hw = xp.empty((B, 4 * H), dtype=x.dtype)
+    hw_blocks = [(hw[:, cols], w) for cols, w in w_hh_t]  # the output's views, made once
     ig = xp.empty((B, H), dtype=x.dtype)
+    i, f, g, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
     h, c = h0, c0
     for t in _time_steps(T, reverse):
-        a = gates[t]
-        a += _step_matmul(h, w_hh_t, out=hw)   # (x_t W_ih^T + b + h W_hh^T) * scale
+        a, c_t, tc_t, h_t = gates[t], cs[t], tcs[t], out[t]
+        for hw_cols, w in hw_blocks:
+            xp.matmul(h, w, out=hw_cols)
+        a += hw                                 # (x_t W_ih^T + b + h W_hh^T) * scale
         xp.tanh(a, out=a)
         a *= scale
         a += shift
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        xp.multiply(f, c, out=cs[t])
-        cs[t] += xp.multiply(i, g, out=ig)      # c_t = f * c_{t-1} + i * g
-        c = cs[t]
-        xp.tanh(c, out=tcs[t])
-        xp.multiply(o, tcs[t], out=out[t])      # h_t = o * tanh(c_t)
-        h = out[t]
+        xp.multiply(f[t], c, out=c_t)
+        c_t += xp.multiply(i[t], g[t], out=ig)  # c_t = f * c_{t-1} + i * g
+        xp.tanh(c_t, out=tc_t)
+        xp.multiply(o[t], tc_t, out=h_t)        # h_t = o * tanh(c_t)
+        h, c = h_t, c_t
     h_n, c_n = h.copy(), c.copy()
     # END SOLUTION
     return (out, h_n, c_n), LSTMCache(x, h0, c0, w_ih, w_hh, b_ih, b_hh, gates, cs, tcs, out, reverse)
@@ -484,17 +482,20 @@ def lstm_backward(dout, dh_n, dc_n, cache):
         xp.subtract(1, k_c[c], out=k_c[c])
         k_c[c] *= o[c]
     k = k.reshape(T, B, 4, H)
+    k_ifg, k_o = k[:, :, :3], k[:, :, 3]
     da = xp.empty((T, B, 4, H), dtype=gates.dtype)
+    da_ifg, da_o, da2 = da[:, :, :3], da[:, :, 3], da.reshape(T, B, 4 * H)
+    # dh @ W_hh as a sum over row blocks of W_hh (faster, see _step_blocks): (rows, block) pairs
     w_hh_rows, tmp = _step_blocks(w_hh), xp.empty((B, H), dtype=gates.dtype)
-    dh, dc = dh_n, dc_n
+    dh, dc = dh_n.copy(), dc_n.copy()   # updated in place below (the views above are made once: fewer calls)
     for t in _time_steps(T, not reverse):
-        dh = dh + dout[t]
-        dc = dc + dh * k_c[t]
-        xp.multiply(dc[:, None, :], k[t, :, :3], out=da[t, :, :3])
-        xp.multiply(dh, k[t, :, 3], out=da[t, :, 3])
-        dc = dc * f[t]
-        dh = _step_matmul(da[t].reshape(B, 4 * H), w_hh_rows, out=xp.empty_like(dh), tmp=tmp)  # da_t @ W_hh
-    da2 = da.reshape(T * B, 4 * H)
+        dh += dout[t]
+        dc += xp.multiply(dh, k_c[t], out=tmp)
+        xp.multiply(dc[:, None, :], k_ifg[t], out=da_ifg[t])
+        xp.multiply(dh, k_o[t], out=da_o[t])
+        dc *= f[t]
+        _step_matmul(da2[t], w_hh_rows, out=dh, tmp=tmp)  # dh = da_t @ W_hh, passed back to step t-1
+    da2 = da2.reshape(T * B, 4 * H)
     h_prev = _previous_states(cache.out, cache.h0, reverse).reshape(T * B, H)
     db_ih, db_hh = _bias_grads(da2, cache.b_ih, cache.b_hh)
     if w_ih is None:                      # x was x W_ih^T + b_ih: its gradient is da

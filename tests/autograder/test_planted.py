@@ -142,8 +142,10 @@ BUGS = [
         "gate blocks in the wrong order: the row blocks hold the gates (z, r, n); PyTorch's order is (r, z, n)",
         exact=True),
     Bug("hw3-lstm-forward-i-f-swapped", "hw3", RC,
-        "        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]",
-        "        f, i, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]", "lstm_sequence",
+        "    i, f, g, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]\n"
+        "    h, c = h0, c0",
+        "    f, i, g, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]\n"
+        "    h, c = h0, c0", "lstm_sequence",
         "LSTM gates in the wrong order: your code uses the row blocks of W_ih / W_hh (and the biases) as (f, i, g, o); "
         "PyTorch's order is (i, f, g, o: i input, f forget, g cell candidate (tanh), o output)", exact=True),
     Bug("hw3-rnn-dW-ih-divided-by-T", "hw3", RC,

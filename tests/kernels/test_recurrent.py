@@ -182,6 +182,31 @@ def test_bad_nonlinearity():
         rk.rnn_forward(*arrays, nonlinearity="sigmoid")
 
 
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("projected", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_sequence_kernels_leave_their_inputs_alone(kind, projected, reverse):
+    """The forward leaves its inputs as they were, and the backward its upstream gradients and the cache (the
+    reference updates buffers in place inside its loops: only its own)."""
+    arrays = _seq_inputs(kind, 5, 3, I=4, H=6)
+    if projected:
+        arrays = _projected(kind, arrays)
+    before = [None if a is None else a.copy() for a in arrays]
+    forward, backward = _kernels(kind, cell=False)
+    outs, cache = forward(*arrays, reverse=reverse)
+    for a, b in zip(arrays, before):
+        assert (a is None and b is None) or np.array_equal(a, b)
+    r = np.random.default_rng(3)
+    upstream = [r.standard_normal(o.shape) for o in outs]
+    saved = [u.copy() for u in upstream]
+    fields = {k: v.copy() for k, v in cache._asdict().items() if isinstance(v, np.ndarray)}
+    backward(*upstream, cache)
+    for u, v in zip(upstream, saved):
+        np.testing.assert_array_equal(u, v)
+    for k, v in fields.items():
+        np.testing.assert_array_equal(getattr(cache, k), v, err_msg=f"cache.{k} changed")
+
+
 def _projected(kind, arrays):
     """The same call with w_ih=None: x replaced by x W_ih^T + b_ih, b_ih None."""
     n = 3 if kind == "lstm" else 2
