@@ -1,4 +1,8 @@
-"""Shared test helpers: seeded inputs, conversions to and from torch, closeness checks."""
+"""Shared test helpers: seeded inputs, conversions to and from torch, closeness checks, running a bench script."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -60,3 +64,12 @@ def torch_single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+def run_bench(name, *args, timeout=300):
+    """``python bench/<name>.py *args`` in a subprocess with this checkout first on PYTHONPATH: the
+    CompletedProcess, its output as text."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    env = dict(os.environ, PYTHONPATH=root)
+    return subprocess.run([sys.executable, os.path.join(root, "bench", f"{name}.py"), *args], capture_output=True,
+                          text=True, env=env, timeout=timeout)

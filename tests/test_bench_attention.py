@@ -1,17 +1,14 @@
 """bench/attention.py on a tiny shape: it times both kernel versions and refuses versions that disagree."""
 import os
-import subprocess
-import sys
+
+from tests.helpers import run_bench
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-SCRIPT = os.path.join(ROOT, "bench", "attention.py")
 KERNEL = os.path.join(ROOT, "minitorch", "kernels", "attention.py")
 
 
 def _run(*args):
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    return subprocess.run([sys.executable, SCRIPT, "--shape", "2,2,5,3", "--rounds", "1", "--calls", "2", *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return run_bench("attention", "--shape", "2,2,5,3", "--rounds", "1", "--calls", "2", *args, timeout=120)
 
 
 def test_times_this_kernel_against_another_file(tmp_path):

@@ -1,16 +1,11 @@
 """bench/messages.py on a few rounds: both ways of handing a worker a request report a send time and a round trip."""
-import os
 import re
-import subprocess
-import sys
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-SCRIPT = os.path.join(ROOT, "bench", "messages.py")
+from tests.helpers import run_bench
 
 
 def _run(*args):
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, env=env, timeout=300)
+    return run_bench("messages", *args)
 
 
 def test_measures_the_pipe_and_the_mailbox_and_writes_the_report(tmp_path):

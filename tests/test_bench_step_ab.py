@@ -1,15 +1,9 @@
 """bench/step_ab.py on one step per side: it runs all three comparisons and reports each with the load average."""
-import os
-import subprocess
-import sys
-
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-SCRIPT = os.path.join(ROOT, "bench", "step_ab.py")
+from tests.helpers import run_bench
 
 
 def _run(*args):
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, env=env, timeout=300)
+    return run_bench("step_ab", *args)
 
 
 def test_runs_the_three_comparisons_and_writes_the_report(tmp_path):
