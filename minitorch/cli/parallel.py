@@ -61,7 +61,9 @@ class WorkerStopped(RuntimeError):
 _SPIN_S = 0.002
 
 
-_MAIL_BYTES = 1 << 16  # a mailbox for the requests to each worker (``_Signals``): a training step's batch fits
+# Bytes of each worker's mailbox for requests (``_Signals``): a preset's training request (a share of the batch and
+# Adam's arguments) pickles to about 7 KB; larger requests (evaluation batches, big batches) take the pipe.
+_MAIL_BYTES = 1 << 16
 
 
 def _recv(conn, spin=_SPIN_S):
