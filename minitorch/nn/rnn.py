@@ -21,6 +21,7 @@ from .. import backend
 from ..autograd import Tensor, cat, stack
 from ..autograd.functions import recurrent as RF
 from ..autograd.tensor import as_dtype
+from . import functional as F
 from .module import Module
 from .parameter import Parameter
 
@@ -298,8 +299,7 @@ class RNNBase(Module):
         parts = []
         for direction in range(D):
             w_ih, _, b_ih, _ = self._layer_weights(0, direction)
-            part = x @ w_ih.transpose(0, 1)
-            parts.append(part if b_ih is None else part + b_ih)
+            parts.append(F.linear(x, w_ih, b_ih))
         return parts[0] if D == 1 else cat(parts, dim=-1)
 
     def forward(self, input, hx=None, *, projected=False):  # noqa: A002 - torch's argument name

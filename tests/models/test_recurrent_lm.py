@@ -122,5 +122,6 @@ def test_flop_counter_sees_the_projected_path(monkeypatch):
     ops = fc.by_op()
     tokens, G = 21, 4 * 12
     assert ops["LSTMFunction"][1] == 2 * tokens * 12 * G             # forward: the recurrent product only
-    assert ops["Matmul"][1] == 2 * 10 * 16 * G                        # the table's projection, V rows
+    assert fc.counts[("", "Linear")][1] == 2 * 10 * 16 * G            # the table's projection, V rows (the
+    assert ops["Linear"][0] == 2                                         # model's own; the head is the other)
     assert "rnn" in fc.by_module()
