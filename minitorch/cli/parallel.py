@@ -80,10 +80,15 @@ def _recv(conn, spin=_SPIN_S):
 _ALIGN_BYTES = 64
 
 
-def _layout(params, itemsize):
-    """[(offset, size, shape)] of each parameter in a flat buffer, offsets aligned to _ALIGN_BYTES (the gaps stay
-    zero), and the total size."""
-    step = max(1, _ALIGN_BYTES // itemsize)
+def _line_items(dtype):
+    """Items of ``dtype`` per _ALIGN_BYTES: the step of the aligned offsets in a flat buffer."""
+    return max(1, _ALIGN_BYTES // dtype.itemsize)
+
+
+def _layout(params, dtype):
+    """[(offset, size, shape)] of each parameter in a flat buffer of ``dtype``, offsets aligned to _ALIGN_BYTES (the
+    gaps stay zero), and the total size."""
+    step = _line_items(dtype)
     spans, offset = [], 0
     for p in params:
         spans.append((offset, p.data.size, p.data.shape))
@@ -148,18 +153,18 @@ class DataParallel:
         self._failed = None  # why requests are refused (``_request``)
         self.params = list(model.parameters())
         dtype = self.params[0].data.dtype
-        spans, total = _layout(self.params, dtype.itemsize)
+        spans, total = _layout(self.params, dtype)
         import multiprocessing  # noqa: PLC0415 - here: importing it on Windows needs _winapi, which only --procs > 1 uses
 
         ctx = multiprocessing.get_context("spawn")
         self._param_raw = _raw_flat(ctx, total, dtype)
         self._grad_raws = [_raw_flat(ctx, total, dtype) for _ in range(procs - 1)]
-        # for ``step``: this process's gradients, and Adam's exp_avg and exp_avg_sq, all flat like the parameters
+        # for ``train_step``: this process's gradients, and Adam's exp_avg and exp_avg_sq, flat like the parameters
         self._shard_raws = [_raw_flat(ctx, total, dtype) for _ in range(3)]
         self._spans, self._dtype = spans, dtype
-        self._param_views = _views(_flat(self._param_raw, dtype), spans)
         self._flat = _Flat(self._param_raw, self._shard_raws, self._grad_raws, spans, dtype)
-        self._shards = _ranges(total, procs, align=max(1, _ALIGN_BYTES // dtype.itemsize))
+        self._param_views = _views(self._flat.param, spans)
+        self._shards = _ranges(total, procs, align=_line_items(dtype))
         self._signals = _Signals(ctx, procs, spin)
         self.publish()
         self._workers, self._conns = [], []
@@ -202,7 +207,7 @@ class DataParallel:
     # ------------------------------------------------------------------ requests
     def publish(self):
         """Copy the model's parameters into the shared buffer the workers read (nothing to do for the parameters
-        that ``step`` made views of it)."""
+        that ``train_step`` made views of it)."""
         for view, p in zip(self._param_views, self.params):
             if p.data is not view:
                 view[...] = p.data
@@ -213,11 +218,13 @@ class DataParallel:
         return WorkerStopped(f"data-parallel worker {rank} stopped (exit code {w.exitcode})")
 
     def _send(self, rank, message, pipe=False):
-        """``message`` to worker ``rank``: through its mailbox where it can (not ``pipe``), else its pipe."""
-        if not pipe and self._signals.post(rank, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL), self._alive):
+        """``message`` to worker ``rank``: through its mailbox where it can (not ``pipe``), else its pipe (pickled
+        once either way: the pipe's ``recv`` unpickles what ``send_bytes`` sent)."""
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        if not pipe and self._signals.post(rank, data, self._alive):
             return
         try:
-            self._conns[rank - 1].send(message)
+            self._conns[rank - 1].send_bytes(data)
         except OSError:
             raise self._stopped(rank) from None
 
@@ -252,7 +259,7 @@ class DataParallel:
 
     # ------------------------------------------------------------------ the sharded optimizer step
     def shardable(self, optimizer):
-        """Whether ``step`` can run ``optimizer``: an Adam or AdamW (without amsgrad) over exactly this model's
+        """Whether ``train_step`` can run ``optimizer``: an Adam or AdamW (without amsgrad) over exactly this model's
         parameters."""
         if not isinstance(optimizer, Adam) or type(optimizer)._update_group is not Adam._update_group:
             return False
@@ -272,7 +279,8 @@ class DataParallel:
         self._bind(optimizer)
         hyper = _adam_hyper(optimizer, self.params)
         slices = _ranges(x.shape[0], self.procs)  # with fewer rows than processes, the last ones get none
-        weights = _weights([b - a for a, b in slices])
+        rows = [b - a for a, b in slices]
+        weights = _weights(rows)
         for rank, (a, b) in enumerate(slices[1:], start=1):
             self._send(rank, ("train", (x[a:b], y[a:b]), (self._shards[rank], weights, hyper, max_norm), seed))
         a, b = slices[0]
@@ -284,7 +292,6 @@ class DataParallel:
         signals.wait(signals.reached(0), self._alive)  # every piece updated: the next forward reads them all
         for p, g in zip(self.params, self._flat.own_grads):
             p.grad = Tensor._make(g)
-        rows = [b - a for a, b in slices]
         return sum(r * v for r, v in zip(rows, signals.loss.tolist()) if r) / sum(rows)
 
     def _alive(self):
@@ -361,10 +368,10 @@ def _worker(rank, conn, param_raw, shard_raws, grad_raws, spans, dtype, seed, si
         _, model_bytes, _, _ = conn.recv()
         model = pickle.loads(model_bytes)
         params = list(model.parameters())
-        for p, view in zip(params, _views(_flat(param_raw, np.dtype(dtype)), spans)):
-            p.data = view
-        grads = _views(_flat(grad_raws[rank - 1], np.dtype(dtype)), spans)
         flat = _Flat(param_raw, shard_raws, grad_raws, spans, np.dtype(dtype))
+        for p, view in zip(params, _views(flat.param, spans)):
+            p.data = view
+        grads = _views(flat.worker_grads[rank - 1], spans)
         conn.send(("ready", None))
     except BaseException as err:  # noqa: BLE001 - reported to the main process
         _report(conn, err)
