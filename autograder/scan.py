@@ -48,6 +48,17 @@ def scan_lines(source):
     return hits
 
 
+def _parse(source, filename):
+    """ast.parse, once more after a SystemError. CPython 3.11's AST constructor keeps one recursion counter per
+    interpreter: when the garbage collector, run by the parse's own allocations, calls a finalizer that parses too,
+    the outer parse fails with "AST constructor recursion depth mismatch" (seen in our test suite after the
+    data-parallel tests; a __del__ that calls ast.parse reproduces it). The collector has run by then."""
+    try:
+        return ast.parse(source, filename=filename)
+    except SystemError:
+        return ast.parse(source, filename=filename)
+
+
 def scan_source(source, filename="<student>", bounded=True):
     """[(line, module)] of forbidden imports in ``source`` (a syntax error yields nothing: the
     sandbox reports it when the file is imported). ``bounded``: files too large to parse safely get
@@ -55,7 +66,7 @@ def scan_source(source, filename="<student>", bounded=True):
     if bounded and _too_big(source):
         return scan_lines(source)
     try:
-        tree = ast.parse(source, filename=filename)
+        tree = _parse(source, filename)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return scan_lines(source)
     hits = []

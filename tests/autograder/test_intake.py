@@ -217,3 +217,28 @@ def test_damaged_archives_are_clear_errors(tmp_path):
     (tmp_path / "fake.tar.gz").write_bytes(b"\x1f\x8b" + bytes(600))
     with pytest.raises(SubmissionError, match="not a folder or a tar"):
         take_in(str(tmp_path / "fake.tar.gz"), str(tmp_path / "b"))
+
+
+def test_the_scan_survives_a_finalizer_that_parses_during_its_parse():
+    """CPython 3.11 fails a parse with SystemError when a finalizer run by the garbage collector in the middle of it
+    parses too (see scan._parse); the scan parses once more and still finds the forbidden import."""
+    import ast
+    import gc
+
+    from autograder.scan import scan_source
+
+    class ParsesWhenFreed:
+        def __del__(self):
+            ast.parse("x = (1, [2, {3: 4}])")
+
+    source = "import numpy as np\n" + "y = [(i, {'k': [i]}) for i in range(3)]\n" * 400 + "import torch\n"
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(100):
+            held = ParsesWhenFreed()
+            held.cycle = held       # freed only by the collector
+        del held
+    finally:
+        gc.enable()
+    assert scan_source(source) == [(402, "torch")]
