@@ -1,6 +1,6 @@
-"""Benchmark: three changes to the training step, each measured against what it replaced, in turns.
+"""Benchmark: four changes to the training step, each measured against what it replaced, in turns.
 
-    python bench/step_ab.py                                   # all three, one BLAS thread per process
+    python bench/step_ab.py                                   # all four, one BLAS thread per process
     python bench/step_ab.py --out bench/results/step-ab-idle.txt
 
 1. ``projected``: ``RecurrentLM``'s projected embedding (the table's V rows through W_ih, ``nn.RNNBase.
@@ -12,6 +12,13 @@
 3. ``tiled``: ``lstm_forward``'s W_hh^T blocks built by tiles (``_scaled_transposed_blocks``) against the
    whole transposing copy it replaced (the product w_hh.T * scale, then copies of its column blocks): the lstm
    kernel's forward on 6 rows, and the construction alone.
+4. ``blocks``: the LSTM and GRU kernels' per-step products as they are (W_hh^T forward and W_hh backward in column
+   blocks sized for OpenBLAS's small-matrix kernels, copied to cache-line-aligned buffers; see ``_SMALL_GEMM`` in
+   minitorch/kernels/recurrent.py) against what they replaced (LSTM: forward blocks of 256 columns in NumPy's own
+   allocations, backward a sum over 256-row blocks of W_hh read in place; GRU: one product each way): the forward
+   and backward kernels on 1 (LSTM only), 6 and 12 rows, H 256, T 64, with W_hh at a cache-line boundary (as in the
+   data-parallel flat buffers) and 16 bytes past one (as NumPy may allocate it); then the current code with its
+   buffers placed 16 bytes past a cache line, which shows how much of the difference is the alignment.
 
 Each comparison first checks that its two sides compute the same (the projected and plain paths' losses, the
 tiled and whole blocks; the sharded step's equality is in tests/test_parallel.py). The two sides of each
@@ -116,8 +123,8 @@ def tiled(steps):
     scale = np.full(4 * H, 0.5, np.float32)
     tiles = rk._scaled_transposed_blocks
 
-    def whole(w, s):  # what lstm_forward did before: the whole (H, 4H) product, then copies of its column blocks
-        t, size = w.T * s, rk._STEP_BLOCK
+    def whole(w, s, size=rk._STEP_BLOCK):  # what lstm_forward did before: the whole (H, 4H) product, then copies
+        t = w.T * s                          # of its column blocks
         return [(slice(j, j + size), np.ascontiguousarray(t[:, j:j + size])) for j in range(0, t.shape[1], size)]
 
     for a, b in zip(whole(w_hh, scale), tiles(w_hh, scale)):
@@ -143,11 +150,75 @@ def tiled(steps):
             f"{_median_ms(build[True]):5.3f} ms"]
 
 
+def blocks(steps):
+    import numpy as np
+
+    from minitorch.backend import CACHE_LINE, empty_aligned
+    from minitorch.kernels import recurrent as rk
+
+    def off_line(shape, dtype, like=None):  # a buffer that starts 16 bytes past a cache line
+        n, dtype = int(np.prod(shape)), np.dtype(dtype)
+        skip = 16 // dtype.itemsize
+        return empty_aligned((n + CACHE_LINE,), dtype, like=np.empty(0))[skip:skip + n].reshape(shape)
+
+    def plain(shape, dtype, like=None):
+        return np.empty(shape, dtype)
+
+    # what each cell's kernels did before, as patches of the current code: the LSTM cut its products into 256
+    # columns forward and a sum over 256-row blocks of W_hh backward (no block width: those cuts), in NumPy's own
+    # allocations; the GRU ran one product each way (a block as wide as the product)
+    before = {"lstm": {"_block_width": lambda *a: None, "empty_aligned": plain},
+              "gru": {"_block_width": lambda rows, k, n, cap: n, "empty_aligned": plain}}
+    saved = {name: getattr(rk, name) for name in ("_block_width", "empty_aligned")}
+    T, H = 64, 256
+    lines = []
+    try:
+        for cell, rows in (("lstm", 1), ("lstm", 6), ("lstm", 12), ("gru", 6), ("gru", 12)):
+            sides = {"before": before[cell], "now": {}, "now, buffers off": {"empty_aligned": off_line}}
+            G = 4 if cell == "lstm" else 3
+            forward, backward = getattr(rk, f"{cell}_forward"), getattr(rk, f"{cell}_backward")
+            rng = np.random.default_rng(rows)
+            x = (0.1 * rng.standard_normal((T, rows, G * H))).astype(np.float32)
+            states = [s for s in (0.1 * rng.standard_normal((2, rows, H))).astype(np.float32)][:G - 2]
+            dout = rng.standard_normal((T, rows, H)).astype(np.float32)
+            b = np.zeros(G * H, np.float32)
+            w = (0.05 * rng.standard_normal((G * H, H))).astype(np.float32)
+            placed = {"aligned": empty_aligned(w.shape, w.dtype, like=w), "16 bytes off": off_line(w.shape, w.dtype)}
+            for w_hh in placed.values():
+                w_hh[...] = w
+            for where, w_hh in placed.items():
+                times, results = {side: ([], []) for side in sides}, {}
+                for i in range(steps + 5):
+                    for side, patch in sides.items():
+                        for name, fn in saved.items():
+                            setattr(rk, name, patch.get(name, fn))
+                        t0 = time.perf_counter()
+                        outs, cache = forward(x, *states, None, w_hh, None, b)
+                        t1 = time.perf_counter()
+                        grads = backward(dout, *[np.zeros_like(s) for s in states], cache)
+                        t2 = time.perf_counter()
+                        if i >= 5:
+                            times[side][0].append(t1 - t0)
+                            times[side][1].append(t2 - t1)
+                        results[side] = [a for a in (*outs, *grads) if a is not None]
+                for side in sides:  # the same sums in other blocks: equal up to float32 rounding
+                    for a, ref in zip(results[side], results["before"]):
+                        if not np.allclose(a, ref, rtol=1e-4, atol=1e-5):
+                            raise SystemExit(f"bench/step_ab.py: the {side!r} {cell} kernels disagree with 'before'")
+                cells = ", ".join(f"{side} {_median_ms(f):5.2f} + {_median_ms(bw):5.2f}"
+                                  for side, (f, bw) in times.items())
+                lines.append(f"blocks     {cell} kernels, {rows:>2} rows, W_hh {where}: forward + backward ms: {cells}")
+    finally:
+        for name, fn in saved.items():
+            setattr(rk, name, fn)
+    return lines
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python bench/step_ab.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=150, help="measured steps (or forwards) per side (default 150)")
-    p.add_argument("--only", choices=("projected", "sharded", "tiled"), nargs="+", default=None)
+    p.add_argument("--only", choices=("projected", "sharded", "tiled", "blocks"), nargs="+", default=None)
     p.add_argument("--out", default=None, help="also write the report to this file (refused if it exists)")
     args = p.parse_args(argv)
     if args.steps < 1:
@@ -165,7 +236,7 @@ def main(argv=None):
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; code: {_common.code_version()}",
              f"load average (1, 5, 15 min) before: {_common.load_average()}"]
     print("\n".join(lines), flush=True)
-    for name, fn in (("projected", projected), ("sharded", sharded), ("tiled", tiled)):
+    for name, fn in (("projected", projected), ("sharded", sharded), ("tiled", tiled), ("blocks", blocks)):
         if args.only and name not in args.only:
             continue
         for line in fn(args.steps):

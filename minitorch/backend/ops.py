@@ -206,6 +206,25 @@ def _gelu_erf_steps(xp, x, out, deriv, ax, t, h, e, sign):
     xp.add(h, e, out=deriv)
 
 
+CACHE_LINE = 64  # bytes
+
+
+def empty_aligned(shape, dtype, like):
+    """An uninitialised array of ``shape`` and ``dtype`` on ``like``'s device, its data starting at a multiple of
+    CACHE_LINE bytes. Kernels that read a matrix in place, without copying it into a packed buffer first
+    (OpenBLAS's small-matrix kernels) run faster on such a start (the recurrent kernels' per-step products:
+    bench/results/recurrent-step-blocks-idle.txt). NumPy's own allocations are only 16-byte aligned; CuPy's start
+    at larger boundaries already."""
+    xp = get_array_module(like)
+    if xp is not np:
+        return xp.empty(shape, dtype=dtype)
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    raw = np.empty(nbytes + CACHE_LINE, dtype=np.uint8)
+    start = -raw.ctypes.data % CACHE_LINE
+    return raw[start:start + nbytes].view(dtype).reshape(shape)
+
+
 def col_sum(a):
     """a.sum(axis=0) for a 2-D (rows, features) array, as one vector-matrix product (ones @ a): NumPy's
     reduction down the rows runs 2-3x slower than BLAS for the gradients of a training step (bias and norm

@@ -18,7 +18,7 @@ shapes in its docstring: the backward reads ``cache.gates``, ``cache.w_hh``.
 """
 from collections import namedtuple
 
-from ..backend import col_sum, get_array_module
+from ..backend import col_sum, empty_aligned, get_array_module
 
 
 def _sigmoid(a):
@@ -45,10 +45,36 @@ def _bias_grads(dpre, b_ih, b_hh, dpre_hh=None):
     return (None if b_ih is None else col_sum(dpre)), (None if b_hh is None else col_sum(dpre_hh))
 
 
-# The per-time-step products have only B (batch) rows. OpenBLAS runs such a product h (B, K) @ W (K, N)
-# faster as several products of at most 256 columns than as one wide one (B=12, K=256, N=1024: 65 us
-# instead of 100 us), and dh = da (B, 4H) @ W_hh (4H, H) faster as a sum over 256-row blocks of W_hh.
-_STEP_BLOCK = 256
+# The per-time-step products have only B (batch) rows, so most of their cost is not the arithmetic. OpenBLAS (0.3.x,
+# x86-64 with AVX-512) computes a float32 product of at most 100^3 multiply-adds with its small-matrix kernels, which
+# read W where it lies (the limit is in its kernel/x86_64/sgemm_small_kernel_permit_skylakex.c); a larger product first
+# copies all of W into a packed buffer, at every call. So the GRU and LSTM kernels cut W into blocks of columns that
+# each stay within that limit: forward, h @ W_hh^T in blocks of at most 256 columns of W_hh^T; backward, dh = da @ W_hh
+# in blocks of at most 128 columns of W_hh, each block's product writing its columns of dh. The blocks are copies that
+# start at a cache line: read in place, an unaligned block costs the small-matrix kernels about a fifth more time. The
+# limit and the caps were chosen from timings of the kernels' loops on 1-32 rows and H = 128-512 on our machine;
+# bench/step_ab.py --only blocks compares them with the earlier cuts (bench/results/recurrent-step-blocks-idle.txt).
+# Where even 64 columns are over the limit (B large), the forward uses blocks of 256 columns and the backward a sum over
+# 256-row blocks of W_hh. With other BLAS libraries or CPUs the blocks are just smaller products; we have not measured
+# what they cost there.
+_SMALL_GEMM = 100 ** 3
+_STEP_BLOCK = 256       # the forward's cap (and its blocks above the limit); the backward's row blocks above it
+_BACKWARD_BLOCK = 128   # the backward's cap
+
+
+def _block_width(rows, k, n, cap):
+    """Columns per block of a per-step product (rows, k) @ (k, n): the widest of 64, 128, ... ``cap`` (or n, when
+    n is narrower) with rows * width * k <= _SMALL_GEMM; None when 64 columns are already over that."""
+    width = 64
+    if rows * min(width, n) * k > _SMALL_GEMM:
+        return None
+    while width < min(n, cap) and rows * min(2 * width, n) * k <= _SMALL_GEMM:
+        width *= 2
+    return min(width, n, cap)
+
+
+def _on_gpu(w):
+    return get_array_module(w).__name__.startswith("cupy")
 
 
 def _step_blocks(w):
@@ -56,31 +82,81 @@ def _step_blocks(w):
     where one wide product is best."""
     xp = get_array_module(w)
     n = w.shape[0]
-    size = n if xp.__name__.startswith("cupy") else _STEP_BLOCK
+    size = n if _on_gpu(w) else _STEP_BLOCK
     return [(slice(j, j + size), xp.ascontiguousarray(w[j:j + size])) for j in range(0, n, size)]
+
+
+def _column_blocks(w, width):
+    """W (K, N) cut into contiguous copies of at most ``width`` columns, each aligned to a cache line (see
+    ``empty_aligned``), as [(column slice, block)]."""
+    blocks = []
+    for j in range(0, w.shape[1], width):
+        block = empty_aligned((w.shape[0], min(width, w.shape[1] - j)), w.dtype, like=w)
+        block[...] = w[:, j:j + width]
+        blocks.append((slice(j, j + width), block))
+    return blocks
 
 
 _TILE = 64  # rows of w per transposing copy in _scaled_transposed_blocks: a (64, K) tile and its copy stay in cache
 
 
-def _scaled_transposed_blocks(w, scale):
-    """W^T * scale for w (N, K), scale (N,), cut into contiguous blocks of at most _STEP_BLOCK columns, as
-    [(column slice, block)]; one block on a GPU. Each block is filled by tiles of _TILE rows of w, transposed and
-    scaled in one pass, without a whole (K, N) temporary (a whole transposing copy of a 1 MB W_hh runs at about
-    1.8 ns per element, tile by tile at about 1)."""
+def _scaled_transposed_blocks(w, scale, width=_STEP_BLOCK):
+    """W^T * scale for w (N, K), scale (N,) or None (W^T itself), cut into contiguous blocks of at most ``width``
+    columns, as [(column slice, block)]; one block on a GPU. Each block is filled by tiles of _TILE rows of w,
+    transposed (and scaled) in one pass, without a whole (K, N) temporary (a whole transposing copy of a 1 MB W_hh
+    runs at about 1.8 ns per element, tile by tile at about 1). Each block starts at a cache line (see
+    ``empty_aligned``)."""
     xp = get_array_module(w)
     n, k = w.shape
-    if xp.__name__.startswith("cupy"):
-        return [(slice(0, n), xp.ascontiguousarray(w.T * scale))]
+    if _on_gpu(w):
+        return [(slice(0, n), xp.ascontiguousarray(w.T if scale is None else w.T * scale))]
+    dtype = w.dtype if scale is None else xp.result_type(w, scale)
     blocks = []
-    for j in range(0, n, _STEP_BLOCK):
-        width = min(_STEP_BLOCK, n - j)
-        block = xp.empty((k, width), dtype=xp.result_type(w, scale))
-        for i in range(0, width, _TILE):
-            rows = slice(j + i, min(j + i + _TILE, j + width))
-            xp.multiply(w[rows].T, scale[rows], out=block[:, i:i + _TILE])
-        blocks.append((slice(j, j + _STEP_BLOCK), block))
+    for j in range(0, n, width):
+        cols = min(width, n - j)
+        block = empty_aligned((k, cols), dtype, like=w)
+        for i in range(0, cols, _TILE):
+            rows = slice(j + i, min(j + i + _TILE, j + cols))
+            if scale is None:
+                block[:, i:i + _TILE] = w[rows].T
+            else:
+                xp.multiply(w[rows].T, scale[rows], out=block[:, i:i + _TILE])
+        blocks.append((slice(j, j + width), block))
     return blocks
+
+
+def _forward_step_product(w_hh, scale, out):
+    """A function h -> h @ (W_hh^T * scale) written into ``out`` (rows, N), for W_hh (N, K) and scale (N,) or None:
+    the product of each column block of W_hh^T (see _SMALL_GEMM) writes its columns of out. Returns out."""
+    xp = get_array_module(w_hh)
+    n, k = w_hh.shape
+    width = _block_width(out.shape[0], k, n, _STEP_BLOCK) or _STEP_BLOCK
+    parts = [(out[:, cols], block) for cols, block in _scaled_transposed_blocks(w_hh, scale, width)]
+
+    def product(h):
+        for out_cols, block in parts:
+            xp.matmul(h, block, out=out_cols)
+        return out
+    return product
+
+
+def _backward_step_product(w, out, tmp):
+    """A function da -> da @ W written into ``out`` (rows, K), for W (N, K) and the per-step rows of da (rows, N):
+    W's column blocks writing their columns of out, or where those are over the limit (see _SMALL_GEMM), a sum
+    over W's row blocks (``tmp``: scratch shaped like out). One product on a GPU."""
+    xp = get_array_module(w)
+    n, k = w.shape
+    width = None if _on_gpu(w) else _block_width(out.shape[0], n, k, _BACKWARD_BLOCK)
+    if width is not None:
+        parts = [(out[:, cols], block) for cols, block in _column_blocks(w, width)]
+
+        def product(da):
+            for out_cols, block in parts:
+                xp.matmul(da, block, out=out_cols)
+            return out
+        return product
+    blocks = _step_blocks(w)
+    return lambda da: _step_matmul(da, blocks, out, tmp)
 
 
 def _step_matmul(h, blocks, out, tmp):
@@ -316,14 +392,15 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     # (T, B, 3H): the x part of every step (given, or one GEMM); becomes [r, z, n]
     gates = x.copy() if w_ih is None else _affine(x, w_ih, b_ih)
     hn = xp.empty((T, B, H), dtype=x.dtype)   # W_hn h_{t-1} + b_hn, needed by the backward
-    out = xp.empty((T, B, H), dtype=x.dtype)
-    w_hh_t = xp.ascontiguousarray(w_hh.T)  # one copy; the per-step GEMMs run faster on it
+    out = empty_aligned((T, B, H), x.dtype, like=x)
+    gh = empty_aligned((B, 3 * H), x.dtype, like=x)
+    step_product = _forward_step_product(w_hh, None, gh)  # h -> h W_hh^T into gh, in blocks (see _SMALL_GEMM)
     # The plain step (gru_cell_forward), computed below in place in gates[t], hn[t] and out[t]:
     #   gh = h_{t-1} W_hh^T + b_hh;  r = sigmoid(gi_r + gh_r),  z = sigmoid(gi_z + gh_z)
     #   n = tanh(gi_n + r * gh_n);   h_t = (1 - z) * n + z * h_{t-1}  (written as z * (h_{t-1} - n) + n)
     h = h0
     for t in _time_steps(T, reverse):
-        gh = h @ w_hh_t
+        step_product(h)
         if b_hh is not None:
             gh += b_hh
         g = gates[t]
@@ -361,8 +438,11 @@ def gru_backward(dout, dh_n, cache):
     k_n = (1 - z) * (1 - n * n)
     k_z = (h_prev - n) * z * (1 - z)
     k_r = hn * r * (1 - r)
-    dgh = xp.empty_like(gates)            # gradients of W_hh h + b_hh: [da_r, da_z, da_n r]
+    dgh = empty_aligned(gates.shape, gates.dtype, like=gates)  # gradients of W_hh h + b_hh: [da_r, da_z, da_n r]
     da_n = xp.empty_like(out)
+    # da_t -> da_t @ W_hh, in blocks (see _SMALL_GEMM), into its own buffer
+    step_product = _backward_step_product(w_hh, empty_aligned((B, H), gates.dtype, like=gates),
+                                          xp.empty((B, H), dtype=gates.dtype))
     dh = dh_n
     for t in _time_steps(T, not reverse):
         dh = dh + dout[t]
@@ -370,7 +450,7 @@ def gru_backward(dout, dh_n, cache):
         xp.multiply(da_n[t], k_r[t], out=dgh[t, :, :H])
         xp.multiply(dh, k_z[t], out=dgh[t, :, H:2 * H])
         xp.multiply(da_n[t], r[t], out=dgh[t, :, 2 * H:])
-        dh = dh * z[t] + dgh[t] @ w_hh
+        dh = dh * z[t] + step_product(dgh[t])
     dgi = dgh.copy()                      # gradients of W_ih x + b_ih: [da_r, da_z, da_n]
     dgi[..., 2 * H:] = da_n
     dgi2, dgh2 = dgi.reshape(T * B, -1), dgh.reshape(T * B, -1)
@@ -417,18 +497,15 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
         gates += bias * scale
     cs = xp.empty((T, B, H), dtype=x.dtype)
     tcs = xp.empty((T, B, H), dtype=x.dtype)
-    out = xp.empty((T, B, H), dtype=x.dtype)
-    w_hh_t = _scaled_transposed_blocks(w_hh, scale)  # W_hh^T * scale in column blocks: faster per-step GEMMs
-    hw = xp.empty((B, 4 * H), dtype=x.dtype)
-    hw_blocks = [(hw[:, cols], w) for cols, w in w_hh_t]  # the output's views, made once
+    out = empty_aligned((T, B, H), x.dtype, like=x)
+    hw = empty_aligned((B, 4 * H), x.dtype, like=x)
+    step_product = _forward_step_product(w_hh, scale, hw)  # h -> h W_hh^T * scale into hw, in blocks (_SMALL_GEMM)
     ig = xp.empty((B, H), dtype=x.dtype)
     i, f, g, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
     h, c = h0, c0
     for t in _time_steps(T, reverse):
         a, c_t, tc_t, h_t = gates[t], cs[t], tcs[t], out[t]
-        for hw_cols, w in hw_blocks:
-            xp.matmul(h, w, out=hw_cols)
-        a += hw                                 # (x_t W_ih^T + b + h W_hh^T) * scale
+        a += step_product(h)                    # (x_t W_ih^T + b + h W_hh^T) * scale
         xp.tanh(a, out=a)
         a *= scale
         a += shift
@@ -483,18 +560,19 @@ def lstm_backward(dout, dh_n, dc_n, cache):
         k_c[c] *= o[c]
     k = k.reshape(T, B, 4, H)
     k_ifg, k_o = k[:, :, :3], k[:, :, 3]
-    da = xp.empty((T, B, 4, H), dtype=gates.dtype)
+    da = empty_aligned((T, B, 4, H), gates.dtype, like=gates)
     da_ifg, da_o, da2 = da[:, :, :3], da[:, :, 3], da.reshape(T, B, 4 * H)
-    # dh @ W_hh as a sum over row blocks of W_hh (faster, see _step_blocks): (rows, block) pairs
-    w_hh_rows, tmp = _step_blocks(w_hh), xp.empty((B, H), dtype=gates.dtype)
-    dh, dc = dh_n.copy(), dc_n.copy()   # updated in place below (the views above are made once: fewer calls)
+    tmp = xp.empty((B, H), dtype=gates.dtype)
+    dh, dc = empty_aligned((B, H), gates.dtype, like=gates), dc_n.copy()
+    dh[...] = dh_n   # updated in place below (the views above are made once: fewer calls)
+    step_product = _backward_step_product(w_hh, dh, tmp)  # da_t -> da_t @ W_hh into dh, in blocks (see _SMALL_GEMM)
     for t in _time_steps(T, not reverse):
         dh += dout[t]
         dc += xp.multiply(dh, k_c[t], out=tmp)
         xp.multiply(dc[:, None, :], k_ifg[t], out=da_ifg[t])
         xp.multiply(dh, k_o[t], out=da_o[t])
         dc *= f[t]
-        _step_matmul(da2[t], w_hh_rows, out=dh, tmp=tmp)  # dh = da_t @ W_hh, passed back to step t-1
+        step_product(da2[t])                  # dh = da_t @ W_hh, passed back to step t-1
     da2 = da2.reshape(T * B, 4 * H)
     h_prev = _previous_states(cache.out, cache.h0, reverse).reshape(T * B, H)
     db_ih, db_hh = _bias_grads(da2, cache.b_ih, cache.b_hh)

@@ -122,21 +122,88 @@ def test_layer_norm_forward_only_gives_the_same_output(affine):
     np.testing.assert_array_equal(x, x_before)                     # the input is never overwritten
 
 
-def test_lstm_step_products_in_blocks_equal_one_product(monkeypatch):
-    """H = 80: W_hh^T (80, 320) in column blocks 256 + 64 forward, W_hh (320, 80) in row blocks backward."""
+# H = 80, B = 3: the LSTM's forward h (3, 80) @ W_hh^T (80, 320), its backward da (3, 320) @ W_hh (320, 80). The limit
+# on a block's multiply-adds picks the cuts (_block_width): by default 256 + 64 columns forward and one block of 80
+# backward; at 3 * 64 * 320, backward column blocks of 64 + 16; at 3 * 64 * 80, forward blocks of 64 and, with 64
+# columns over the limit backward, the sum over row blocks of W_hh (256 + 64 rows). The GRU's (3H = 240) cuts
+# follow from the same limits.
+_LIMITS = {"default": None, "backward column blocks": 3 * 64 * 320, "backward row blocks": 3 * 64 * 80}
+
+
+@pytest.mark.parametrize("limit", list(_LIMITS), ids=list(_LIMITS))
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_step_products_in_blocks_equal_one_product(monkeypatch, limit, cell):
     from minitorch.kernels import recurrent as rk
 
     r = np.random.default_rng(5)
     T, B, I, H = 5, 3, 7, 80
-    args = [r.standard_normal(s) * 0.3 for s in ((T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,),
-                                                  (4 * H,))]
-    douts = [r.standard_normal(s) for s in ((T, B, H), (B, H), (B, H))]
+    G = 4 if cell == "lstm" else 3
+    states = ((B, H), (B, H)) if cell == "lstm" else ((B, H),)
+    args = [r.standard_normal(s) * 0.3 for s in ((T, B, I), *states, (G * H, I), (G * H, H), (G * H,), (G * H,))]
+    douts = [r.standard_normal(s) for s in ((T, B, H), *states)]
+    forward, backward = (rk.lstm_forward, rk.lstm_backward) if cell == "lstm" else (rk.gru_forward, rk.gru_backward)
+    if _LIMITS[limit] is not None:
+        monkeypatch.setattr(rk, "_SMALL_GEMM", _LIMITS[limit])
+    if cell == "lstm":
+        cuts = {"default": (256, 80), "backward column blocks": (256, 64), "backward row blocks": (64, None)}[limit]
+        assert (rk._block_width(B, H, 4 * H, rk._STEP_BLOCK), rk._block_width(B, 4 * H, H, rk._BACKWARD_BLOCK)) == cuts
     for reverse in (False, True):
-        outs, cache = rk.lstm_forward(*args, reverse=reverse)
-        grads = rk.lstm_backward(*douts, cache)
-        monkeypatch.setattr(rk, "_STEP_BLOCK", 10 ** 9)   # one block: the plain products
-        outs1, cache1 = rk.lstm_forward(*args, reverse=reverse)
-        grads1 = rk.lstm_backward(*douts, cache1)
-        monkeypatch.undo()
+        outs, cache = forward(*args, reverse=reverse)
+        grads = backward(*douts, cache)
+        with monkeypatch.context() as m:          # one block each way: the plain products
+            m.setattr(rk, "_block_width", lambda rows, k, n, cap: n)
+            outs1, cache1 = forward(*args, reverse=reverse)
+            grads1 = backward(*douts, cache1)
         for a, b in zip(outs + grads, outs1 + grads1):
             np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-12, atol=1e-13)
+
+
+def test_block_widths_of_the_lstm_presets_steps():
+    """The cuts of the lstm preset's per-step products (H = 256) on a data-parallel process's 6 rows, on the whole
+    batch of 12, and on 16 and 64 rows, where the backward's column blocks are over the limit."""
+    from minitorch.kernels import recurrent as rk
+
+    H = 256
+    widths = {rows: (rk._block_width(rows, H, 4 * H, rk._STEP_BLOCK),
+                     rk._block_width(rows, 4 * H, H, rk._BACKWARD_BLOCK)) for rows in (1, 6, 12, 16, 64)}
+    assert widths == {1: (256, 128), 6: (256, 128), 12: (256, 64), 16: (128, None), 64: (None, None)}
+    assert all(rows * w * k <= rk._SMALL_GEMM for rows, (f, b) in widths.items()
+               for w, k in ((f, H), (b, 4 * H)) if w is not None)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8])
+@pytest.mark.parametrize("shape", [(0,), (1,), (3, 5), (7, 13, 2)])
+def test_empty_aligned_starts_at_a_cache_line(shape, dtype):
+    like = np.zeros(1)
+    for _ in range(5):                            # several allocations: NumPy's own starts vary
+        a = ops.empty_aligned(shape, dtype, like=like)
+        assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+        assert a.size == 0 or a.ctypes.data % ops.CACHE_LINE == 0     # an empty array's address means nothing
+        a[...] = 1                                # all of it is usable memory
+        assert a.sum() == math.prod(shape)
+
+
+def test_empty_aligned_on_another_array_module_is_its_empty():
+    like = strict_xp.asarray(np.zeros(2))
+    a = ops.empty_aligned((2, 3), np.float32, like=like)
+    assert type(a) is type(like) and a.shape == (2, 3) and a.dtype == np.float32
+
+
+def test_lstm_step_blocks_start_at_cache_lines():
+    """The blocks that the per-step products read in place (forward and backward), from a W_hh that is not aligned."""
+    from minitorch.kernels import recurrent as rk
+
+    raw = np.random.default_rng(0).standard_normal(256 * 64 + 16).astype(np.float32)
+    start = (16 - raw.ctypes.data % 64) % 64 // 4            # 16 bytes past a cache line
+    w = raw[start:start + 256 * 64].reshape(256, 64)
+    assert w.ctypes.data % 64 == 16
+    forward = rk._scaled_transposed_blocks(w, np.full(256, 0.5, np.float32), 128)
+    backward = rk._column_blocks(w, 32)
+    for cols, block in forward:
+        assert block.ctypes.data % 64 == 0
+        np.testing.assert_array_equal(block, w[cols].T * np.float32(0.5))
+    for cols, block in backward:
+        assert block.ctypes.data % 64 == 0
+        np.testing.assert_array_equal(block, w[:, cols])
+    assert [c for c, _ in forward] == [slice(0, 128), slice(128, 256)]
+    assert [c.start for c, _ in backward] == [0, 32]
