@@ -15,10 +15,12 @@
 4. ``blocks``: the LSTM and GRU kernels' per-step products as they are (W_hh^T forward and W_hh backward in column
    blocks sized for OpenBLAS's small-matrix kernels, copied to cache-line-aligned buffers; see ``_SMALL_GEMM`` in
    minitorch/kernels/recurrent.py) against what they replaced (LSTM: forward blocks of 256 columns in NumPy's own
-   allocations, backward a sum over 256-row blocks of W_hh read in place; GRU: one product each way): the forward
-   and backward kernels on 1 (LSTM only), 6 and 12 rows, H 256, T 64, with W_hh at a cache-line boundary (as in the
-   data-parallel flat buffers) and 16 bytes past one (as NumPy may allocate it); then the current code with its
-   buffers placed 16 bytes past a cache line, which shows how much of the difference is the alignment.
+   allocations, backward a sum over 256-row blocks of W_hh read in place; GRU: one product each way; both copying
+   W_hh^T in every forward, where the current code uses it in place for fewer than 4 steps): the forward and
+   backward kernels on 1 (LSTM only), 6 and 12 rows, H 256, T 64, and on 1 row and 1 step (a generated token), with
+   W_hh at a cache-line boundary (as in the data-parallel flat buffers) and 16 bytes past one (as NumPy may
+   allocate it); then the current code with its buffers placed 16 bytes past a cache line, which shows how much of
+   the difference is the alignment.
 
 Each comparison first checks that its two sides compute the same (the projected and plain paths' losses, the
 tiled and whole blocks; the sharded step's equality is in tests/test_parallel.py). The two sides of each
@@ -166,14 +168,23 @@ def blocks(steps):
 
     # what each cell's kernels did before, as patches of the current code: the LSTM cut its products into 256
     # columns forward and a sum over 256-row blocks of W_hh backward (no block width: those cuts), in NumPy's own
-    # allocations; the GRU ran one product each way (a block as wide as the product)
-    before = {"lstm": {"_block_width": lambda *a: None, "empty_aligned": plain},
-              "gru": {"_block_width": lambda rows, k, n, cap: n, "empty_aligned": plain}}
-    saved = {name: getattr(rk, name) for name in ("_block_width", "empty_aligned")}
-    T, H = 64, 256
+    # allocations; the GRU ran one product each way (forward a block as wide as the product, backward W_hh where it
+    # lies); both copied W_hh^T in every forward, for any number of steps
+    always = lambda w, rows, steps: True  # noqa: E731
+
+    def in_place(w, out, tmp, steps):
+        return lambda da: np.matmul(da, w, out=out)
+
+    before = {"lstm": {"_block_width": lambda *a: None, "empty_aligned": plain, "_blocks_pay": always},
+              "gru": {"_block_width": lambda rows, k, n, cap: n, "empty_aligned": plain, "_blocks_pay": always,
+                      "_backward_step_product": in_place}}
+    saved = {name: getattr(rk, name) for name in ("_block_width", "empty_aligned", "_blocks_pay",
+                                                  "_backward_step_product")}
+    H = 256
     lines = []
     try:
-        for cell, rows in (("lstm", 1), ("lstm", 6), ("lstm", 12), ("gru", 6), ("gru", 12)):
+        for cell, rows, T in (("lstm", 1, 64), ("lstm", 6, 64), ("lstm", 12, 64), ("gru", 6, 64), ("gru", 12, 64),
+                              ("lstm", 1, 1), ("gru", 1, 1)):
             sides = {"before": before[cell], "now": {}, "now, buffers off": {"empty_aligned": off_line}}
             G = 4 if cell == "lstm" else 3
             forward, backward = getattr(rk, f"{cell}_forward"), getattr(rk, f"{cell}_backward")
@@ -205,9 +216,10 @@ def blocks(steps):
                     for a, ref in zip(results[side], results["before"]):
                         if not np.allclose(a, ref, rtol=1e-4, atol=1e-5):
                             raise SystemExit(f"bench/step_ab.py: the {side!r} {cell} kernels disagree with 'before'")
-                cells = ", ".join(f"{side} {_median_ms(f):5.2f} + {_median_ms(bw):5.2f}"
+                cells = ", ".join(f"{side} {_median_ms(f):6.3f} + {_median_ms(bw):6.3f}"
                                   for side, (f, bw) in times.items())
-                lines.append(f"blocks     {cell} kernels, {rows:>2} rows, W_hh {where}: forward + backward ms: {cells}")
+                lines.append(f"blocks     {cell} kernels, {rows:>2} rows, T {T:>2}, W_hh {where}: forward + backward "
+                             f"ms: {cells}")
     finally:
         for name, fn in saved.items():
             setattr(rk, name, fn)

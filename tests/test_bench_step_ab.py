@@ -12,8 +12,8 @@ def test_runs_the_four_comparisons_and_writes_the_report(tmp_path):
     assert r.returncode == 0, r.stderr
     for line in ("projected  lstm,  6 rows", "projected  lstm, 12 rows", "sharded    lstm, batch 12",
                  "sharded    baby-gpt, batch 12", "tiled      lstm_forward",
-                 "blocks     lstm kernels,  6 rows, W_hh aligned",
-                 "blocks     lstm kernels, 12 rows, W_hh 16 bytes off",
+                 "blocks     lstm kernels,  6 rows, T 64, W_hh aligned",
+                 "blocks     lstm kernels, 12 rows, T 64, W_hh 16 bytes off", "blocks     gru kernels,  1 rows, T  1",
                  "load average (1, 5, 15 min) before", "load average after"):
         assert line in r.stdout
     assert out.read_text(encoding="utf-8").splitlines()[-1].startswith("load average after")

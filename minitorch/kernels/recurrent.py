@@ -126,11 +126,30 @@ def _scaled_transposed_blocks(w, scale, width=_STEP_BLOCK):
     return blocks
 
 
-def _forward_step_product(w_hh, scale, out):
-    """A function h -> h @ (W_hh^T * scale) written into ``out`` (rows, N), for W_hh (N, K) and scale (N,) or None:
-    the product of each column block of W_hh^T (see _SMALL_GEMM) writes its columns of out. Returns out."""
+_MIN_BLOCK_STEPS = 4  # steps from which copying W into blocks pays
+
+
+def _blocks_pay(w, rows, steps):
+    """Whether to copy W into blocks for ``steps`` per-step products of ``rows`` rows: always on a GPU (where the
+    blocks are one copy), else from _MIN_BLOCK_STEPS steps on. For fewer, copying W costs more than the blocks save:
+    generating text runs one step per token (bench/step_ab.py --only blocks times that too)."""
+    return _on_gpu(w) or steps >= _MIN_BLOCK_STEPS
+
+
+def _forward_step_product(w_hh, scale, out, steps):
+    """A function h -> h @ (W_hh^T * scale) written into ``out`` (rows, N), for W_hh (N, K) and scale (N,) or None,
+    to be called ``steps`` times: the product of each column block of W_hh^T (see _SMALL_GEMM) writes its columns of
+    out, or where blocks do not pay (``_blocks_pay``), one product with W_hh^T where it lies, then the scaling.
+    Returns out."""
     xp = get_array_module(w_hh)
     n, k = w_hh.shape
+    if not _blocks_pay(w_hh, out.shape[0], steps):
+        w_t = w_hh.T
+
+        def plain(h):
+            xp.matmul(h, w_t, out=out)
+            return out if scale is None else xp.multiply(out, scale, out=out)
+        return plain
     width = _block_width(out.shape[0], k, n, _STEP_BLOCK) or _STEP_BLOCK
     parts = [(out[:, cols], block) for cols, block in _scaled_transposed_blocks(w_hh, scale, width)]
 
@@ -141,13 +160,16 @@ def _forward_step_product(w_hh, scale, out):
     return product
 
 
-def _backward_step_product(w, out, tmp):
-    """A function da -> da @ W written into ``out`` (rows, K), for W (N, K) and the per-step rows of da (rows, N):
-    W's column blocks writing their columns of out, or where those are over the limit (see _SMALL_GEMM), a sum
-    over W's row blocks (``tmp``: scratch shaped like out). One product on a GPU."""
+def _backward_step_product(w, out, tmp, steps):
+    """A function da -> da @ W written into ``out`` (rows, K), for W (N, K) and the per-step rows of da (rows, N),
+    to be called ``steps`` times: W's column blocks writing their columns of out, or where those are over the limit
+    (see _SMALL_GEMM), a sum over W's row blocks (``tmp``: scratch shaped like out). One product with W where it lies
+    on a GPU, or where blocks do not pay (``_blocks_pay``)."""
     xp = get_array_module(w)
     n, k = w.shape
-    width = None if _on_gpu(w) else _block_width(out.shape[0], n, k, _BACKWARD_BLOCK)
+    if _on_gpu(w) or not _blocks_pay(w, out.shape[0], steps):
+        return lambda da: xp.matmul(da, w, out=out)
+    width = _block_width(out.shape[0], n, k, _BACKWARD_BLOCK)
     if width is not None:
         parts = [(out[:, cols], block) for cols, block in _column_blocks(w, width)]
 
@@ -395,7 +417,7 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     hn = xp.empty((T, B, H), dtype=x.dtype)   # W_hn h_{t-1} + b_hn, needed by the backward
     out = empty_aligned((T, B, H), x.dtype, like=x)
     gh = empty_aligned((B, 3 * H), x.dtype, like=x)
-    step_product = _forward_step_product(w_hh, None, gh)  # h -> h W_hh^T into gh, in blocks (see _SMALL_GEMM)
+    step_product = _forward_step_product(w_hh, None, gh, T)  # h -> h W_hh^T into gh (see _SMALL_GEMM)
     # The plain step (gru_cell_forward), computed below in place in gates[t], hn[t] and out[t]:
     #   gh = h_{t-1} W_hh^T + b_hh;  r = sigmoid(gi_r + gh_r),  z = sigmoid(gi_z + gh_z)
     #   n = tanh(gi_n + r * gh_n);   h_t = (1 - z) * n + z * h_{t-1}  (written as z * (h_{t-1} - n) + n)
@@ -443,7 +465,7 @@ def gru_backward(dout, dh_n, cache):
     da_n = xp.empty_like(out)
     # da_t -> da_t @ W_hh, in blocks (see _SMALL_GEMM), into its own buffer
     step_product = _backward_step_product(w_hh, empty_aligned((B, H), gates.dtype, like=gates),
-                                          xp.empty((B, H), dtype=gates.dtype))
+                                          xp.empty((B, H), dtype=gates.dtype), T)
     dh = dh_n
     for t in _time_steps(T, not reverse):
         dh = dh + dout[t]
@@ -500,7 +522,7 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     tcs = xp.empty((T, B, H), dtype=x.dtype)
     out = empty_aligned((T, B, H), x.dtype, like=x)
     hw = empty_aligned((B, 4 * H), x.dtype, like=x)
-    step_product = _forward_step_product(w_hh, scale, hw)  # h -> h W_hh^T * scale into hw, in blocks (_SMALL_GEMM)
+    step_product = _forward_step_product(w_hh, scale, hw, T)  # h -> h W_hh^T * scale into hw (_SMALL_GEMM)
     ig = xp.empty((B, H), dtype=x.dtype)
     i, f, g, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
     h, c = h0, c0
@@ -566,7 +588,7 @@ def lstm_backward(dout, dh_n, dc_n, cache):
     tmp = xp.empty((B, H), dtype=gates.dtype)
     dh, dc = empty_aligned((B, H), gates.dtype, like=gates), dc_n.copy()
     dh[...] = dh_n   # updated in place below (the views above are made once: fewer calls)
-    step_product = _backward_step_product(w_hh, dh, tmp)  # da_t -> da_t @ W_hh into dh, in blocks (see _SMALL_GEMM)
+    step_product = _backward_step_product(w_hh, dh, tmp, T)  # da_t -> da_t @ W_hh into dh (see _SMALL_GEMM)
     for t in _time_steps(T, not reverse):
         dh += dout[t]
         dc += xp.multiply(dh, k_c[t], out=tmp)

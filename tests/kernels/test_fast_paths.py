@@ -158,6 +158,37 @@ def test_step_products_in_blocks_equal_one_product(monkeypatch, limit, cell):
             np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("T, B", [(2, 3), (1, 1)], ids=["2 steps", "1 step"])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_products_without_blocks_equal_the_blocked_ones(monkeypatch, cell, T, B):
+    """Few steps (generation: one per token): the products use W_hh where it lies, and compute what the blocks do."""
+    from minitorch.kernels import recurrent as rk
+
+    assert not rk._blocks_pay(np.zeros((4, 4)), B, T)
+    r = np.random.default_rng(6)
+    I, H = 7, 80
+    G = 4 if cell == "lstm" else 3
+    states = ((B, H), (B, H)) if cell == "lstm" else ((B, H),)
+    args = [r.standard_normal(s) * 0.3 for s in ((T, B, I), *states, (G * H, I), (G * H, H), (G * H,), (G * H,))]
+    douts = [r.standard_normal(s) for s in ((T, B, H), *states)]
+    forward, backward = (rk.lstm_forward, rk.lstm_backward) if cell == "lstm" else (rk.gru_forward, rk.gru_backward)
+    outs, cache = forward(*args)
+    grads = backward(*douts, cache)
+    monkeypatch.setattr(rk, "_blocks_pay", lambda w, rows, steps: True)
+    outs1, cache1 = forward(*args)
+    grads1 = backward(*douts, cache1)
+    for a, b in zip(outs + grads, outs1 + grads1):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-12, atol=1e-13)
+
+
+def test_blocks_pay_from_four_steps():
+    from minitorch.kernels import recurrent as rk
+
+    w = np.zeros((1024, 256), np.float32)
+    assert [rk._blocks_pay(w, rows, steps) for rows, steps in ((1, 64), (2, 3), (2, 4), (6, 64), (12, 1))] == [
+        True, False, True, True, False]
+
+
 def test_block_widths_of_the_lstm_presets_steps():
     """The cuts of the lstm preset's per-step products (H = 256) on a data-parallel process's 6 rows, on the whole
     batch of 12, and on 16 and 64 rows, where the backward's column blocks are over the limit."""
