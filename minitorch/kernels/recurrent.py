@@ -52,12 +52,13 @@ def _bias_grads(dpre, b_ih, b_hh, dpre_hh=None):
 # each stay within that limit: forward, h @ W_hh^T in blocks of at most 256 columns of W_hh^T; backward, dh = da @ W_hh
 # in blocks of at most 128 columns of W_hh, each block's product writing its columns of dh. The blocks are copies that
 # start at a cache line, because the small-matrix kernels read them in place: with its buffers 16 bytes past a cache
-# line, the LSTM kernels took 12-17% longer on 6 rows. The caps were chosen from timings of the kernels' loops on 1-32
+# line, the LSTM kernels took 12-20% longer on 6 rows. The caps were chosen from timings of the kernels' loops on 1-32
 # rows and H = 128-512 on our machine, which are not kept; bench/step_ab.py --only blocks compares them with the earlier
-# cuts (bench/results/recurrent-step-blocks-idle.txt: on 6 rows, H = 256, T = 64, the LSTM's forward and backward took
-# 11.4 ms instead of 12.9, the GRU's 9.5 instead of 16.0). Where even 64 columns are over the limit (B large), the
-# forward uses blocks of 256 columns and the backward a sum over 256-row blocks of W_hh. With other BLAS libraries or
-# CPUs the blocks are just smaller products; we have not measured what they cost there.
+# cuts (bench/results/recurrent-step-blocks-idle-v2.txt: on 6 rows, H = 256, T = 64, the LSTM's forward and backward
+# took 10.4 ms instead of 11.1 with W_hh at a cache line, 10.8 instead of 12.0 with W_hh 16 bytes past one; the GRU's
+# 9.0 instead of 15.1). Where even 64 columns are over the limit (B large), the forward uses blocks of 256 columns and
+# the backward a sum over 256-row blocks of W_hh. With other BLAS libraries or CPUs the blocks are just smaller
+# products; we have not measured what they cost there.
 _SMALL_GEMM = 100 ** 3
 _STEP_BLOCK = 256       # the forward's cap (and its blocks above the limit); the backward's row blocks above it
 _BACKWARD_BLOCK = 128   # the backward's cap
