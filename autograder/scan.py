@@ -11,6 +11,7 @@ token: a 2 MB list literal would take about a GB) but searched line by line for 
 import ast
 import os
 import re
+import threading
 import time
 
 from .protocol import FORBIDDEN
@@ -48,15 +49,25 @@ def scan_lines(source):
     return hits
 
 
+_PARSE_LOCK = threading.RLock()  # reentrant: a finalizer run inside a parse may scan too
+_PARSE_TRIES = 3
+
+
 def _parse(source, filename):
-    """ast.parse, once more after a SystemError. CPython 3.11's AST constructor keeps one recursion counter per
-    interpreter: when the garbage collector, run by the parse's own allocations, calls a finalizer that parses too,
-    the outer parse fails with "AST constructor recursion depth mismatch" (seen in our test suite after the
-    data-parallel tests; a __del__ that calls ast.parse reproduces it). The collector has run by then."""
-    try:
-        return ast.parse(source, filename=filename)
-    except SystemError:
-        return ast.parse(source, filename=filename)
+    """ast.parse, one thread at a time, tried again after a SystemError. CPython 3.11's AST constructor keeps its
+    recursion counter per interpreter, not per call: a parse fails with "AST constructor recursion depth mismatch"
+    when another thread parses meanwhile (the batch grader scans submissions on a thread pool, and 3.11 parses
+    source lines to underline tracebacks), or when the garbage collector, run by the parse's own allocations, calls
+    a finalizer that parses (a ``__del__`` that calls ast.parse reproduces it). The lock keeps our own parses apart;
+    a parse that still fails is tried again, and after _PARSE_TRIES failures the caller scans line by line."""
+    for attempt in range(_PARSE_TRIES):
+        try:
+            with _PARSE_LOCK:
+                return ast.parse(source, filename=filename)
+        except SystemError:
+            if attempt == _PARSE_TRIES - 1:
+                raise
+    return None  # not reached
 
 
 def scan_source(source, filename="<student>", bounded=True):
@@ -67,7 +78,7 @@ def scan_source(source, filename="<student>", bounded=True):
         return scan_lines(source)
     try:
         tree = _parse(source, filename)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError, SystemError):
         return scan_lines(source)
     hits = []
     for node in ast.walk(tree):

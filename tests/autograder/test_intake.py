@@ -242,3 +242,33 @@ def test_the_scan_survives_a_finalizer_that_parses_during_its_parse():
     finally:
         gc.enable()
     assert scan_source(source) == [(402, "torch")]
+
+
+def test_the_scan_parses_correctly_on_many_threads_at_once():
+    """The batch grader scans submissions on a thread pool. CPython 3.11's AST constructor shares one recursion
+    counter between threads: when a finalizer that lets go of the GIL (closing a file or a shared-memory block
+    does) runs inside a parse, another thread's parse meanwhile made it fail with SystemError (see scan._parse)."""
+    import gc
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autograder.scan import scan_source
+
+    class LetsGoOfTheGil:
+        def __del__(self):
+            time.sleep(0)
+
+    def scan(_):
+        gc.disable()
+        try:
+            for _ in range(50):
+                held = LetsGoOfTheGil()
+                held.cycle = held       # freed by the collector, in the middle of the parse below
+        finally:
+            gc.enable()
+        return scan_source(source)
+
+    source = "import numpy as np\n" + "y = [(i, {'k': [i, (i, [i])]}) for i in range(3)]\n" * 600 + "import jax\n"
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        found = list(ex.map(scan, range(40)))
+    assert found == [[(602, "jax")]] * 40
