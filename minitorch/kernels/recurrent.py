@@ -222,6 +222,12 @@ def _previous_states(seq, s0, reverse):
     return xp.concatenate([s0[None], seq[:-1]], axis=0)
 
 
+def _steps_as_rows(a):
+    """(T, B, K) -> (T * B, K): every step's rows stacked, as the weight-gradient products take them. Unlike
+    ``reshape(T * B, -1)``, this also works for an empty batch (B = 0), which PyTorch's layers accept."""
+    return a.reshape(-1, a.shape[-1])
+
+
 # ============================================================================ cells
 RNNCellCache = namedtuple("RNNCellCache", ["x", "h", "w_ih", "w_hh", "b_ih", "b_hh", "h_new", "nonlinearity"])
 RNNCellCache.__doc__ = """rnn_cell_backward's cache: x (B, I), h (B, H), w_ih (H, I), w_hh (H, H), b_ih, b_hh (H,) or
@@ -387,13 +393,13 @@ def rnn_backward(dout, dh_n, cache):
     for t in _time_steps(T, not reverse):
         xp.multiply(dh + dout[t], deriv[t], out=da[t])
         dh = da[t] @ w_hh
-    da2 = da.reshape(T * B, -1)
-    h_prev = _previous_states(out, h0, reverse).reshape(T * B, -1)
+    da2 = _steps_as_rows(da)
+    h_prev = _steps_as_rows(_previous_states(out, h0, reverse))
     db_ih, db_hh = _bias_grads(da2, cache.b_ih, cache.b_hh)
     if w_ih is None:                      # x was x W_ih^T + b_ih: its gradient is da
         return da, dh, None, da2.T @ h_prev, None, db_hh
     dx = (da2 @ w_ih).reshape(x.shape)
-    return dx, dh, da2.T @ x.reshape(T * B, -1), da2.T @ h_prev, db_ih, db_hh
+    return dx, dh, da2.T @ _steps_as_rows(x), da2.T @ h_prev, db_ih, db_hh
     # END SOLUTION
 
 
@@ -477,12 +483,12 @@ def gru_backward(dout, dh_n, cache):
         dh = dh * z[t] + step_product(dgh[t])
     dgi = dgh.copy()                      # gradients of W_ih x + b_ih: [da_r, da_z, da_n]
     dgi[..., 2 * H:] = da_n
-    dgi2, dgh2 = dgi.reshape(T * B, -1), dgh.reshape(T * B, -1)
+    dgi2, dgh2 = _steps_as_rows(dgi), _steps_as_rows(dgh)
     db_ih, db_hh = _bias_grads(dgi2, cache.b_ih, cache.b_hh, dgh2)
-    dw_hh = dgh2.T @ h_prev.reshape(T * B, -1)
+    dw_hh = dgh2.T @ _steps_as_rows(h_prev)
     if w_ih is None:                      # x was x W_ih^T + b_ih: its gradient is dgi
         return dgi, dh, None, dw_hh, None, db_hh
-    return (dgi2 @ w_ih).reshape(x.shape), dh, dgi2.T @ x.reshape(T * B, -1), dw_hh, db_ih, db_hh
+    return (dgi2 @ w_ih).reshape(x.shape), dh, dgi2.T @ _steps_as_rows(x), dw_hh, db_ih, db_hh
     # END SOLUTION
 
 
@@ -603,5 +609,5 @@ def lstm_backward(dout, dh_n, dc_n, cache):
     if w_ih is None:                      # x was x W_ih^T + b_ih: its gradient is da
         return da.reshape(T, B, 4 * H), dh, dc, None, da2.T @ h_prev, None, db_hh
     dx = (da2 @ w_ih).reshape(x.shape)
-    return dx, dh, dc, da2.T @ x.reshape(T * B, -1), da2.T @ h_prev, db_ih, db_hh
+    return dx, dh, dc, da2.T @ _steps_as_rows(x), da2.T @ h_prev, db_ih, db_hh
     # END SOLUTION

@@ -149,8 +149,8 @@ BUGS = [
         "LSTM gates in the wrong order: your code uses the row blocks of W_ih / W_hh (and the biases) as (f, i, g, o); "
         "PyTorch's order is (i, f, g, o: i input, f forget, g cell candidate (tanh), o output)", exact=True),
     Bug("hw3-rnn-dW-ih-divided-by-T", "hw3", RC,
-        "    return dx, dh, da2.T @ x.reshape(T * B, -1), da2.T @ h_prev, db_ih, db_hh",
-        "    return dx, dh, da2.T @ x.reshape(T * B, -1) / T, da2.T @ h_prev, db_ih, db_hh", "rnn_sequence",
+        "    return dx, dh, da2.T @ _steps_as_rows(x), da2.T @ h_prev, db_ih, db_hh",
+        "    return dx, dh, da2.T @ _steps_as_rows(x) / T, da2.T @ h_prev, db_ih, db_hh", "rnn_sequence",
         "divided by the sequence length = 3: got 0.333333 x the expected value", exact=True),
     # ------------------------------------------------------------------ hw4
     Bug("hw4-sdpa-missing-scale", "hw4", AK, "    k_t *= scale", "    pass", "attention_kernel", "missing 1/sqrt(d_k)"),
