@@ -102,25 +102,18 @@ def test_sequence_module_vs_torch(case, dtype):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("with_h0", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_empty_batch_vs_torch(mode, with_h0, batch_first):
-    """A batch of no sequences, which torch's layers accept: empty outputs and states, zero weight gradients."""
+@pytest.mark.parametrize("batch", ["unbatched", "empty"])
+def test_unbatched_and_empty_batch_vs_torch(mode, with_h0, batch_first, batch):
+    """An unbatched sequence (T, I), and a batch of no sequences, which torch's layers accept too: empty outputs
+    and states, zero weight gradients."""
     torch = pytest.importorskip("torch")
     tm, m = _pair(torch, mode, np.float64, input_size=3, hidden_size=4, num_layers=2, bidirectional=True,
                   batch_first=batch_first)
-    x = np.zeros((0, 5, 3) if batch_first else (5, 0, 3))
-    states = _states(mode, (4, 0, 4), np.float64, 3) if with_h0 else None
-    _compare(torch, mode, tm, m, x, states, np.float64)
-
-
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("with_h0", [False, True])
-@pytest.mark.parametrize("batch_first", [False, True])
-def test_unbatched_input_vs_torch(mode, with_h0, batch_first):
-    torch = pytest.importorskip("torch")
-    tm, m = _pair(torch, mode, np.float64, input_size=3, hidden_size=4, num_layers=2, bidirectional=True,
-                  batch_first=batch_first)
-    x = np.random.default_rng(1).standard_normal((5, 3))
-    states = _states(mode, (4, 4), np.float64, 2) if with_h0 else None
+    if batch == "unbatched":
+        x, state_shape = np.random.default_rng(1).standard_normal((5, 3)), (4, 4)
+    else:
+        x, state_shape = np.zeros((0, 5, 3) if batch_first else (5, 0, 3)), (4, 0, 4)
+    states = _states(mode, state_shape, np.float64, 2) if with_h0 else None
     _compare(torch, mode, tm, m, x, states, np.float64)
 
 
