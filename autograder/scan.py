@@ -60,14 +60,13 @@ def _parse(source, filename):
     source lines to underline tracebacks), or when the garbage collector, run by the parse's own allocations, calls
     a finalizer that parses (a ``__del__`` that calls ast.parse reproduces it). The lock keeps our own parses apart;
     a parse that still fails is tried again, and after _PARSE_TRIES failures the caller scans line by line."""
-    for attempt in range(_PARSE_TRIES):
-        try:
-            with _PARSE_LOCK:
+    with _PARSE_LOCK:
+        for _ in range(_PARSE_TRIES - 1):
+            try:
                 return ast.parse(source, filename=filename)
-        except SystemError:
-            if attempt == _PARSE_TRIES - 1:
-                raise
-    return None  # not reached
+            except SystemError:
+                pass
+        return ast.parse(source, filename=filename)
 
 
 def scan_source(source, filename="<student>", bounded=True):
