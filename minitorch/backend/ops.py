@@ -213,7 +213,7 @@ def empty_aligned(shape, dtype, like):
     """An uninitialised array of ``shape`` and ``dtype`` on ``like``'s device, its data starting at a multiple of
     CACHE_LINE bytes. Kernels that read a matrix in place, without copying it into a packed buffer first
     (OpenBLAS's small-matrix kernels) run faster on such a start (the recurrent kernels' per-step products:
-    bench/results/recurrent-step-blocks-idle.txt). NumPy's own allocations are only 16-byte aligned; CuPy's start
+    bench/results/recurrent-step-blocks-idle-v2.txt). NumPy's own allocations are only 16-byte aligned; CuPy's start
     at larger boundaries already."""
     xp = get_array_module(like)
     if xp is not np:
