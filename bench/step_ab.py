@@ -170,7 +170,7 @@ def blocks(steps):
     # columns forward and a sum over 256-row blocks of W_hh backward (no block width: those cuts), in NumPy's own
     # allocations; the GRU ran one product each way (forward a block as wide as the product, backward W_hh where it
     # lies); both copied W_hh^T in every forward, for any number of steps
-    always = lambda w, rows, steps: True  # noqa: E731
+    always = lambda w, steps: True  # noqa: E731
 
     def in_place(w, out, tmp, steps):
         return lambda da: np.matmul(da, w, out=out)

@@ -80,12 +80,10 @@ def _on_gpu(w):
 
 
 def _step_blocks(w):
-    """W cut into contiguous blocks of at most _STEP_BLOCK rows, as [(row slice, block)]; one block on a GPU,
-    where one wide product is best."""
+    """W cut into contiguous blocks of at most _STEP_BLOCK rows, as [(row slice, block)]."""
     xp = get_array_module(w)
-    n = w.shape[0]
-    size = n if _on_gpu(w) else _STEP_BLOCK
-    return [(slice(j, j + size), xp.ascontiguousarray(w[j:j + size])) for j in range(0, n, size)]
+    return [(slice(j, j + _STEP_BLOCK), xp.ascontiguousarray(w[j:j + _STEP_BLOCK]))
+            for j in range(0, w.shape[0], _STEP_BLOCK)]
 
 
 def _column_blocks(w, width):
@@ -130,11 +128,24 @@ def _scaled_transposed_blocks(w, scale, width=_STEP_BLOCK):
 _MIN_BLOCK_STEPS = 4  # steps from which copying W into blocks pays
 
 
-def _blocks_pay(w, rows, steps):
-    """Whether to copy W into blocks for ``steps`` per-step products of ``rows`` rows: always on a GPU (where the
-    blocks are one copy), else from _MIN_BLOCK_STEPS steps on. For fewer, copying W costs more than the blocks save:
+def _blocks_pay(w, steps):
+    """Whether to copy W into blocks for ``steps`` per-step products: always on a GPU (where the blocks are one
+    copy), else from _MIN_BLOCK_STEPS steps on. For fewer, copying W costs more than the blocks save:
     generating text runs one step per token (bench/step_ab.py --only blocks times that too)."""
     return _on_gpu(w) or steps >= _MIN_BLOCK_STEPS
+
+
+def _column_products(blocks, out):
+    """A function a -> a @ W written into ``out``, for W given as [(column slice, block)]: each block's product
+    writes its columns of out. Returns out."""
+    xp = get_array_module(out)
+    parts = [(out[:, cols], block) for cols, block in blocks]
+
+    def product(a):
+        for out_cols, block in parts:
+            xp.matmul(a, block, out=out_cols)
+        return out
+    return product
 
 
 def _forward_step_product(w_hh, scale, out, steps):
@@ -144,7 +155,7 @@ def _forward_step_product(w_hh, scale, out, steps):
     Returns out."""
     xp = get_array_module(w_hh)
     n, k = w_hh.shape
-    if not _blocks_pay(w_hh, out.shape[0], steps):
+    if not _blocks_pay(w_hh, steps):
         w_t = w_hh.T
 
         def plain(h):
@@ -152,13 +163,7 @@ def _forward_step_product(w_hh, scale, out, steps):
             return out if scale is None else xp.multiply(out, scale, out=out)
         return plain
     width = _block_width(out.shape[0], k, n, _STEP_BLOCK) or _STEP_BLOCK
-    parts = [(out[:, cols], block) for cols, block in _scaled_transposed_blocks(w_hh, scale, width)]
-
-    def product(h):
-        for out_cols, block in parts:
-            xp.matmul(h, block, out=out_cols)
-        return out
-    return product
+    return _column_products(_scaled_transposed_blocks(w_hh, scale, width), out)
 
 
 def _backward_step_product(w, out, tmp, steps):
@@ -168,17 +173,11 @@ def _backward_step_product(w, out, tmp, steps):
     on a GPU, or where blocks do not pay (``_blocks_pay``)."""
     xp = get_array_module(w)
     n, k = w.shape
-    if _on_gpu(w) or not _blocks_pay(w, out.shape[0], steps):
+    if _on_gpu(w) or not _blocks_pay(w, steps):
         return lambda da: xp.matmul(da, w, out=out)
     width = _block_width(out.shape[0], n, k, _BACKWARD_BLOCK)
     if width is not None:
-        parts = [(out[:, cols], block) for cols, block in _column_blocks(w, width)]
-
-        def product(da):
-            for out_cols, block in parts:
-                xp.matmul(da, block, out=out_cols)
-            return out
-        return product
+        return _column_products(_column_blocks(w, width), out)
     blocks = _step_blocks(w)
     return lambda da: _step_matmul(da, blocks, out, tmp)
 

@@ -130,18 +130,26 @@ def test_layer_norm_forward_only_gives_the_same_output(affine):
 _LIMITS = {"default": None, "backward column blocks": 3 * 64 * 320, "backward row blocks": 3 * 64 * 80}
 
 
+def _sequence_case(cell, T, B, H, seed, I=7):
+    """``cell``'s ("lstm" or "gru") sequence kernels, float64 arguments (x (T, B, I), the initial states, weights
+    and biases) and upstream gradients (output, final states)."""
+    from minitorch.kernels import recurrent as rk
+
+    r = np.random.default_rng(seed)
+    G = 4 if cell == "lstm" else 3
+    states = ((B, H), (B, H)) if cell == "lstm" else ((B, H),)
+    args = [r.standard_normal(s) * 0.3 for s in ((T, B, I), *states, (G * H, I), (G * H, H), (G * H,), (G * H,))]
+    douts = [r.standard_normal(s) for s in ((T, B, H), *states)]
+    return getattr(rk, f"{cell}_forward"), getattr(rk, f"{cell}_backward"), args, douts
+
+
 @pytest.mark.parametrize("limit", list(_LIMITS), ids=list(_LIMITS))
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_step_products_in_blocks_equal_one_product(monkeypatch, limit, cell):
     from minitorch.kernels import recurrent as rk
 
-    r = np.random.default_rng(5)
-    T, B, I, H = 5, 3, 7, 80
-    G = 4 if cell == "lstm" else 3
-    states = ((B, H), (B, H)) if cell == "lstm" else ((B, H),)
-    args = [r.standard_normal(s) * 0.3 for s in ((T, B, I), *states, (G * H, I), (G * H, H), (G * H,), (G * H,))]
-    douts = [r.standard_normal(s) for s in ((T, B, H), *states)]
-    forward, backward = (rk.lstm_forward, rk.lstm_backward) if cell == "lstm" else (rk.gru_forward, rk.gru_backward)
+    T, B, H = 5, 3, 80
+    forward, backward, args, douts = _sequence_case(cell, T, B, H, seed=5)
     if _LIMITS[limit] is not None:
         monkeypatch.setattr(rk, "_SMALL_GEMM", _LIMITS[limit])
     if cell == "lstm":
@@ -164,17 +172,11 @@ def test_products_without_blocks_equal_the_blocked_ones(monkeypatch, cell, T, B)
     """Few steps (generation: one per token): the products use W_hh where it lies, and compute what the blocks do."""
     from minitorch.kernels import recurrent as rk
 
-    assert not rk._blocks_pay(np.zeros((4, 4)), B, T)
-    r = np.random.default_rng(6)
-    I, H = 7, 80
-    G = 4 if cell == "lstm" else 3
-    states = ((B, H), (B, H)) if cell == "lstm" else ((B, H),)
-    args = [r.standard_normal(s) * 0.3 for s in ((T, B, I), *states, (G * H, I), (G * H, H), (G * H,), (G * H,))]
-    douts = [r.standard_normal(s) for s in ((T, B, H), *states)]
-    forward, backward = (rk.lstm_forward, rk.lstm_backward) if cell == "lstm" else (rk.gru_forward, rk.gru_backward)
+    assert not rk._blocks_pay(np.zeros((4, 4)), T)
+    forward, backward, args, douts = _sequence_case(cell, T, B, 80, seed=6)
     outs, cache = forward(*args)
     grads = backward(*douts, cache)
-    monkeypatch.setattr(rk, "_blocks_pay", lambda w, rows, steps: True)
+    monkeypatch.setattr(rk, "_blocks_pay", lambda w, steps: True)
     outs1, cache1 = forward(*args)
     grads1 = backward(*douts, cache1)
     for a, b in zip(outs + grads, outs1 + grads1):
@@ -185,7 +187,7 @@ def test_blocks_pay_from_four_steps():
     from minitorch.kernels import recurrent as rk
 
     w = np.zeros((1024, 256), np.float32)
-    assert [rk._blocks_pay(w, rows, steps) for rows, steps in ((1, 64), (2, 3), (2, 4), (6, 64), (12, 1))] == [
+    assert [rk._blocks_pay(w, steps) for rows, steps in ((1, 64), (2, 3), (2, 4), (6, 64), (12, 1))] == [
         True, False, True, True, False]
 
 
