@@ -21,7 +21,17 @@ from .core import (
     to_numpy,
 )
 from .memory import keep_freed_memory, malloc_status
-from .ops import CACHE_LINE, SQRT_2_OVER_PI, col_sum, empty_aligned, erf, gelu_erf, index_add, scatter_add_rows
+from .ops import (
+    CACHE_LINE,
+    SQRT_2_OVER_PI,
+    aligned_bytes,
+    col_sum,
+    empty_aligned,
+    erf,
+    gelu_erf,
+    index_add,
+    scatter_add_rows,
+)
 from .random import Generator, generator, manual_seed, numpy_generator, seed_state, set_seed_state
 from .threads import get_num_threads, set_num_threads
 
@@ -30,7 +40,7 @@ __all__ = [
     "get_array_module", "get_backend", "is_floating", "module_for_device", "set_backend",
     "set_default_dtype", "get_default_dtype", "to_device", "to_numpy", "manual_seed",
     "generator", "seed_state", "set_seed_state", "scatter_add_rows", "col_sum", "erf", "gelu_erf", "index_add",
-    "SQRT_2_OVER_PI", "CACHE_LINE", "empty_aligned",
+    "SQRT_2_OVER_PI", "CACHE_LINE", "empty_aligned", "aligned_bytes",
     "Device", "Generator", "numpy_generator", "get_num_threads", "set_num_threads",
     "keep_freed_memory", "malloc_status",
 ]

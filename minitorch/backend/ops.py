@@ -220,9 +220,14 @@ def empty_aligned(shape, dtype, like):
         return xp.empty(shape, dtype=dtype)
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
-    raw = np.empty(nbytes + CACHE_LINE, dtype=np.uint8)
+    return aligned_bytes(np.empty(nbytes + CACHE_LINE, dtype=np.uint8), nbytes).view(dtype).reshape(shape)
+
+
+def aligned_bytes(raw, nbytes):
+    """``nbytes`` of the 1-D uint8 NumPy array ``raw`` (at least ``nbytes + CACHE_LINE`` long), from its first
+    address at a multiple of CACHE_LINE: the aligned part of an allocation made CACHE_LINE bytes longer."""
     start = -raw.ctypes.data % CACHE_LINE
-    return raw[start:start + nbytes].view(dtype).reshape(shape)
+    return raw[start:start + nbytes]
 
 
 def col_sum(a):

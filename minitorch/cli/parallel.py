@@ -43,7 +43,7 @@ import traceback
 import numpy as np
 
 from ..autograd import Tensor, no_grad, tensor
-from ..backend import manual_seed
+from ..backend import CACHE_LINE, aligned_bytes, manual_seed
 from ..kernels import optim as K
 from ..models.registry import lm_loss
 from ..optim import Adam
@@ -74,20 +74,17 @@ def _recv(conn, spin=_SPIN_S):
     return conn.recv()
 
 
-# Parameters and shard boundaries in the flat buffers start at multiples of this many bytes (a cache line): with the
+# Parameters and shard boundaries in the flat buffers start at cache lines (multiples of CACHE_LINE bytes): with the
 # lstm preset's pieces split evenly (the second 4 bytes past a line), the worker's Adam update took 0.13-0.20 ms
 # longer than the main process's; aligned, the same (bench/results/dp-update-alignment-idle.txt).
-_ALIGN_BYTES = 64
-
-
 def _line_items(dtype):
-    """Items of ``dtype`` per _ALIGN_BYTES: the step of the aligned offsets in a flat buffer."""
-    return max(1, _ALIGN_BYTES // dtype.itemsize)
+    """Items of ``dtype`` per cache line: the step of the aligned offsets in a flat buffer."""
+    return max(1, CACHE_LINE // dtype.itemsize)
 
 
 def _layout(params, dtype):
-    """[(offset, size, shape)] of each parameter in a flat buffer of ``dtype``, offsets aligned to _ALIGN_BYTES (the
-    gaps stay zero), and the total size."""
+    """[(offset, size, shape)] of each parameter in a flat buffer of ``dtype``, offsets at cache lines (the gaps stay
+    zero), and the total size."""
     step = _line_items(dtype)
     spans, offset = [], 0
     for p in params:
@@ -106,16 +103,15 @@ def _ranges(n, parts, align=1):
 
 def _raw_flat(ctx, n, dtype):
     """Shared memory for a flat array of ``n`` items of ``dtype`` (``_flat``), with room to align its start."""
-    return ctx.RawArray("b", n * dtype.itemsize + _ALIGN_BYTES)
+    return ctx.RawArray("b", n * dtype.itemsize + CACHE_LINE)
 
 
 def _flat(raw, dtype):
-    """The flat array in ``raw`` (``_raw_flat``), from its first address aligned to _ALIGN_BYTES: the same offset
-    in every process (shared memory is mapped at page boundaries)."""
+    """The flat array in ``raw`` (``_raw_flat``), from its first address at a cache line: the same offset in every
+    process (shared memory is mapped at page boundaries)."""
     whole = np.frombuffer(raw, dtype=np.uint8)
-    start = -whole.ctypes.data % _ALIGN_BYTES
-    n = (whole.size - _ALIGN_BYTES) // dtype.itemsize
-    return whole[start:start + n * dtype.itemsize].view(dtype)
+    n = (whole.size - CACHE_LINE) // dtype.itemsize
+    return aligned_bytes(whole, n * dtype.itemsize).view(dtype)
 
 
 def _views(flat, spans):
